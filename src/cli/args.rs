@@ -1,0 +1,123 @@
+//! Command-line arguments (clap).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Sigma detection rules over user-session events.
+#[derive(Debug, Parser)]
+#[command(name = "session-sigma", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run rules over events (files, or stdin when none or "-") and print alerts.
+    Run(RunArgs),
+    /// Run the rules' embedded tests (and NAME.test.yml files).
+    Test(TestArgs),
+    /// Lint rule files: print every diagnostic as path:line:col.
+    Check(CheckArgs),
+    /// Print the compiled plan of one rule.
+    Explain(ExplainArgs),
+    /// Convert source records into session events (JSON lines).
+    Normalize(NormalizeArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    Auto,
+    Session,
+    Windows,
+    Evtx,
+    Syslog,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Jsonl,
+    Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Eof {
+    Hold,
+    Flush,
+}
+
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// Rule files or directories (recursively *.yml / *.yaml). Default: the bundled rule pack.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Placeholder values for the `expand` modifier (YAML: name: [values]).
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// How to read the input.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub input_format: InputFormat,
+    /// How long to wait for out-of-order events (e.g. 30s, 10m).
+    #[arg(long, value_name = "DUR", default_value = "0s")]
+    pub max_lateness: String,
+    /// At end of input, hold pending obligations (report them) or flush them as alerts.
+    #[arg(long, value_enum, default_value = "hold")]
+    pub eof: Eof,
+    /// Write the run summary as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+    /// Alert output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: OutputFormat,
+    /// Longest accepted input line in bytes; longer lines are skipped and counted invalid.
+    #[arg(long, value_name = "BYTES", default_value_t = session_sigma::ingest::DEFAULT_MAX_LINE)]
+    pub max_line_bytes: usize,
+    /// Event files (JSON lines). None or "-" reads stdin.
+    #[arg(value_name = "EVENTS")]
+    pub events: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Placeholder values for the `expand` modifier.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+    /// Rule files or directories. Default: the bundled rule pack.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Placeholder values for the `expand` modifier.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+    /// Rule files or directories. Default: the bundled rule pack.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// The rule's name, id or title.
+    #[arg(value_name = "RULE")]
+    pub rule: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NormalizeArgs {
+    /// How to read the input.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub input_format: InputFormat,
+    /// Input files. None or "-" reads stdin.
+    #[arg(value_name = "EVENTS")]
+    pub events: Vec<PathBuf>,
+}

@@ -1,0 +1,177 @@
+//! The command-line layer: argument parsing, file handling and exit codes over the library.
+
+mod args;
+mod run;
+
+use args::{Cli, Command};
+use clap::Parser;
+use session_sigma::report::render;
+use session_sigma::{Diagnostics, Options, RuleSet, RuleSetBuilder};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod bundled {
+    include!(concat!(env!("OUT_DIR"), "/bundled_rules.rs"));
+}
+
+/// Exit code for usage errors, unreadable files and rules that do not compile.
+pub const EXIT_ERROR: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { 0 });
+        }
+    };
+    let code = match cli.command {
+        Command::Run(a) => run::run(&a),
+        Command::Test(a) => test(&a),
+        Command::Check(a) => check(&a),
+        Command::Explain(a) => explain(&a),
+        Command::Normalize(_) => {
+            eprintln!("error: `normalize` needs the source adapters (Windows, EVTX, syslog), which this build does not have yet");
+            EXIT_ERROR
+        }
+    };
+    ExitCode::from(code)
+}
+
+/// The rule files (path and text) a command should load, with their texts kept for
+/// rendering diagnostics.
+pub struct RuleSources {
+    builder: RuleSetBuilder,
+    texts: Vec<(String, String)>,
+}
+
+impl RuleSources {
+    /// Loads `paths`, or the bundled pack when there are none.
+    pub fn load(paths: &[PathBuf], placeholders: Option<&PathBuf>) -> Result<RuleSources, u8> {
+        let mut options = Options::default();
+        if let Some(p) = placeholders {
+            let shown = p.display().to_string();
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                eprintln!("error: cannot read placeholder file {shown}: {e}");
+                EXIT_ERROR
+            })?;
+            options.placeholders = Some(session_sigma::rule::load_placeholders(&shown, &text).map_err(|d| {
+                print_diagnostics(&d, &[(shown.clone(), text.clone())], true);
+                EXIT_ERROR
+            })?);
+        }
+        let mut builder = RuleSet::builder();
+        builder.options(options);
+        let mut texts = Vec::new();
+        if paths.is_empty() {
+            for (path, text) in bundled::BUNDLED {
+                builder.add_str(*path, *text);
+                texts.push((path.to_string(), text.to_string()));
+            }
+        }
+        for p in paths {
+            builder.add_path(p);
+        }
+        for (path, text) in builder.sources() {
+            if !texts.iter().any(|(p, _)| p == path) {
+                texts.push((path.clone(), text.clone()));
+            }
+        }
+        Ok(RuleSources { builder, texts })
+    }
+
+    /// Compiles, printing diagnostics (errors always; warnings when `warnings`) to stderr.
+    pub fn build(&self, warnings: bool) -> Result<RuleSet, u8> {
+        match self.builder.build() {
+            Ok(set) => {
+                if warnings {
+                    print_diagnostics(set.warnings(), &self.texts, true);
+                }
+                Ok(set)
+            }
+            Err(d) => {
+                print_diagnostics(&d, &self.texts, true);
+                eprintln!("error: {} rule error(s); nothing was run", d.error_count());
+                Err(EXIT_ERROR)
+            }
+        }
+    }
+}
+
+fn print_diagnostics(d: &Diagnostics, texts: &[(String, String)], to_stderr: bool) {
+    for diag in d.iter() {
+        let text = texts.iter().find(|(p, _)| *p == diag.path).map(|(_, t)| t.as_str());
+        let s = render(diag, text);
+        if to_stderr {
+            eprint!("{s}");
+        } else {
+            print!("{s}");
+        }
+    }
+}
+
+fn test(a: &args::TestArgs) -> u8 {
+    let sources = match RuleSources::load(&a.paths, a.placeholders.as_ref()) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let set = match sources.build(false) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let outcomes = session_sigma::testing::run_all(&set);
+    let mut failed = 0usize;
+    for o in &outcomes {
+        match &o.failure {
+            None => println!("test {} :: {} :: {} ... ok", o.path, o.rule, o.name),
+            Some(f) => {
+                failed += 1;
+                println!("test {} :: {} :: {} ... FAILED\n{f}", o.path, o.rule, o.name);
+            }
+        }
+    }
+    println!("{} passed, {} failed", outcomes.len() - failed, failed);
+    u8::from(failed > 0)
+}
+
+fn check(a: &args::CheckArgs) -> u8 {
+    let sources = match RuleSources::load(&a.paths, a.placeholders.as_ref()) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let (diags, rules) = match sources.builder.build() {
+        Ok(set) => (set.warnings().clone(), set.len()),
+        Err(d) => (d, 0),
+    };
+    print_diagnostics(&diags, &sources.texts, false);
+    let errors = diags.error_count();
+    eprintln!(
+        "checked {} file(s): {} rule(s) compiled, {} error(s), {} warning(s)",
+        sources.texts.len(),
+        rules,
+        errors,
+        diags.0.len() - errors
+    );
+    u8::from(errors > 0)
+}
+
+fn explain(a: &args::ExplainArgs) -> u8 {
+    let sources = match RuleSources::load(&a.rules.rules, a.rules.placeholders.as_ref()) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let set = match sources.build(false) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    match set.find(&a.rule) {
+        Some(i) => {
+            print!("{}", set.explain(i));
+            0
+        }
+        None => {
+            eprintln!("error: no rule has the name, id or title `{}`", a.rule);
+            EXIT_ERROR
+        }
+    }
+}

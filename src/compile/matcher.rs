@@ -1,0 +1,204 @@
+//! String matchers: the string values of one field item merged by shape.
+//!
+//! Exact values go into a hash set, `value*` and `*value` into prefix/suffix lists,
+//! `*value*` into one Aho-Corasick automaton, and anything with inner wildcards into one
+//! anchored regex set. Case-insensitive matching compares lower-cased text on both sides.
+
+use crate::diag::{Code, Diagnostic};
+use crate::event::lower;
+use crate::pattern::{Pattern, Tok};
+use aho_corasick::AhoCorasick;
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+
+/// Compiled regex programs larger than this are rejected (E401).
+pub const REGEX_SIZE_LIMIT: usize = 8 << 20;
+
+/// A merged set of Sigma string patterns (OR).
+#[derive(Debug, Clone)]
+pub struct StrMatcher {
+    cased: bool,
+    any: bool,
+    exact: ahash::AHashSet<String>,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+    contains: Vec<String>,
+    automaton: Option<AhoCorasick>,
+    globs: Vec<String>,
+    glob_set: Option<RegexSet>,
+}
+
+impl StrMatcher {
+    /// Merges `patterns`. Errors only when a glob regex is too large.
+    pub fn new(patterns: &[Pattern], cased: bool) -> Result<StrMatcher, String> {
+        let mut m = StrMatcher {
+            cased,
+            any: false,
+            exact: Default::default(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+            contains: Vec::new(),
+            automaton: None,
+            globs: Vec::new(),
+            glob_set: None,
+        };
+        let norm = |b: &[u8]| {
+            let s = String::from_utf8_lossy(b);
+            if cased { s.into_owned() } else { s.to_lowercase() }
+        };
+        for p in patterns {
+            match p.0.as_slice() {
+                [] => {
+                    m.exact.insert(String::new());
+                }
+                [Tok::Lit(a)] => {
+                    m.exact.insert(norm(a));
+                }
+                [Tok::Star] => m.any = true,
+                [Tok::Lit(a), Tok::Star] => m.prefixes.push(norm(a)),
+                [Tok::Star, Tok::Lit(a)] => m.suffixes.push(norm(a)),
+                [Tok::Star, Tok::Lit(a), Tok::Star] => m.contains.push(norm(a)),
+                toks => m.globs.push(glob_regex(toks, cased)),
+            }
+        }
+        if !m.contains.is_empty() {
+            m.automaton = Some(AhoCorasick::new(&m.contains).map_err(|e| e.to_string())?);
+        }
+        if !m.globs.is_empty() {
+            let set = RegexSetBuilder::new(&m.globs).size_limit(REGEX_SIZE_LIMIT).build().map_err(|e| e.to_string())?;
+            m.glob_set = Some(set);
+        }
+        Ok(m)
+    }
+
+    /// Does `s` match any pattern?
+    pub fn is_match(&self, s: &str) -> bool {
+        if self.any {
+            return true;
+        }
+        let h = if self.cased { std::borrow::Cow::Borrowed(s) } else { lower(s) };
+        let h = h.as_ref();
+        self.exact.contains(h)
+            || self.prefixes.iter().any(|p| h.starts_with(p.as_str()))
+            || self.suffixes.iter().any(|p| h.ends_with(p.as_str()))
+            || self.automaton.as_ref().is_some_and(|a| a.is_match(h))
+            || self.glob_set.as_ref().is_some_and(|g| g.is_match(h))
+    }
+
+    /// The exact values, when exact values are all this matcher has (for the rule index).
+    pub fn exact_only(&self) -> Option<impl Iterator<Item = &str>> {
+        let only = !self.any && self.prefixes.is_empty() && self.suffixes.is_empty() && self.contains.is_empty() && self.globs.is_empty();
+        only.then(|| self.exact.iter().map(String::as_str))
+    }
+
+    /// True for case-sensitive matchers.
+    pub fn cased(&self) -> bool {
+        self.cased
+    }
+
+    /// A one-line description for `explain`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.any {
+            parts.push("any string".to_string());
+        }
+        if !self.exact.is_empty() {
+            let mut v: Vec<&String> = self.exact.iter().collect();
+            v.sort();
+            parts.push(format!("exact set {v:?}"));
+        }
+        if !self.prefixes.is_empty() {
+            parts.push(format!("prefixes {:?}", self.prefixes));
+        }
+        if !self.suffixes.is_empty() {
+            parts.push(format!("suffixes {:?}", self.suffixes));
+        }
+        if !self.contains.is_empty() {
+            parts.push(format!("aho-corasick {:?}", self.contains));
+        }
+        if !self.globs.is_empty() {
+            parts.push(format!("glob regex set {:?}", self.globs));
+        }
+        let case = if self.cased { "cased" } else { "case-insensitive" };
+        format!("{case}: {}", parts.join(" | "))
+    }
+}
+
+fn glob_regex(toks: &[Tok], cased: bool) -> String {
+    let mut re = String::from("(?s)^");
+    for t in toks {
+        match t {
+            Tok::Lit(b) => {
+                let s = String::from_utf8_lossy(b);
+                re.push_str(&regex::escape(&if cased { s.into_owned() } else { s.to_lowercase() }));
+            }
+            Tok::Star => re.push_str(".*"),
+            Tok::One => re.push('.'),
+        }
+    }
+    re.push('$');
+    re
+}
+
+/// Compiles a `re` value, mapping failures to E400 / E401.
+pub fn compile_regex(src: &str, flags: crate::rule::ReFlags, path: &str, span: crate::diag::Span) -> Result<Regex, Diagnostic> {
+    RegexBuilder::new(src)
+        .case_insensitive(flags.ignore_case)
+        .multi_line(flags.multi_line)
+        .dot_matches_new_line(flags.dot_all)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| match e {
+            regex::Error::CompiledTooBig(limit) => Diagnostic::new(
+                Code::RegexTooLarge,
+                path,
+                Some(span),
+                format!("the regular expression compiles to more than {} MiB", limit >> 20),
+            )
+            .with_note("simplify the repetition counts or split the expression"),
+            other => {
+                let text = other.to_string();
+                let last = text.lines().rev().find(|l| l.starts_with("error:")).unwrap_or(&text).to_string();
+                Diagnostic::new(Code::BadRegex, path, Some(span), format!("invalid regular expression: {}", last.trim_start_matches("error: ")))
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(pats: &[&str], cased: bool) -> StrMatcher {
+        let p: Vec<Pattern> = pats.iter().map(|s| Pattern::parse(s)).collect();
+        StrMatcher::new(&p, cased).unwrap()
+    }
+
+    #[test]
+    fn shapes() {
+        let x = m(&["Exact", "pre*", "*suf", "*mid*", "a?c", "x*y*z"], false);
+        for s in ["exact", "EXACT", "prefix", "the_suf", "xx MID yy", "abc", "xAAyBBz"] {
+            assert!(x.is_match(s), "{s}");
+        }
+        for s in ["exactly", "apre", "sufx", "mi d", "ac", "xyq"] {
+            assert!(!x.is_match(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn cased_and_unicode() {
+        assert!(!m(&["Admin"], true).is_match("admin"));
+        assert!(m(&["Admin"], true).is_match("Admin"));
+        assert!(m(&["ÉCOLE"], false).is_match("école"));
+        assert!(m(&["*"], false).is_match(""));
+        assert!(m(&[""], false).is_match(""));
+        assert!(!m(&[""], false).is_match("x"));
+    }
+
+    #[test]
+    fn regex_limits() {
+        let span = crate::diag::Span::default();
+        let e = compile_regex("(a{1000}){1000}", Default::default(), "r.yml", span).unwrap_err();
+        assert_eq!(e.code, Code::RegexTooLarge);
+        let e = compile_regex("(unclosed", Default::default(), "r.yml", span).unwrap_err();
+        assert_eq!(e.code, Code::BadRegex);
+    }
+}

@@ -1,0 +1,88 @@
+//! The compiled predicate arena shared by every rule of a rule set.
+
+use super::matcher::StrMatcher;
+use crate::event::Slot;
+use crate::rule::{CmpOp, Network, Position};
+use crate::time::TimePart;
+use regex::Regex;
+
+/// Index of a node in [`Plan::nodes`].
+pub type NodeId = u32;
+
+/// A boolean node.
+#[derive(Debug, Clone)]
+pub enum Node {
+    /// All children hold.
+    And(Vec<NodeId>),
+    /// One child holds.
+    Or(Vec<NodeId>),
+    /// The child does not hold.
+    Not(NodeId),
+    /// A field test.
+    Pred(FieldPred),
+}
+
+/// One field item: a field (or keyword search) and its tests.
+#[derive(Debug, Clone)]
+pub struct FieldPred {
+    /// The field; `None` for keyword search over every string of the event.
+    pub slot: Option<Slot>,
+    /// The tests; OR-ed, or AND-ed when `all`.
+    pub tests: Vec<Test>,
+    /// `all`.
+    pub all: bool,
+    /// `neq`: negate the result.
+    pub neq: bool,
+}
+
+/// One compiled value test.
+#[derive(Debug, Clone)]
+pub enum Test {
+    /// Merged string patterns.
+    Str(StrMatcher),
+    /// Number equality.
+    Num(f64),
+    /// Boolean equality.
+    Bool(bool),
+    /// Missing or null.
+    Null,
+    /// Present (`true`) or missing (`false`).
+    Exists(bool),
+    /// `re`.
+    Regex(Box<Regex>),
+    /// `cidr`.
+    Cidr(Network),
+    /// `gt` & co.
+    Compare(CmpOp, f64),
+    /// Time part of a timestamp field.
+    TimePart(TimePart, CmpOp, f64),
+    /// Another field of the same event.
+    FieldRef {
+        /// The other field.
+        slot: Slot,
+        /// Where the other field's value must sit in this one.
+        position: Position,
+        /// Case-sensitive.
+        cased: bool,
+    },
+}
+
+/// The arena.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Every node of every rule.
+    pub nodes: Vec<Node>,
+}
+
+impl Plan {
+    /// Adds a node, returning its id.
+    pub fn push(&mut self, n: Node) -> NodeId {
+        self.nodes.push(n);
+        NodeId::try_from(self.nodes.len() - 1).unwrap_or(NodeId::MAX)
+    }
+
+    /// The node with this id.
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id as usize]
+    }
+}

@@ -1,0 +1,189 @@
+//! Events: JSON objects, read through interned field paths.
+//!
+//! A rule set interns every field it reads into a [`Slot`]. A dotted path
+//! (`raw.EventData.LogonType`) walks nested objects, but an exact flat key of that name wins
+//! at every level. Helpers here give the text and number readings of JSON values that the
+//! matchers share.
+
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// The index of an interned field path.
+pub type Slot = u32;
+
+/// A field path, pre-split so that resolving it allocates nothing.
+#[derive(Debug, Clone)]
+pub struct FieldPath {
+    /// The path as written.
+    pub name: String,
+    segments: Vec<String>,
+    /// `rests[i]` = `segments[i..].join(".")`.
+    rests: Vec<String>,
+}
+
+impl FieldPath {
+    /// Splits a dotted name.
+    pub fn new(name: &str) -> FieldPath {
+        let segments: Vec<String> = name.split('.').map(str::to_string).collect();
+        let rests = (0..segments.len()).map(|i| segments[i..].join(".")).collect();
+        FieldPath { name: name.to_string(), segments, rests }
+    }
+
+    /// The value at this path in `event`, if any.
+    pub fn resolve<'a>(&self, event: &'a Value) -> Option<&'a Value> {
+        let mut cur = event;
+        for i in 0..self.segments.len() {
+            let map = cur.as_object()?;
+            if let Some(v) = map.get(&self.rests[i]) {
+                return Some(v);
+            }
+            cur = map.get(&self.segments[i])?;
+        }
+        None
+    }
+}
+
+/// The interned field paths of a rule set.
+#[derive(Debug, Clone, Default)]
+pub struct FieldTable {
+    paths: Vec<FieldPath>,
+    by_name: ahash::AHashMap<String, Slot>,
+}
+
+impl FieldTable {
+    /// The slot of `name`, interning it if new.
+    pub fn intern(&mut self, name: &str) -> Slot {
+        if let Some(s) = self.by_name.get(name) {
+            return *s;
+        }
+        let slot = Slot::try_from(self.paths.len()).unwrap_or(Slot::MAX);
+        self.paths.push(FieldPath::new(name));
+        self.by_name.insert(name.to_string(), slot);
+        slot
+    }
+
+    /// The path of a slot.
+    pub fn path(&self, slot: Slot) -> &FieldPath {
+        &self.paths[slot as usize]
+    }
+
+    /// Number of interned fields.
+    pub fn len(&self) -> usize {
+        self.paths.len()
+    }
+
+    /// True when no field is interned.
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    /// All field names, in slot order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.paths.iter().map(|p| p.name.as_str())
+    }
+}
+
+/// Per-event cache of resolved slots, filled on first use.
+pub struct Fields<'e, 't> {
+    event: &'e Value,
+    table: &'t FieldTable,
+    cache: Vec<Option<Option<&'e Value>>>,
+}
+
+impl<'e, 't> Fields<'e, 't> {
+    /// A cache for one event.
+    pub fn new(event: &'e Value, table: &'t FieldTable) -> Self {
+        Fields { event, table, cache: vec![None; table.len()] }
+    }
+
+    /// The value of a slot (resolved once per event).
+    pub fn get(&mut self, slot: Slot) -> Option<&'e Value> {
+        let i = slot as usize;
+        if let Some(v) = self.cache[i] {
+            return v;
+        }
+        let v = self.table.path(slot).resolve(self.event);
+        self.cache[i] = Some(v);
+        v
+    }
+
+    /// The whole event (keyword search walks it).
+    pub fn event(&self) -> &'e Value {
+        self.event
+    }
+}
+
+/// The text a string matcher sees for a scalar: strings as they are, numbers as JSON
+/// writes them, booleans as `true`/`false`. Objects and null have none.
+pub fn text_of(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        _ => None,
+    }
+}
+
+/// The number a numeric matcher sees: a JSON number, or a string whose trimmed text is a
+/// plain decimal number (`42`, `-1.5`; not hex, not exponents, not `inf`).
+pub fn number_of(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => parse_decimal(s),
+        _ => None,
+    }
+}
+
+/// Parses a trimmed plain decimal number.
+pub fn parse_decimal(s: &str) -> Option<f64> {
+    let t = s.trim();
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let ok = !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit()) && !(digits.ends_with('.'));
+    if ok { t.parse().ok() } else { None }
+}
+
+/// Lower-cases for case-insensitive comparison, borrowing when nothing changes.
+pub fn lower(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
+}
+
+/// Calls `f` on every string (and number) reachable in `v`, stopping when it returns true.
+pub fn any_text(v: &Value, f: &mut dyn FnMut(&str) -> bool) -> bool {
+    match v {
+        Value::Object(m) => m.values().any(|x| any_text(x, f)),
+        Value::Array(a) => a.iter().any(|x| any_text(x, f)),
+        Value::String(s) => f(s),
+        Value::Number(n) => f(&n.to_string()),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dotted_paths_walk_and_flat_keys_win() {
+        let ev = json!({"raw": {"EventData": {"LogonType": 10}}, "a.b": 1, "a": {"b": 2}});
+        assert_eq!(FieldPath::new("raw.EventData.LogonType").resolve(&ev), Some(&json!(10)));
+        assert_eq!(FieldPath::new("a.b").resolve(&ev), Some(&json!(1)));
+        assert_eq!(FieldPath::new("raw.nope").resolve(&ev), None);
+        let ev = json!({"raw": {"EventData.LogonType": 3}});
+        assert_eq!(FieldPath::new("raw.EventData.LogonType").resolve(&ev), Some(&json!(3)));
+    }
+
+    #[test]
+    fn decimal_readings() {
+        assert_eq!(parse_decimal(" 42 "), Some(42.0));
+        assert_eq!(parse_decimal("-1.5"), Some(-1.5));
+        for s in ["0x10", "1e3", "inf", "", "4.", ".5", "1 2"] {
+            assert_eq!(parse_decimal(s), None, "{s}");
+        }
+    }
+}

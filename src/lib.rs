@@ -1,0 +1,55 @@
+//! # session-sigma
+//!
+//! Sigma detection rules over user-session events (logon, logoff, lock, unlock, RDP,
+//! network logon, reconnect).
+//!
+//! The pipeline runs one way: rule text (YAML) → typed [`rule::Rule`]s (the condition parsed
+//! by a pest grammar) → a compiled [`RuleSet`] (one predicate arena, interned fields, merged
+//! matchers, a rule index) → an [`Engine`] that evaluates events → [`Alert`]s → your
+//! [`AlertSink`].
+//!
+//! ```
+//! use session_sigma::{Alert, Engine, RuleSet};
+//!
+//! let rule = r#"
+//! title: RDP logon from a public address
+//! name: rdp_public
+//! logsource: {category: user_session}
+//! detection:
+//!   rdp: {action: rdp}
+//!   private:
+//!     src_ip|cidr: [10.0.0.0/8, 192.168.0.0/16]
+//!   condition: rdp and not private
+//! level: high
+//! "#;
+//! let rules = RuleSet::builder().add_str("rdp.yml", rule).build().expect("rule compiles");
+//! let mut engine = Engine::new(&rules);
+//! let mut alerts: Vec<Alert> = Vec::new();
+//! let event = br#"{"timestamp":"2024-05-01T10:00:00Z","action":"rdp","user":"bob","src_ip":"8.8.8.8"}"#;
+//! engine.process_line(event, &mut alerts).expect("valid event");
+//! engine.process_line(br#"{"action":"rdp","src_ip":"10.1.1.1"}"#, &mut alerts).unwrap();
+//! assert_eq!(alerts.len(), 1);
+//! assert_eq!(alerts[0].rule.name.as_deref(), Some("rdp_public"));
+//! assert_eq!(alerts[0].timestamp.unwrap().to_string(), "2024-05-01T10:00:00Z");
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod alert;
+pub mod compile;
+pub mod condition;
+pub mod diag;
+pub mod eval;
+pub mod event;
+pub mod ingest;
+pub mod pattern;
+pub mod report;
+pub mod rule;
+pub mod testing;
+pub mod time;
+
+pub use alert::{Alert, AlertSink};
+pub use compile::{Options, RuleSet, RuleSetBuilder};
+pub use diag::{Code, Diagnostic, Diagnostics, Severity};
+pub use eval::{Engine, EventError, Stats};

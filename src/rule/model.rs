@@ -1,0 +1,247 @@
+//! Typed, validated rules: what `lower` produces from YAML and `compile` consumes.
+
+use crate::condition::Cond;
+use crate::diag::Span;
+use crate::pattern::Pattern;
+use crate::time::TimePart;
+
+/// Facts about a rule that alerts carry.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RuleMeta {
+    /// `id` (a UUID).
+    pub id: Option<String>,
+    /// `name`, the handle correlations use.
+    pub name: Option<String>,
+    /// `title`.
+    pub title: String,
+    /// `level`.
+    pub level: Option<String>,
+    /// `status`.
+    pub status: Option<String>,
+    /// The file the rule came from.
+    pub path: String,
+    /// Where the rule's document starts.
+    pub span: Span,
+}
+
+impl RuleMeta {
+    /// The best short handle of the rule for messages: name, else id, else title.
+    pub fn handle(&self) -> &str {
+        self.name.as_deref().or(self.id.as_deref()).unwrap_or(&self.title)
+    }
+}
+
+/// `logsource`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LogSource {
+    /// `category`.
+    pub category: Option<String>,
+    /// `product`.
+    pub product: Option<String>,
+    /// `service`.
+    pub service: Option<String>,
+}
+
+/// A Sigma detection rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Identity and labels.
+    pub meta: RuleMeta,
+    /// `logsource`.
+    pub logsource: LogSource,
+    /// `detection`.
+    pub detection: Detection,
+    /// Embedded `tests:`.
+    pub tests: Vec<RuleTest>,
+}
+
+/// `detection`: named searches and the condition over them.
+#[derive(Debug, Clone)]
+pub struct Detection {
+    /// Search identifiers in source order.
+    pub searches: Vec<Search>,
+    /// The condition; a YAML list of conditions is their OR.
+    pub conditions: Vec<Cond>,
+}
+
+/// One search identifier.
+#[derive(Debug, Clone)]
+pub struct Search {
+    /// Its name.
+    pub name: String,
+    /// Where it is defined.
+    pub span: Span,
+    /// What it tests.
+    pub selection: Selection,
+}
+
+/// The boolean shape of a search.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// A map: every entry holds.
+    All(Vec<Selection>),
+    /// A list of maps: one holds.
+    Any(Vec<Selection>),
+    /// One field (or keyword) test.
+    Item(FieldItem),
+}
+
+/// A field with its modifiers and values, or a keyword search (`field` is `None`).
+#[derive(Debug, Clone)]
+pub struct FieldItem {
+    /// The field path (dotted for nested objects); `None` for keyword search.
+    pub field: Option<String>,
+    /// Where the key is.
+    pub span: Span,
+    /// The values; OR-ed unless `all`.
+    pub values: Vec<ValueTest>,
+    /// `all`: every value must match.
+    pub all: bool,
+    /// `neq`: the whole item is negated.
+    pub neq: bool,
+    /// `cased`: string comparisons are case-sensitive.
+    pub cased: bool,
+}
+
+/// Comparison operators of `gt`, `gte`, `lt`, `lte` (and equality for time parts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `gt`.
+    Gt,
+    /// `gte`.
+    Gte,
+    /// `lt`.
+    Lt,
+    /// `lte`.
+    Lte,
+    /// Plain equality.
+    Eq,
+}
+
+impl CmpOp {
+    /// Applies the operator.
+    pub fn test(self, left: f64, right: f64) -> bool {
+        match self {
+            CmpOp::Gt => left > right,
+            CmpOp::Gte => left >= right,
+            CmpOp::Lt => left < right,
+            CmpOp::Lte => left <= right,
+            CmpOp::Eq => left == right,
+        }
+    }
+}
+
+/// Where a `fieldref` value must sit in the other field's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// Equal.
+    Whole,
+    /// A substring.
+    Contains,
+    /// A prefix.
+    Start,
+    /// A suffix.
+    End,
+}
+
+/// Regex flags from `re|i`, `re|m`, `re|s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReFlags {
+    /// `i`: ignore case.
+    pub ignore_case: bool,
+    /// `m`: `^`/`$` match at line ends.
+    pub multi_line: bool,
+    /// `s`: `.` matches newlines.
+    pub dot_all: bool,
+}
+
+/// An IP network of a `cidr` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    /// The address, as 128 bits (IPv4 in the low 32).
+    pub addr: u128,
+    /// Prefix length.
+    pub prefix: u8,
+    /// IPv4 or IPv6.
+    pub v4: bool,
+}
+
+/// One value of a field item, with its modifiers applied.
+#[derive(Debug, Clone)]
+pub enum ValueTest {
+    /// Sigma string patterns (variants from `windash`, `base64offset`, `expand`), OR-ed.
+    Str(Vec<Pattern>),
+    /// A number: equal to a number, or to a string whose trimmed text is that number.
+    Num(f64),
+    /// A boolean: equal to a boolean, or to the string `true`/`false`.
+    Bool(bool),
+    /// `null`: the field is missing or null.
+    Null,
+    /// `exists: true|false`.
+    Exists(bool),
+    /// `re`: an unanchored regular expression.
+    Regex(String, ReFlags),
+    /// `cidr`.
+    Cidr(Network),
+    /// `gt`, `gte`, `lt`, `lte` against a number.
+    Compare(CmpOp, f64),
+    /// A time part (`hour`, ...) of a timestamp field compared with a number.
+    TimePart(TimePart, CmpOp, f64),
+    /// `fieldref`: compare with another field of the same event.
+    FieldRef(String, Position),
+}
+
+/// Engine settings a rule test may set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TestSettings {
+    /// `max_lateness`, in nanoseconds.
+    pub max_lateness: Option<i64>,
+    /// `eof: flush`.
+    pub eof_flush: bool,
+}
+
+/// What a rule test expects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expect {
+    /// Every event matches.
+    Match,
+    /// No event matches.
+    NoMatch,
+    /// The full outcome for the rule under test.
+    Outcome {
+        /// Exactly these alerts, in order; each lists only the keys it checks.
+        alerts: Vec<serde_json::Map<String, serde_json::Value>>,
+        /// Pending obligations at end of input, when given.
+        pending: Option<Vec<serde_json::Value>>,
+        /// Late events, when given.
+        late: Option<u64>,
+    },
+}
+
+/// One entry of `tests:`.
+#[derive(Debug, Clone)]
+pub struct RuleTest {
+    /// `name`.
+    pub name: String,
+    /// Where the test is.
+    pub span: Span,
+    /// `settings`.
+    pub settings: TestSettings,
+    /// `events`, in arrival order.
+    pub events: Vec<serde_json::Value>,
+    /// `expect`.
+    pub expect: Expect,
+}
+
+/// A `NAME.test.yml` document: tests for a rule defined elsewhere.
+#[derive(Debug, Clone)]
+pub struct TestDocument {
+    /// `rule`: the name or id of the rule under test.
+    pub rule: String,
+    /// Where `rule:` is.
+    pub span: Span,
+    /// The file.
+    pub path: String,
+    /// The tests.
+    pub tests: Vec<RuleTest>,
+}

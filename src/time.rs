@@ -1,0 +1,307 @@
+//! Event time: RFC 3339 parsing and printing, epoch numbers, and calendar parts, all in UTC.
+//!
+//! Time is kept as nanoseconds since the Unix epoch in an `i64` ([`Timestamp`]), which covers
+//! the years 1678 to 2262. The calendar conversions are Howard Hinnant's days-from-civil
+//! algorithms, exact for the proleptic Gregorian calendar.
+
+use std::fmt;
+
+const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+/// An instant, in nanoseconds since 1970-01-01T00:00:00Z.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// Reads an event's `timestamp` field: an RFC 3339 string, or epoch seconds or
+    /// milliseconds as a number (values of magnitude ≥ 10¹¹ are milliseconds: 10¹¹ seconds
+    /// is the year 5138).
+    pub fn from_json(v: &serde_json::Value) -> Option<Timestamp> {
+        match v {
+            serde_json::Value::String(s) => parse_rfc3339(s),
+            serde_json::Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    let nanos = if i.unsigned_abs() >= 100_000_000_000 {
+                        i.checked_mul(1_000_000)?
+                    } else {
+                        i.checked_mul(NANOS_PER_SEC)?
+                    };
+                    return Some(Timestamp(nanos));
+                }
+                let f = n.as_f64()?;
+                let scale = if f.abs() >= 1e11 { 1e6 } else { 1e9 };
+                let nanos = (f * scale).round();
+                (nanos.is_finite() && nanos.abs() < 9.2e18).then_some(Timestamp(nanos as i64))
+            }
+            _ => None,
+        }
+    }
+
+    /// UTC calendar fields: (year, month 1–12, day 1–31, hour, minute, second, nanos).
+    pub fn civil(self) -> (i64, u32, u32, u32, u32, u32, u32) {
+        let secs = self.0.div_euclid(NANOS_PER_SEC);
+        let nanos = self.0.rem_euclid(NANOS_PER_SEC) as u32;
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400) as u32;
+        let (y, m, d) = civil_from_days(days);
+        (y, m, d, sod / 3600, (sod / 60) % 60, sod % 60, nanos)
+    }
+
+    /// The value of one calendar part, for the time-part modifiers.
+    pub fn part(self, part: TimePart) -> i64 {
+        let (y, m, d, h, min, ..) = self.civil();
+        match part {
+            TimePart::Minute => i64::from(min),
+            TimePart::Hour => i64::from(h),
+            TimePart::Day => i64::from(d),
+            TimePart::Month => i64::from(m),
+            TimePart::Year => y,
+            TimePart::Week => iso_week(y, m, d),
+        }
+    }
+
+    /// Adds a duration in nanoseconds, saturating.
+    pub fn plus(self, nanos: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(nanos))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC with `Z`; fractional digits only as many as needed (0, 3, 6 or 9).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (y, mo, d, h, mi, s, ns) = self.civil();
+        write!(f, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}")?;
+        if ns != 0 {
+            if ns % 1_000_000 == 0 {
+                write!(f, ".{:03}", ns / 1_000_000)?;
+            } else if ns % 1_000 == 0 {
+                write!(f, ".{:06}", ns / 1_000)?;
+            } else {
+                write!(f, ".{ns:09}")?;
+            }
+        }
+        f.write_str("Z")
+    }
+}
+
+/// A calendar part named by a time-part modifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimePart {
+    /// 0–59.
+    Minute,
+    /// 0–23.
+    Hour,
+    /// Day of the month, 1–31.
+    Day,
+    /// ISO 8601 week number, 1–53.
+    Week,
+    /// 1–12.
+    Month,
+    /// The year.
+    Year,
+}
+
+impl TimePart {
+    /// The part named by a modifier, if it is one.
+    pub fn from_modifier(name: &str) -> Option<TimePart> {
+        Some(match name {
+            "minute" => TimePart::Minute,
+            "hour" => TimePart::Hour,
+            "day" => TimePart::Day,
+            "week" => TimePart::Week,
+            "month" => TimePart::Month,
+            "year" => TimePart::Year,
+            _ => return None,
+        })
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// (year, month, day) → days since 1970-01-01.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if is_leap(y) => 29,
+        _ => 28,
+    }
+}
+
+/// ISO 8601 week number of a date.
+fn iso_week(y: i64, m: u32, d: u32) -> i64 {
+    let days = days_from_civil(y, m, d);
+    // 1970-01-01 was a Thursday; ISO weekday 1 = Monday.
+    let weekday = (days + 3).rem_euclid(7) + 1;
+    let ordinal = days - days_from_civil(y, 1, 1) + 1;
+    let week = (ordinal - weekday + 10) / 7;
+    if week < 1 {
+        return iso_week(y - 1, 12, 31);
+    }
+    let weeks_in_year = |yr: i64| {
+        let jan1 = (days_from_civil(yr, 1, 1) + 3).rem_euclid(7) + 1;
+        if jan1 == 4 || (jan1 == 3 && is_leap(yr)) { 53 } else { 52 }
+    };
+    if week > weeks_in_year(y) { 1 } else { week }
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`. `t`/space for `T`, `z` for `Z` and
+/// `±HHMM` are accepted too; a time without a zone is read as UTC.
+pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+    let b = s.trim().as_bytes();
+    let num = |from: usize, len: usize| -> Option<u32> {
+        let digits = b.get(from..from + len)?;
+        digits.iter().try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+    };
+    let year = i64::from(num(0, 4)?);
+    let month = num(5, 2)?;
+    let day = num(8, 2)?;
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
+        return None;
+    }
+    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+        return None;
+    }
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut nanos: i64 = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            if i - start < 9 {
+                nanos = nanos * 10 + i64::from(b[i] - b'0');
+            }
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        for _ in (i - start)..9 {
+            nanos *= 10;
+        }
+    }
+    let offset_secs: i64 = match b.get(i) {
+        None => 0,
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(sign @ (b'+' | b'-')) => {
+            let oh = i64::from(num(i + 1, 2)?);
+            let (om, end) = if b.get(i + 3) == Some(&b':') { (num(i + 4, 2)?, i + 6) } else { (num(i + 3, 2)?, i + 5) };
+            if end != b.len() || oh > 23 || om > 59 {
+                return None;
+            }
+            let off = oh * 3600 + i64::from(om) * 60;
+            if *sign == b'-' { -off } else { off }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second.min(59)) - offset_secs;
+    secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos).map(Timestamp)
+}
+
+/// Parses a duration `<n>s|m|h|d` (e.g. `90m`) into nanoseconds.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let unit = s.chars().last()?;
+    let n: i64 = s[..s.len() - unit.len_utf8()].parse().ok()?;
+    if n < 0 {
+        return None;
+    }
+    let secs = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(secs)?.checked_mul(NANOS_PER_SEC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ts(s: &str) -> Timestamp {
+        parse_rfc3339(s).unwrap_or_else(|| panic!("{s}"))
+    }
+
+    #[test]
+    fn parse_and_print() {
+        assert_eq!(ts("1970-01-01T00:00:00Z").0, 0);
+        assert_eq!(ts("2024-05-01T10:00:00Z").to_string(), "2024-05-01T10:00:00Z");
+        assert_eq!(ts("2024-05-01T12:00:00+02:00").to_string(), "2024-05-01T10:00:00Z");
+        assert_eq!(ts("2024-05-01T10:00:00.5Z").to_string(), "2024-05-01T10:00:00.500Z");
+        assert_eq!(ts("2021-10-20T13:39:17.3154798Z").to_string(), "2021-10-20T13:39:17.315479800Z");
+        assert_eq!(ts("2024-05-01 10:00:00").to_string(), "2024-05-01T10:00:00Z");
+        assert_eq!(ts("1969-12-31T23:59:59Z").0, -NANOS_PER_SEC);
+        assert_eq!(ts("2024-02-29T00:00:00-0130").to_string(), "2024-02-29T01:30:00Z");
+    }
+
+    #[test]
+    fn rejects_invalid() {
+        for s in ["", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2024-05-01", "2024-05-01T10:00:00Q", "2024-05-01T25:00:00Z", "yesterday", "2024-05-01T10:00:00.Z"] {
+            assert_eq!(parse_rfc3339(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn epoch_numbers() {
+        assert_eq!(Timestamp::from_json(&json!(1_714_557_600)).unwrap().to_string(), "2024-05-01T10:00:00Z");
+        assert_eq!(Timestamp::from_json(&json!(1_714_557_600_250_i64)).unwrap().to_string(), "2024-05-01T10:00:00.250Z");
+        assert_eq!(Timestamp::from_json(&json!(1_714_557_600.5)).unwrap().to_string(), "2024-05-01T10:00:00.500Z");
+        assert_eq!(Timestamp::from_json(&json!(true)), None);
+    }
+
+    #[test]
+    fn parts() {
+        let t = ts("2024-05-01T10:42:00Z");
+        assert_eq!(t.part(TimePart::Hour), 10);
+        assert_eq!(t.part(TimePart::Minute), 42);
+        assert_eq!(t.part(TimePart::Day), 1);
+        assert_eq!(t.part(TimePart::Month), 5);
+        assert_eq!(t.part(TimePart::Year), 2024);
+        assert_eq!(t.part(TimePart::Week), 18);
+        assert_eq!(ts("2021-01-03T00:00:00Z").part(TimePart::Week), 53);
+        assert_eq!(ts("2024-12-30T00:00:00Z").part(TimePart::Week), 1);
+        assert_eq!(ts("2020-12-31T00:00:00Z").part(TimePart::Week), 53);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90m"), Some(5_400 * NANOS_PER_SEC));
+        assert_eq!(parse_duration("1d"), Some(86_400 * NANOS_PER_SEC));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("5w"), None);
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests, one binary (see Cargo.toml `autotests = false`).
+
+mod cli;
+mod common;
+mod conformance;
+mod hostile;
+mod rules;
