@@ -88,12 +88,24 @@ pub struct Fields<'e, 't> {
     event: &'e Value,
     table: &'t FieldTable,
     cache: Vec<Option<Option<&'e Value>>>,
+    /// Lower-cased text of string slots, computed once per event.
+    lowered: Vec<Option<Cow<'e, str>>>,
 }
 
 impl<'e, 't> Fields<'e, 't> {
     /// A cache for one event.
     pub fn new(event: &'e Value, table: &'t FieldTable) -> Self {
-        Fields { event, table, cache: vec![None; table.len()] }
+        Fields { event, table, cache: vec![None; table.len()], lowered: vec![None; table.len()] }
+    }
+
+    /// The lower-cased text of a slot holding a JSON string (cached per event).
+    pub fn lowered(&mut self, slot: Slot) -> Option<&str> {
+        let i = slot as usize;
+        if self.lowered[i].is_none() {
+            let Some(Value::String(s)) = self.get(slot) else { return None };
+            self.lowered[i] = Some(lower(s));
+        }
+        self.lowered[i].as_deref()
     }
 
     /// The value of a slot (resolved once per event).

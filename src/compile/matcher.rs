@@ -75,9 +75,21 @@ impl StrMatcher {
         if self.any {
             return true;
         }
-        let h = if self.cased { std::borrow::Cow::Borrowed(s) } else { lower(s) };
-        let h = h.as_ref();
-        self.exact.contains(h)
+        if self.cased {
+            return self.matches_prepared(s);
+        }
+        self.matches_prepared(&lower(s))
+    }
+
+    /// Like [`is_match`](Self::is_match), given the text and its lower-cased form.
+    pub fn is_match_with_lowered(&self, s: &str, lowered: &str) -> bool {
+        self.any || self.matches_prepared(if self.cased { s } else { lowered })
+    }
+
+    /// Matches text already in this matcher's case (lower-cased unless `cased`).
+    fn matches_prepared(&self, h: &str) -> bool {
+        self.any
+            || self.exact.contains(h)
             || self.prefixes.iter().any(|p| h.starts_with(p.as_str()))
             || self.suffixes.iter().any(|p| h.ends_with(p.as_str()))
             || self.automaton.as_ref().is_some_and(|a| a.is_match(h))

@@ -5,7 +5,7 @@
 //! when the field `sel` tests is missing. An array field matches when any element does.
 
 use crate::compile::plan::{FieldPred, Node, NodeId, Plan, Test};
-use crate::event::{Fields, any_text, lower, number_of, text_of};
+use crate::event::{Fields, Slot, any_text, lower, number_of, text_of};
 use crate::rule::{Network, Position};
 use crate::rule::modifiers::mask;
 use crate::time::Timestamp;
@@ -25,7 +25,7 @@ fn pred(p: &FieldPred, fields: &mut Fields<'_, '_>) -> bool {
     let result = match p.slot {
         Some(slot) => {
             let v = fields.get(slot);
-            let one = |t: &Test, fields: &mut Fields<'_, '_>| test(t, v, fields);
+            let one = |t: &Test, fields: &mut Fields<'_, '_>| test(t, slot, v, fields);
             if p.all { p.tests.iter().all(|t| one(t, fields)) } else { p.tests.iter().any(|t| one(t, fields)) }
         }
         None => {
@@ -41,10 +41,18 @@ fn pred(p: &FieldPred, fields: &mut Fields<'_, '_>) -> bool {
     result != p.neq
 }
 
-fn test(t: &Test, v: Option<&Value>, fields: &mut Fields<'_, '_>) -> bool {
+fn test(t: &Test, slot: Slot, v: Option<&Value>, fields: &mut Fields<'_, '_>) -> bool {
     match t {
         Test::Null => matches!(v, None | Some(Value::Null)),
         Test::Exists(b) => v.is_some() == *b,
+        // Fast path: a string field, lower-cased once per event for every matcher.
+        Test::Str(m) if matches!(v, Some(Value::String(_))) => {
+            let Some(Value::String(s)) = v else { return false };
+            match fields.lowered(slot) {
+                Some(l) => m.is_match_with_lowered(s, l),
+                None => m.is_match(s),
+            }
+        }
         Test::FieldRef { slot, position, cased } => {
             let Some(other) = fields.get(*slot) else { return false };
             let Some(v) = v else { return false };
