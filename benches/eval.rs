@@ -22,12 +22,18 @@ const EVENTS: u64 = 20_000;
 
 fn eval(c: &mut Criterion) {
     let lines = generator::events(7, EVENTS);
-    let parsed: Vec<serde_json::Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let parsed: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let mut group = c.benchmark_group("eval");
     group.throughput(Throughput::Elements(EVENTS));
     group.sample_size(20);
     for n in [10usize, 100, 1000] {
-        let set = RuleSet::builder().add_str("gen.yml", generator::rules(1, n)).build().unwrap();
+        let set = RuleSet::builder()
+            .add_str("gen.yml", generator::rules(1, n))
+            .build()
+            .unwrap();
         group.bench_function(format!("preparsed_{n}_rules"), |b| {
             b.iter(|| {
                 let mut engine = Engine::new(&set);

@@ -87,11 +87,25 @@ impl Alert {
 
     /// The alert as one human-readable line.
     pub fn to_text(&self) -> String {
-        let ts = self.timestamp.map_or_else(|| "-".to_string(), |t| t.to_string());
+        let ts = self
+            .timestamp
+            .map_or_else(|| "-".to_string(), |t| t.to_string());
         let level = self.rule.level.as_deref().unwrap_or("-");
-        let mut s = format!("{ts} [{level}] {} ({})", self.rule.title, self.rule.handle());
+        let mut s = format!(
+            "{ts} [{level}] {} ({})",
+            self.rule.title,
+            self.rule.handle()
+        );
         if let Some(group) = &self.group {
-            let g: Vec<String> = group.iter().map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect();
+            let g: Vec<String> = group
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{k}={}",
+                        v.as_str().map_or_else(|| v.to_string(), str::to_string)
+                    )
+                })
+                .collect();
             let _ = write!(s, " group[{}]", g.join(" "));
         }
         if let Some(v) = self.value {
@@ -109,7 +123,11 @@ fn json_str(s: &str) -> String {
 }
 
 fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 9.0e15 { format!("{}", v as i64) } else { serde_json::Number::from_f64(v).map_or_else(|| "null".into(), |n| n.to_string()) }
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        format!("{}", v as i64)
+    } else {
+        serde_json::Number::from_f64(v).map_or_else(|| "null".into(), |n| n.to_string())
+    }
 }
 
 /// Receives alerts as the engine produces them (in output order).
@@ -124,14 +142,19 @@ impl AlertSink for Vec<Alert> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn json_shape() {
-        let rule = Arc::new(RuleMeta { id: None, name: Some("r".into()), title: "T \"q\"".into(), level: Some("high".into()), ..Default::default() });
+        let rule = Arc::new(RuleMeta {
+            id: None,
+            name: Some("r".into()),
+            title: "T \"q\"".into(),
+            level: Some("high".into()),
+            ..Default::default()
+        });
         let a = Alert {
             rule,
             rule_type: "detection",

@@ -271,7 +271,10 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest candidate within a small edit distance, for "did you mean `x`?".
-pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
@@ -286,13 +289,24 @@ mod tests {
 
     #[test]
     fn display_is_path_line_col() {
-        let d = Diagnostic::new(Code::UnknownModifier, "r.yml", Some(Span::new(4, 8, 3)), "unknown modifier `foo`");
-        assert_eq!(d.to_string(), "r.yml:4:9: error[E302]: unknown modifier `foo`");
+        let d = Diagnostic::new(
+            Code::UnknownModifier,
+            "r.yml",
+            Some(Span::new(4, 8, 3)),
+            "unknown modifier `foo`",
+        );
+        assert_eq!(
+            d.to_string(),
+            "r.yml:4:9: error[E302]: unknown modifier `foo`"
+        );
     }
 
     #[test]
     fn suggestion_finds_close_names() {
-        assert_eq!(suggest("selectoin", ["selection", "filter"]), Some("selection"));
+        assert_eq!(
+            suggest("selectoin", ["selection", "filter"]),
+            Some("selection")
+        );
         assert_eq!(suggest("zzz", ["selection", "filter"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }

@@ -25,8 +25,14 @@ impl FieldPath {
     /// Splits a dotted name.
     pub fn new(name: &str) -> FieldPath {
         let segments: Vec<String> = name.split('.').map(str::to_string).collect();
-        let rests = (0..segments.len()).map(|i| segments[i..].join(".")).collect();
-        FieldPath { name: name.to_string(), segments, rests }
+        let rests = (0..segments.len())
+            .map(|i| segments[i..].join("."))
+            .collect();
+        FieldPath {
+            name: name.to_string(),
+            segments,
+            rests,
+        }
     }
 
     /// The value at this path in `event`, if any.
@@ -95,14 +101,21 @@ pub struct Fields<'e, 't> {
 impl<'e, 't> Fields<'e, 't> {
     /// A cache for one event.
     pub fn new(event: &'e Value, table: &'t FieldTable) -> Self {
-        Fields { event, table, cache: vec![None; table.len()], lowered: vec![None; table.len()] }
+        Fields {
+            event,
+            table,
+            cache: vec![None; table.len()],
+            lowered: vec![None; table.len()],
+        }
     }
 
     /// The lower-cased text of a slot holding a JSON string (cached per event).
     pub fn lowered(&mut self, slot: Slot) -> Option<&str> {
         let i = slot as usize;
         if self.lowered[i].is_none() {
-            let Some(Value::String(s)) = self.get(slot) else { return None };
+            let Some(Value::String(s)) = self.get(slot) else {
+                return None;
+            };
             self.lowered[i] = Some(lower(s));
         }
         self.lowered[i].as_deref()
@@ -151,7 +164,10 @@ pub fn parse_decimal(s: &str) -> Option<f64> {
     let t = s.trim();
     let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    let ok = !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit()) && !(digits.ends_with('.'));
+    let ok = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !(digits.ends_with('.'));
     if ok { t.parse().ok() } else { None }
 }
 
@@ -183,11 +199,17 @@ mod tests {
     #[test]
     fn dotted_paths_walk_and_flat_keys_win() {
         let ev = json!({"raw": {"EventData": {"LogonType": 10}}, "a.b": 1, "a": {"b": 2}});
-        assert_eq!(FieldPath::new("raw.EventData.LogonType").resolve(&ev), Some(&json!(10)));
+        assert_eq!(
+            FieldPath::new("raw.EventData.LogonType").resolve(&ev),
+            Some(&json!(10))
+        );
         assert_eq!(FieldPath::new("a.b").resolve(&ev), Some(&json!(1)));
         assert_eq!(FieldPath::new("raw.nope").resolve(&ev), None);
         let ev = json!({"raw": {"EventData.LogonType": 3}});
-        assert_eq!(FieldPath::new("raw.EventData.LogonType").resolve(&ev), Some(&json!(3)));
+        assert_eq!(
+            FieldPath::new("raw.EventData.LogonType").resolve(&ev),
+            Some(&json!(3))
+        );
     }
 
     #[test]

@@ -26,7 +26,12 @@ pub struct LineReader<R> {
 impl<R: BufRead> LineReader<R> {
     /// A reader accepting lines up to `max` bytes.
     pub fn new(reader: R, max: usize) -> Self {
-        LineReader { reader, buf: Vec::new(), max, number: 0 }
+        LineReader {
+            reader,
+            buf: Vec::new(),
+            max,
+            number: 0,
+        }
     }
 
     /// The next line and its number, or `None` at end of input.

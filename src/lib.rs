@@ -52,4 +52,4 @@ pub mod time;
 pub use alert::{Alert, AlertSink};
 pub use compile::{Options, RuleSet, RuleSetBuilder};
 pub use diag::{Code, Diagnostic, Diagnostics, Severity};
-pub use eval::{Engine, EventError, Stats};
+pub use eval::{Engine, EventError, Settings, Stats};

@@ -147,13 +147,19 @@ impl Pattern {
                 t => items.push(Item::W(t.clone())),
             }
         }
-        let is_word = |i: Option<&Item>| matches!(i, Some(Item::C(c)) if c.is_alphanumeric() || *c == '_');
+        let is_word =
+            |i: Option<&Item>| matches!(i, Some(Item::C(c)) if c.is_alphanumeric() || *c == '_');
         let mut variants = vec![Pattern::default()];
         for (i, item) in items.iter().enumerate() {
             match item {
-                Item::C(c @ ('-' | '/')) if !is_word(i.checked_sub(1).and_then(|j| items.get(j))) && is_word(items.get(i + 1)) => {
+                Item::C(c @ ('-' | '/'))
+                    if !is_word(i.checked_sub(1).and_then(|j| items.get(j)))
+                        && is_word(items.get(i + 1)) =>
+                {
                     if variants.len() * DASHES.len() > MAX_VARIANTS {
-                        return Err(format!("`windash` expands this value to more than {MAX_VARIANTS} variants"));
+                        return Err(format!(
+                            "`windash` expands this value to more than {MAX_VARIANTS} variants"
+                        ));
                     }
                     let _ = c;
                     variants = variants
@@ -178,7 +184,11 @@ impl Pattern {
     pub fn utf16(&self, big_endian: bool, bom: bool) -> Pattern {
         let mut out = Pattern::default();
         if bom {
-            out.push(Tok::Lit(if big_endian { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] }));
+            out.push(Tok::Lit(if big_endian {
+                vec![0xFE, 0xFF]
+            } else {
+                vec![0xFF, 0xFE]
+            }));
         }
         for t in &self.0 {
             match t {
@@ -186,7 +196,11 @@ impl Pattern {
                     let text = String::from_utf8_lossy(b);
                     let mut bytes = Vec::with_capacity(b.len() * 2);
                     for unit in text.encode_utf16() {
-                        let pair = if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() };
+                        let pair = if big_endian {
+                            unit.to_be_bytes()
+                        } else {
+                            unit.to_le_bytes()
+                        };
                         bytes.extend_from_slice(&pair);
                     }
                     out.push(Tok::Lit(bytes));
@@ -225,7 +239,10 @@ impl Pattern {
     /// `expand`: replaces each `%name%` in the literals by each value `lookup` gives for
     /// it (values are Sigma strings, wildcards honoured); `\%` is a literal percent.
     /// Returns the unknown placeholder's name on failure.
-    pub fn expand(&self, lookup: &dyn Fn(&str) -> Option<Vec<String>>) -> Result<Vec<Pattern>, ExpandError> {
+    pub fn expand(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<Vec<String>>,
+    ) -> Result<Vec<Pattern>, ExpandError> {
         let mut variants = vec![Pattern::default()];
         for t in &self.0 {
             let Tok::Lit(b) = t else {
@@ -243,7 +260,8 @@ impl Pattern {
                 if let Some(after) = rest.strip_prefix('%') {
                     if let Some(end) = after.find('%') {
                         let name = &after[..end];
-                        let values = lookup(name).ok_or_else(|| ExpandError::Unknown(name.to_string()))?;
+                        let values =
+                            lookup(name).ok_or_else(|| ExpandError::Unknown(name.to_string()))?;
                         if values.is_empty() || variants.len() * values.len() > MAX_VARIANTS {
                             return Err(ExpandError::TooMany(name.to_string()));
                         }
@@ -284,7 +302,11 @@ pub fn base64_encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -308,53 +330,111 @@ mod tests {
     #[test]
     fn escape_rule() {
         // Cases from the Sigma specification notes (pySigma SigmaString behaviour).
-        assert_eq!(Pattern::parse(r"C:\Windows\System32").0, vec![lit(r"C:\Windows\System32")]);
+        assert_eq!(
+            Pattern::parse(r"C:\Windows\System32").0,
+            vec![lit(r"C:\Windows\System32")]
+        );
         assert_eq!(Pattern::parse(r"\\").0, vec![lit(r"\")]);
         assert_eq!(Pattern::parse(r"a\*b").0, vec![lit("a*b")]);
-        assert_eq!(Pattern::parse(r"a\\*b").0, vec![lit(r"a\"), Tok::Star, lit("b")]);
+        assert_eq!(
+            Pattern::parse(r"a\\*b").0,
+            vec![lit(r"a\"), Tok::Star, lit("b")]
+        );
         assert_eq!(Pattern::parse(r"a\\\*b").0, vec![lit(r"a\*b")]);
         assert_eq!(Pattern::parse(r"\\\b").0, vec![lit(r"\\b")]);
         assert_eq!(Pattern::parse(r"\\\\b").0, vec![lit(r"\\b")]);
         assert_eq!(Pattern::parse(r"trail\").0, vec![lit(r"trail\")]);
-        assert_eq!(Pattern::parse("a?b**").0, vec![lit("a"), Tok::One, lit("b"), Tok::Star]);
+        assert_eq!(
+            Pattern::parse("a?b**").0,
+            vec![lit("a"), Tok::One, lit("b"), Tok::Star]
+        );
     }
 
     #[test]
     fn contains_keeps_trailing_backslash_literal() {
-        assert_eq!(Pattern::parse(r"x\").contains().0, vec![Tok::Star, lit(r"x\"), Tok::Star]);
-        assert_eq!(Pattern::parse("*x*").contains().0, vec![Tok::Star, lit("x"), Tok::Star]);
+        assert_eq!(
+            Pattern::parse(r"x\").contains().0,
+            vec![Tok::Star, lit(r"x\"), Tok::Star]
+        );
+        assert_eq!(
+            Pattern::parse("*x*").contains().0,
+            vec![Tok::Star, lit("x"), Tok::Star]
+        );
     }
 
     #[test]
     fn base64_variants() {
         assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
         assert_eq!(base64_encode(b"fo"), "Zm8=");
-        let v: Vec<String> = Pattern::parse("foobar").base64offset().unwrap().iter().map(Pattern::to_sigma).collect();
+        let v: Vec<String> = Pattern::parse("foobar")
+            .base64offset()
+            .unwrap()
+            .iter()
+            .map(Pattern::to_sigma)
+            .collect();
         assert_eq!(v, ["Zm9vYmFy", "Zvb2Jhc", "mb29iYX"]);
         assert!(Pattern::parse("foo*").base64().is_none());
     }
 
     #[test]
     fn utf16_encodings() {
-        assert_eq!(Pattern::parse("cmd").utf16(false, false).0, vec![Tok::Lit(b"c\0m\0d\0".to_vec())]);
-        assert_eq!(Pattern::parse("cmd").utf16(true, false).0, vec![Tok::Lit(b"\0c\0m\0d".to_vec())]);
-        assert_eq!(Pattern::parse("a").utf16(false, true).0, vec![Tok::Lit(vec![0xFF, 0xFE, b'a', 0])]);
-        assert_eq!(Pattern::parse("cmd").utf16(false, false).base64().unwrap().to_sigma(), "YwBtAGQA");
+        assert_eq!(
+            Pattern::parse("cmd").utf16(false, false).0,
+            vec![Tok::Lit(b"c\0m\0d\0".to_vec())]
+        );
+        assert_eq!(
+            Pattern::parse("cmd").utf16(true, false).0,
+            vec![Tok::Lit(b"\0c\0m\0d".to_vec())]
+        );
+        assert_eq!(
+            Pattern::parse("a").utf16(false, true).0,
+            vec![Tok::Lit(vec![0xFF, 0xFE, b'a', 0])]
+        );
+        assert_eq!(
+            Pattern::parse("cmd")
+                .utf16(false, false)
+                .base64()
+                .unwrap()
+                .to_sigma(),
+            "YwBtAGQA"
+        );
     }
 
     #[test]
     fn windash_expands_word_starts_only() {
-        let v: Vec<String> = Pattern::parse("net -u x-y").windash().unwrap().iter().map(Pattern::to_sigma).collect();
-        assert_eq!(v, ["net -u x-y", "net /u x-y", "net \u{2013}u x-y", "net \u{2014}u x-y", "net \u{2015}u x-y"]);
+        let v: Vec<String> = Pattern::parse("net -u x-y")
+            .windash()
+            .unwrap()
+            .iter()
+            .map(Pattern::to_sigma)
+            .collect();
+        assert_eq!(
+            v,
+            [
+                "net -u x-y",
+                "net /u x-y",
+                "net \u{2013}u x-y",
+                "net \u{2014}u x-y",
+                "net \u{2015}u x-y"
+            ]
+        );
         assert_eq!(Pattern::parse("a - b").windash().unwrap().len(), 1);
     }
 
     #[test]
     fn expand_placeholders() {
         let lookup = |n: &str| (n == "DCs").then(|| vec!["DC1".to_string(), "DC2*".to_string()]);
-        let v: Vec<String> = Pattern::parse("%DCs%$").expand(&lookup).unwrap().iter().map(Pattern::to_sigma).collect();
+        let v: Vec<String> = Pattern::parse("%DCs%$")
+            .expand(&lookup)
+            .unwrap()
+            .iter()
+            .map(Pattern::to_sigma)
+            .collect();
         assert_eq!(v, ["DC1$", "DC2*$"]);
-        assert_eq!(Pattern::parse("%Nope%").expand(&lookup), Err(ExpandError::Unknown("Nope".into())));
+        assert_eq!(
+            Pattern::parse("%Nope%").expand(&lookup),
+            Err(ExpandError::Unknown("Nope".into()))
+        );
         let v = Pattern::parse(r"100\%").expand(&lookup).unwrap();
         assert_eq!(v[0].to_sigma(), "100%");
     }

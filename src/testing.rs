@@ -43,7 +43,11 @@ pub fn run_all(set: &RuleSet) -> Vec<TestOutcome> {
 pub fn run_one(set: &RuleSet, rule: usize, path: &str, test: &RuleTest) -> TestOutcome {
     let sub = set.subset(&[rule]);
     let meta = &set.rules[rule].meta;
-    let mut engine = Engine::new(&sub);
+    let settings = crate::eval::Settings {
+        max_lateness: test.settings.max_lateness.unwrap_or(0),
+        eof_flush: test.settings.eof_flush,
+    };
+    let mut engine = Engine::with_settings(&sub, settings);
     let mut per_event: Vec<Vec<Alert>> = Vec::new();
     for ev in &test.events {
         let mut alerts = Vec::new();
@@ -60,7 +64,8 @@ pub fn run_one(set: &RuleSet, rule: usize, path: &str, test: &RuleTest) -> TestO
                 .filter(|(_, a)| a.is_empty())
                 .map(|(i, _)| format!("  event {} did not match: {}", i + 1, test.events[i]))
                 .collect();
-            (!missed.is_empty()).then(|| format!("expected every event to match\n{}", missed.join("\n")))
+            (!missed.is_empty())
+                .then(|| format!("expected every event to match\n{}", missed.join("\n")))
         }
         Expect::NoMatch => {
             let hit: Vec<String> = per_event
@@ -71,13 +76,21 @@ pub fn run_one(set: &RuleSet, rule: usize, path: &str, test: &RuleTest) -> TestO
                 .collect();
             (!hit.is_empty()).then(|| format!("expected no event to match\n{}", hit.join("\n")))
         }
-        Expect::Outcome { alerts, pending, late } => {
+        Expect::Outcome {
+            alerts,
+            pending,
+            late,
+        } => {
             let actual: Vec<Alert> = per_event.into_iter().flatten().chain(tail).collect();
             let mut problems = String::new();
             compare_alerts(alerts, &actual, &mut problems);
             if let Some(p) = pending {
                 if !p.is_empty() {
-                    let _ = writeln!(problems, "  pending: expected {}, got []", Value::Array(p.clone()));
+                    let _ = writeln!(
+                        problems,
+                        "  pending: expected {}, got []",
+                        Value::Array(p.clone())
+                    );
                 }
             }
             if let Some(l) = late {
@@ -88,18 +101,30 @@ pub fn run_one(set: &RuleSet, rule: usize, path: &str, test: &RuleTest) -> TestO
             (!problems.is_empty()).then(|| problems.trim_end().to_string())
         }
     };
-    TestOutcome { path: path.to_string(), rule: meta.handle().to_string(), name: test.name.clone(), failure }
+    TestOutcome {
+        path: path.to_string(),
+        rule: meta.handle().to_string(),
+        name: test.name.clone(),
+        failure,
+    }
 }
 
 /// The keys of an alert that a test may check, as JSON.
 fn alert_view(a: &Alert) -> Map<String, Value> {
     let mut m = Map::new();
-    m.insert("timestamp".into(), a.timestamp.map_or(Value::Null, |t| Value::String(t.to_string())));
+    m.insert(
+        "timestamp".into(),
+        a.timestamp
+            .map_or(Value::Null, |t| Value::String(t.to_string())),
+    );
     if let Some(g) = &a.group {
         m.insert("group".into(), Value::Object(g.iter().cloned().collect()));
     }
     if let Some(v) = a.value {
-        m.insert("value".into(), serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number));
+        m.insert(
+            "value".into(),
+            serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+        );
     }
     if let Some(v) = &a.values {
         m.insert("values".into(), Value::Array(v.clone()));
@@ -114,10 +139,12 @@ fn alert_view(a: &Alert) -> Map<String, Value> {
 /// Normalises an expected value: timestamps re-printed, numbers compared as numbers.
 fn normalise(key: &str, v: &Value) -> Value {
     match (key, v) {
-        ("timestamp" | "anchor_timestamp", Value::String(s)) => {
-            crate::time::parse_rfc3339(s).map_or_else(|| v.clone(), |t| Value::String(t.to_string()))
-        }
-        ("value", Value::Number(n)) => n.as_f64().and_then(serde_json::Number::from_f64).map_or(v.clone(), Value::Number),
+        ("timestamp" | "anchor_timestamp", Value::String(s)) => crate::time::parse_rfc3339(s)
+            .map_or_else(|| v.clone(), |t| Value::String(t.to_string())),
+        ("value", Value::Number(n)) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(v.clone(), Value::Number),
         _ => v.clone(),
     }
 }
@@ -125,9 +152,22 @@ fn normalise(key: &str, v: &Value) -> Value {
 fn compare_alerts(expected: &[Map<String, Value>], actual: &[Alert], out: &mut String) {
     let project = |a: &Alert, keys: &Map<String, Value>| -> Value {
         let view = alert_view(a);
-        Value::Object(keys.keys().map(|k| (k.clone(), view.get(k).cloned().unwrap_or(Value::Null))).collect())
+        Value::Object(
+            keys.keys()
+                .map(|k| (k.clone(), view.get(k).cloned().unwrap_or(Value::Null)))
+                .collect(),
+        )
     };
-    let exp: Vec<Value> = expected.iter().map(|e| Value::Object(e.iter().map(|(k, v)| (k.clone(), normalise(k, v))).collect())).collect();
+    let exp: Vec<Value> = expected
+        .iter()
+        .map(|e| {
+            Value::Object(
+                e.iter()
+                    .map(|(k, v)| (k.clone(), normalise(k, v)))
+                    .collect(),
+            )
+        })
+        .collect();
     let act: Vec<Value> = actual
         .iter()
         .enumerate()
@@ -137,12 +177,21 @@ fn compare_alerts(expected: &[Map<String, Value>], actual: &[Alert], out: &mut S
         })
         .collect();
     if exp != act {
-        let _ = writeln!(out, "  alerts differ (expected {}, got {}):", exp.len(), act.len());
+        let _ = writeln!(
+            out,
+            "  alerts differ (expected {}, got {}):",
+            exp.len(),
+            act.len()
+        );
         for i in 0..exp.len().max(act.len()) {
             let e = exp.get(i).map_or_else(|| "-".to_string(), Value::to_string);
             let a = act.get(i).map_or_else(|| "-".to_string(), Value::to_string);
             let mark = if e == a { " " } else { "!" };
-            let _ = writeln!(out, "  {mark} #{}: expected {e}\n  {mark}     actual   {a}", i + 1);
+            let _ = writeln!(
+                out,
+                "  {mark} #{}: expected {e}\n  {mark}     actual   {a}",
+                i + 1
+            );
         }
     }
 }

@@ -166,7 +166,11 @@ fn iso_week(y: i64, m: u32, d: u32) -> i64 {
     }
     let weeks_in_year = |yr: i64| {
         let jan1 = (days_from_civil(yr, 1, 1) + 3).rem_euclid(7) + 1;
-        if jan1 == 4 || (jan1 == 3 && is_leap(yr)) { 53 } else { 52 }
+        if jan1 == 4 || (jan1 == 3 && is_leap(yr)) {
+            53
+        } else {
+            52
+        }
     };
     if week > weeks_in_year(y) { 1 } else { week }
 }
@@ -177,19 +181,30 @@ pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
     let b = s.trim().as_bytes();
     let num = |from: usize, len: usize| -> Option<u32> {
         let digits = b.get(from..from + len)?;
-        digits.iter().try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+        digits.iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
     };
     let year = i64::from(num(0, 4)?);
     let month = num(5, 2)?;
     let day = num(8, 2)?;
-    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
+    if b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
+    {
         return None;
     }
     let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
     if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
         return None;
     }
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut i = 19;
@@ -215,7 +230,11 @@ pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
         Some(b'Z' | b'z') if i + 1 == b.len() => 0,
         Some(sign @ (b'+' | b'-')) => {
             let oh = i64::from(num(i + 1, 2)?);
-            let (om, end) = if b.get(i + 3) == Some(&b':') { (num(i + 4, 2)?, i + 6) } else { (num(i + 3, 2)?, i + 5) };
+            let (om, end) = if b.get(i + 3) == Some(&b':') {
+                (num(i + 4, 2)?, i + 6)
+            } else {
+                (num(i + 3, 2)?, i + 5)
+            };
             if end != b.len() || oh > 23 || om > 59 {
                 return None;
             }
@@ -225,8 +244,12 @@ pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
         _ => return None,
     };
     let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second.min(59)) - offset_secs;
-    secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos).map(Timestamp)
+    let secs =
+        days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second.min(59))
+            - offset_secs;
+    secs.checked_mul(NANOS_PER_SEC)?
+        .checked_add(nanos)
+        .map(Timestamp)
 }
 
 /// Parses a duration `<n>s|m|h|d` (e.g. `90m`) into nanoseconds.
@@ -259,27 +282,69 @@ mod tests {
     #[test]
     fn parse_and_print() {
         assert_eq!(ts("1970-01-01T00:00:00Z").0, 0);
-        assert_eq!(ts("2024-05-01T10:00:00Z").to_string(), "2024-05-01T10:00:00Z");
-        assert_eq!(ts("2024-05-01T12:00:00+02:00").to_string(), "2024-05-01T10:00:00Z");
-        assert_eq!(ts("2024-05-01T10:00:00.5Z").to_string(), "2024-05-01T10:00:00.500Z");
-        assert_eq!(ts("2021-10-20T13:39:17.3154798Z").to_string(), "2021-10-20T13:39:17.315479800Z");
-        assert_eq!(ts("2024-05-01 10:00:00").to_string(), "2024-05-01T10:00:00Z");
+        assert_eq!(
+            ts("2024-05-01T10:00:00Z").to_string(),
+            "2024-05-01T10:00:00Z"
+        );
+        assert_eq!(
+            ts("2024-05-01T12:00:00+02:00").to_string(),
+            "2024-05-01T10:00:00Z"
+        );
+        assert_eq!(
+            ts("2024-05-01T10:00:00.5Z").to_string(),
+            "2024-05-01T10:00:00.500Z"
+        );
+        assert_eq!(
+            ts("2021-10-20T13:39:17.3154798Z").to_string(),
+            "2021-10-20T13:39:17.315479800Z"
+        );
+        assert_eq!(
+            ts("2024-05-01 10:00:00").to_string(),
+            "2024-05-01T10:00:00Z"
+        );
         assert_eq!(ts("1969-12-31T23:59:59Z").0, -NANOS_PER_SEC);
-        assert_eq!(ts("2024-02-29T00:00:00-0130").to_string(), "2024-02-29T01:30:00Z");
+        assert_eq!(
+            ts("2024-02-29T00:00:00-0130").to_string(),
+            "2024-02-29T01:30:00Z"
+        );
     }
 
     #[test]
     fn rejects_invalid() {
-        for s in ["", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2024-05-01", "2024-05-01T10:00:00Q", "2024-05-01T25:00:00Z", "yesterday", "2024-05-01T10:00:00.Z"] {
+        for s in [
+            "",
+            "2024-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2024-05-01",
+            "2024-05-01T10:00:00Q",
+            "2024-05-01T25:00:00Z",
+            "yesterday",
+            "2024-05-01T10:00:00.Z",
+        ] {
             assert_eq!(parse_rfc3339(s), None, "{s}");
         }
     }
 
     #[test]
     fn epoch_numbers() {
-        assert_eq!(Timestamp::from_json(&json!(1_714_557_600)).unwrap().to_string(), "2024-05-01T10:00:00Z");
-        assert_eq!(Timestamp::from_json(&json!(1_714_557_600_250_i64)).unwrap().to_string(), "2024-05-01T10:00:00.250Z");
-        assert_eq!(Timestamp::from_json(&json!(1_714_557_600.5)).unwrap().to_string(), "2024-05-01T10:00:00.500Z");
+        assert_eq!(
+            Timestamp::from_json(&json!(1_714_557_600))
+                .unwrap()
+                .to_string(),
+            "2024-05-01T10:00:00Z"
+        );
+        assert_eq!(
+            Timestamp::from_json(&json!(1_714_557_600_250_i64))
+                .unwrap()
+                .to_string(),
+            "2024-05-01T10:00:00.250Z"
+        );
+        assert_eq!(
+            Timestamp::from_json(&json!(1_714_557_600.5))
+                .unwrap()
+                .to_string(),
+            "2024-05-01T10:00:00.500Z"
+        );
         assert_eq!(Timestamp::from_json(&json!(true)), None);
     }
 

@@ -1,1 +1,363 @@
-//! placeholder
+//! The binary, run as a user would: stdout, stderr and exit codes.
+
+use super::common::{bin, root};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tmp(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("session-sigma-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// (rule name, timestamp) of each alert line.
+fn alert_keys(out: &str) -> Vec<(String, String)> {
+    out.lines()
+        .map(|l| {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+            (
+                v["rule"]["name"].as_str().unwrap().to_string(),
+                v["timestamp"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The alerts the bundled pack gives on examples/events.jsonl, worked out by hand from the
+/// rules (and cross-checked by an independent script when the pack was written).
+const EXPECTED_EXAMPLE_ALERTS: &[(&str, &str)] = &[
+    (
+        "failed_logon_builtin_disabled_account",
+        "2024-05-01T02:14:09Z",
+    ),
+    ("logon_outside_business_hours", "2024-05-01T05:42:30Z"),
+    ("rdp_logon", "2024-05-01T08:02:11Z"),
+    ("local_account_network_logon", "2024-05-01T09:05:33Z"),
+    ("interactive_logon_to_server", "2024-05-01T09:20:10Z"),
+    ("service_account_interactive_logon", "2024-05-01T09:20:10Z"),
+    ("rdp_logon", "2024-05-01T09:48:55Z"),
+    ("rdp_logon", "2024-05-01T10:15:40Z"),
+    ("rdp_logon", "2024-05-01T11:04:44Z"),
+    ("rdp_to_domain_controller", "2024-05-01T11:04:44Z"),
+    ("rdp_logon", "2024-05-01T13:10:05Z"),
+    ("remote_logon_from_loopback", "2024-05-01T13:10:05Z"),
+    ("remote_logon_from_own_address", "2024-05-01T13:10:05Z"),
+    ("new_credentials_logon", "2024-05-01T13:25:41Z"),
+    ("builtin_administrator_logon", "2024-05-01T15:17:09Z"),
+    ("local_account_network_logon", "2024-05-01T15:17:09Z"),
+    ("rdp_logon", "2024-05-01T19:58:30Z"),
+    ("logon_outside_business_hours", "2024-05-01T20:00:00Z"),
+    ("logon_outside_business_hours", "2024-05-01T21:07:58Z"),
+    ("rdp_from_default_client_hostname", "2024-05-01T21:07:58Z"),
+    ("rdp_logon", "2024-05-01T21:07:58Z"),
+    ("rdp_nonstandard_port", "2024-05-01T21:07:58Z"),
+    ("remote_logon_from_public_ip", "2024-05-01T21:07:58Z"),
+    (
+        "failed_logon_builtin_disabled_account",
+        "2024-05-01T21:15:30Z",
+    ),
+    ("builtin_administrator_logon", "2024-05-01T21:22:04Z"),
+    ("builtin_administrator_logon", "2024-05-01T21:30:40Z"),
+    ("logon_outside_business_hours", "2024-05-01T21:30:40Z"),
+    ("rdp_logon", "2024-05-01T21:30:40Z"),
+    ("rdp_to_domain_controller", "2024-05-01T21:30:40Z"),
+    ("rdp_from_default_client_hostname", "2024-05-01T22:45:10Z"),
+];
+
+#[test]
+fn run_bundled_rules_on_the_example_events() {
+    let summary = tmp("summary.json", "");
+    let o = run(&[
+        "run",
+        "examples/events.jsonl",
+        "--summary",
+        summary.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let got = alert_keys(&stdout(&o));
+    let want: Vec<(String, String)> = EXPECTED_EXAMPLE_ALERTS
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(
+        std::fs::read_to_string(&summary).unwrap(),
+        "{\"events\":42,\"invalid\":0,\"late\":0,\"no_timestamp\":0,\"alerts\":30,\"pending\":[]}\n"
+    );
+    // Byte-identical on a second run.
+    assert_eq!(run(&["run", "examples/events.jsonl"]).stdout, o.stdout);
+}
+
+#[test]
+fn alert_line_format_is_the_contract() {
+    let rules = tmp(
+        "fmt.yml",
+        "title: RDP\nid: 5f6a9d1c-2b3e-4f5a-8b9c-0d1e2f3a4b5c\nname: rdp\nlevel: high\nlogsource: {category: user_session}\ndetection:\n  sel: {action: rdp}\n  condition: sel\n",
+    );
+    let events = tmp(
+        "fmt.jsonl",
+        "{\"timestamp\": \"2024-05-01T12:00:00+02:00\", \"action\": \"rdp\", \"user\": \"bob\"}\n",
+    );
+    let o = run(&[
+        "run",
+        "--rules",
+        rules.to_str().unwrap(),
+        events.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        stdout(&o),
+        "{\"rule\":{\"id\":\"5f6a9d1c-2b3e-4f5a-8b9c-0d1e2f3a4b5c\",\"name\":\"rdp\",\"title\":\"RDP\",\"level\":\"high\",\"type\":\"detection\"},\
+\"timestamp\":\"2024-05-01T10:00:00Z\",\"events\":[{\"timestamp\": \"2024-05-01T12:00:00+02:00\", \"action\": \"rdp\", \"user\": \"bob\"}]}\n"
+    );
+}
+
+#[test]
+fn malformed_lines_are_reported_counted_and_skipped() {
+    let summary = tmp("bad-summary.json", "");
+    let o = run(&[
+        "run",
+        "examples/events-with-errors.jsonl",
+        "--summary",
+        summary.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let err = stderr(&o);
+    assert!(
+        err.contains("examples/events-with-errors.jsonl:4: invalid event: invalid JSON at column"),
+        "{err}"
+    );
+    assert!(err.contains("examples/events-with-errors.jsonl:10: invalid event: an event must be a JSON object, found an array"), "{err}");
+    assert_eq!(alert_keys(&stdout(&o)).len(), 3);
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(
+        (
+            s["events"].as_u64(),
+            s["invalid"].as_u64(),
+            s["alerts"].as_u64()
+        ),
+        (Some(10), Some(2), Some(3))
+    );
+}
+
+#[test]
+fn stdin_streaming_flushes_each_alert_line() {
+    let mut child = Command::new(bin())
+        .args(["run", "-"])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    // Write one matching event and read its alert while stdin is still open.
+    writeln!(stdin, r#"{{"timestamp":"2024-05-01T10:00:00Z","action":"rdp","user":"CORP\\bob","hostname":"WS1","src_ip":"10.0.0.5"}}"#).unwrap();
+    stdin.flush().unwrap();
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.contains("\"name\":\"rdp_logon\""), "{line}");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn late_events_are_counted() {
+    let events = tmp(
+        "late.jsonl",
+        "{\"timestamp\":\"2024-05-01T10:00:00Z\",\"action\":\"x\"}\n{\"timestamp\":\"2024-05-01T09:00:00Z\",\"action\":\"x\"}\n{\"action\":\"x\"}\n",
+    );
+    let summary = tmp("late-summary.json", "");
+    run(&[
+        "run",
+        events.to_str().unwrap(),
+        "--summary",
+        summary.to_str().unwrap(),
+    ]);
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(
+        (s["late"].as_u64(), s["no_timestamp"].as_u64()),
+        (Some(1), Some(1))
+    );
+    run(&[
+        "run",
+        events.to_str().unwrap(),
+        "--max-lateness",
+        "2h",
+        "--summary",
+        summary.to_str().unwrap(),
+    ]);
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(s["late"].as_u64(), Some(0));
+}
+
+#[test]
+fn check_reports_path_line_col_code_and_exit_codes() {
+    let bad = tmp(
+        "bad.yml",
+        "title: t\nlogsource: {category: user_session}\ndetection:\n  selection:\n    user|contans: adm\n  condition: selectoin\n",
+    );
+    let o = run(&["check", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let p = bad.to_str().unwrap();
+    assert!(
+        out.contains(&format!(
+            "{p}:5:10: error[E302]: unknown modifier `contans`"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("    user|contans: adm"),
+        "the offending text is shown: {out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{p}:6:14: error[E300]: unknown search identifier `selectoin`"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("did you mean `selection`?"), "{out}");
+    let o = run(&["check"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the bundled pack is clean: {}",
+        stdout(&o)
+    );
+    let o = run(&["check", "rules"]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn test_command_summary_line_and_exit_codes() {
+    let o = run(&["test"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let last = stdout(&o).lines().last().unwrap_or_default().to_string();
+    assert!(last.ends_with(" passed, 0 failed"), "{last}");
+    let failing = tmp(
+        "failing.yml",
+        "title: t\nname: t\nlogsource: {category: test}\ndetection:\n  sel: {action: rdp}\n  condition: sel\ntests:\n  - name: passes\n    events: [{action: rdp}]\n    expect: match\n  - name: fails\n    events: [{action: remote}]\n    expect: match\n",
+    );
+    let o = run(&["test", failing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains(":: t :: fails ... FAILED"), "{out}");
+    assert!(out.contains("event 1 did not match"), "{out}");
+    assert_eq!(out.lines().last(), Some("1 passed, 1 failed"));
+}
+
+#[test]
+fn usage_and_input_errors_exit_2() {
+    assert_eq!(
+        run(&["run", "--rules", "no/such/dir", "examples/events.jsonl"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(run(&["run", "no/such/events.jsonl"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["run", "--max-lateness", "soon", "examples/events.jsonl"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
+    let broken = tmp(
+        "broken.yml",
+        "title: t\nlogsource: {category: test}\ndetection:\n  sel: {a|nope: 1}\n  condition: sel\n",
+    );
+    let o = run(&[
+        "run",
+        "--rules",
+        broken.to_str().unwrap(),
+        "examples/events.jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("error[E302]"), "{}", stderr(&o));
+    assert_eq!(
+        run(&["test", broken.to_str().unwrap()]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn explain_prints_the_compiled_plan() {
+    let o = run(&["explain", "rdp_to_domain_controller"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("rule rdp_to_domain_controller ("), "{out}");
+    assert!(out.contains("index: action ∈ [Str(\"rdp\")]"), "{out}");
+    assert_eq!(run(&["explain", "no_such_rule"]).status.code(), Some(2));
+}
+
+#[test]
+fn placeholders_file_resolves_expand() {
+    let rule = tmp(
+        "expand.yml",
+        "title: t\nname: dc_logon\nlogsource: {category: test}\ndetection:\n  sel:\n    hostname|expand: '%DomainControllers%'\n  condition: sel\n",
+    );
+    let o = run(&["check", rule.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("error[E305]: placeholder `%DomainControllers%` has no value"),
+        "{}",
+        stdout(&o)
+    );
+    let ph = tmp("ph.yml", "DomainControllers: [DC01, 'DC0*']\n");
+    let events = tmp(
+        "ph.jsonl",
+        "{\"hostname\":\"dc07\"}\n{\"hostname\":\"WS1\"}\n",
+    );
+    let o = run(&[
+        "run",
+        "--rules",
+        rule.to_str().unwrap(),
+        "--placeholders",
+        ph.to_str().unwrap(),
+        events.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 1);
+}
+
+#[test]
+fn readme_lists_every_diagnostic_code() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for code in session_sigma::Code::ALL {
+        assert!(
+            readme.contains(&format!("| {code} |")),
+            "README's diagnostic table lacks {code}"
+        );
+    }
+}
+
+#[test]
+fn readme_commands_are_the_ones_ci_runs() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    assert!(readme.contains("cargo run --release -- run examples/events.jsonl"));
+    assert!(readme.contains("\ncargo test\n") && ci.contains("cargo test"));
+}

@@ -43,7 +43,11 @@ struct Case {
 
 fn load_cases() -> Vec<Case> {
     let dir = super::common::root().join("tests/conformance");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("tests/conformance exists").filter_map(Result::ok).map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/conformance exists")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
     files.sort();
     let mut cases = Vec::new();
     for f in files {
@@ -53,7 +57,9 @@ fn load_cases() -> Vec<Case> {
         }
         let text = std::fs::read_to_string(&f).unwrap();
         let docs = yaml::parse(&text, &fname).unwrap_or_else(|d| panic!("{fname}: {d}"));
-        let NodeKind::Seq(items) = &docs[0].root.kind else { panic!("{fname}: expected a list of cases") };
+        let NodeKind::Seq(items) = &docs[0].root.kind else {
+            panic!("{fname}: expected a list of cases")
+        };
         for item in items {
             cases.push(load_case(&fname, item));
         }
@@ -62,34 +68,73 @@ fn load_cases() -> Vec<Case> {
 }
 
 fn load_case(file: &str, item: &Node) -> Case {
-    let name = item.get("case").and_then(Node::as_str).unwrap_or_else(|| panic!("{file}:{}: case without `case:`", item.span.line)).to_string();
+    let name = item
+        .get("case")
+        .and_then(Node::as_str)
+        .unwrap_or_else(|| panic!("{file}:{}: case without `case:`", item.span.line))
+        .to_string();
     let at = format!("{file}: case `{name}`");
-    let rule = item.get("rule").and_then(Node::as_str).unwrap_or_else(|| panic!("{at}: no `rule`")).to_string();
+    let rule = item
+        .get("rule")
+        .and_then(Node::as_str)
+        .unwrap_or_else(|| panic!("{at}: no `rule`"))
+        .to_string();
     let prefixed = !rule.lines().any(|l| l.starts_with("title:"));
     let events = match item.get("events") {
-        Some(Node { kind: NodeKind::Seq(evs), .. }) => evs.iter().map(Node::to_json).collect(),
+        Some(Node {
+            kind: NodeKind::Seq(evs),
+            ..
+        }) => evs.iter().map(Node::to_json).collect(),
         Some(_) => panic!("{at}: `events` must be a list"),
         None => Vec::new(),
     };
     let expect: Option<Vec<bool>> = item.get("expect").map(|e| match e.to_json() {
-        Value::Array(bs) => bs.iter().map(|b| b.as_bool().unwrap_or_else(|| panic!("{at}: expect holds booleans"))).collect(),
+        Value::Array(bs) => bs
+            .iter()
+            .map(|b| {
+                b.as_bool()
+                    .unwrap_or_else(|| panic!("{at}: expect holds booleans"))
+            })
+            .collect(),
         _ => panic!("{at}: `expect` is a list of booleans"),
     });
     let error = item.get("error").map(|e| {
-        let code = e.get("code").and_then(Node::as_str).unwrap_or_else(|| panic!("{at}: error needs `code`")).to_string();
-        let num = |k: &str| e.get(k).map(|n| n.to_json().as_u64().unwrap_or_else(|| panic!("{at}: `{k}` is a number")) as u32);
+        let code = e
+            .get("code")
+            .and_then(Node::as_str)
+            .unwrap_or_else(|| panic!("{at}: error needs `code`"))
+            .to_string();
+        let num = |k: &str| {
+            e.get(k).map(|n| {
+                n.to_json()
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("{at}: `{k}` is a number")) as u32
+            })
+        };
         (code, num("line"), num("col"))
     });
-    assert!(expect.is_some() != error.is_some(), "{at}: give exactly one of `expect` and `error`");
+    assert!(
+        expect.is_some() != error.is_some(),
+        "{at}: give exactly one of `expect` and `error`"
+    );
     if let Some(exp) = &expect {
-        assert_eq!(exp.len(), events.len(), "{at}: `expect` needs one boolean per event");
+        assert_eq!(
+            exp.len(),
+            events.len(),
+            "{at}: `expect` needs one boolean per event"
+        );
     }
     let placeholders = item.get("placeholders").map(|p| {
-        let Value::Object(m) = p.to_json() else { panic!("{at}: placeholders is a map") };
+        let Value::Object(m) = p.to_json() else {
+            panic!("{at}: placeholders is a map")
+        };
         m.into_iter()
             .map(|(k, v)| {
                 let vals = match v {
-                    Value::Array(a) => a.iter().map(|x| x.as_str().unwrap_or_default().to_string()).collect(),
+                    Value::Array(a) => a
+                        .iter()
+                        .map(|x| x.as_str().unwrap_or_default().to_string())
+                        .collect(),
                     Value::String(s) => vec![s],
                     other => vec![other.to_string()],
                 };
@@ -97,12 +142,31 @@ fn load_case(file: &str, item: &Node) -> Case {
             })
             .collect()
     });
-    Case { file: file.to_string(), name, rule, prefixed, placeholders, events, expect, error }
+    Case {
+        file: file.to_string(),
+        name,
+        rule,
+        prefixed,
+        placeholders,
+        events,
+        expect,
+        error,
+    }
 }
 
 fn build(case: &Case, use_index: bool) -> Result<RuleSet, session_sigma::Diagnostics> {
-    let text = if case.prefixed { format!("{PREFIX}{}", case.rule) } else { case.rule.clone() };
-    RuleSet::builder().options(Options { use_index, placeholders: case.placeholders.clone() }).add_str("case.yml", text).build()
+    let text = if case.prefixed {
+        format!("{PREFIX}{}", case.rule)
+    } else {
+        case.rule.clone()
+    };
+    RuleSet::builder()
+        .options(Options {
+            use_index,
+            placeholders: case.placeholders.clone(),
+        })
+        .add_str("case.yml", text)
+        .build()
 }
 
 fn matches(set: &RuleSet, events: &[Value]) -> Vec<bool> {
@@ -119,31 +183,52 @@ fn matches(set: &RuleSet, events: &[Value]) -> Vec<bool> {
 
 fn run_case(case: &Case) -> Result<(), String> {
     let at = format!("{}: case `{}`", case.file, case.name);
-    let shift = if case.prefixed { PREFIX.lines().count() as u32 } else { 0 };
+    let shift = if case.prefixed {
+        PREFIX.lines().count() as u32
+    } else {
+        0
+    };
     if let Some((code, line, col)) = &case.error {
         return match build(case, true) {
-            Ok(_) => Err(format!("{at}: expected error {code}, but the rule compiled")),
+            Ok(_) => Err(format!(
+                "{at}: expected error {code}, but the rule compiled"
+            )),
             Err(d) => {
                 let found = d.iter().filter(|x| x.is_error()).find(|x| {
                     let pos = x.span.map(|s| (s.line.saturating_sub(shift), s.col + 1));
-                    x.code.as_str() == code && line.is_none_or(|l| pos.map(|p| p.0) == Some(l)) && col.is_none_or(|c| pos.map(|p| p.1) == Some(c))
+                    x.code.as_str() == code
+                        && line.is_none_or(|l| pos.map(|p| p.0) == Some(l))
+                        && col.is_none_or(|c| pos.map(|p| p.1) == Some(c))
                 });
                 match found {
                     Some(_) => Ok(()),
                     None => {
                         let got: Vec<String> = d
                             .iter()
-                            .map(|x| format!("{}@{:?}: {}", x.code, x.span.map(|s| (s.line.saturating_sub(shift), s.col + 1)), x.message))
+                            .map(|x| {
+                                format!(
+                                    "{}@{:?}: {}",
+                                    x.code,
+                                    x.span.map(|s| (s.line.saturating_sub(shift), s.col + 1)),
+                                    x.message
+                                )
+                            })
                             .collect();
-                        Err(format!("{at}: expected {code} at {line:?}:{col:?}, got {got:?}"))
+                        Err(format!(
+                            "{at}: expected {code} at {line:?}:{col:?}, got {got:?}"
+                        ))
                     }
                 }
             }
         };
     }
-    let expect = case.expect.as_ref().ok_or_else(|| format!("{at}: nothing to check"))?;
+    let expect = case
+        .expect
+        .as_ref()
+        .ok_or_else(|| format!("{at}: nothing to check"))?;
     for use_index in [true, false] {
-        let set = build(case, use_index).map_err(|d| format!("{at}: rule does not compile:\n{d}"))?;
+        let set =
+            build(case, use_index).map_err(|d| format!("{at}: rule does not compile:\n{d}"))?;
         let got = matches(&set, &case.events);
         if &got != expect {
             let detail: Vec<String> = case
@@ -153,7 +238,11 @@ fn run_case(case: &Case) -> Result<(), String> {
                 .filter(|(_, (e, g))| e != g)
                 .map(|(ev, (e, g))| format!("    {ev}: expected {e}, got {g}"))
                 .collect();
-            return Err(format!("{at} (index {}):\n{}", if use_index { "on" } else { "off" }, detail.join("\n")));
+            return Err(format!(
+                "{at} (index {}):\n{}",
+                if use_index { "on" } else { "off" },
+                detail.join("\n")
+            ));
         }
     }
     Ok(())
@@ -164,9 +253,24 @@ fn conformance_corpus() {
     let cases = load_cases();
     let mut names = std::collections::HashSet::new();
     for c in &cases {
-        assert!(names.insert((c.file.clone(), c.name.clone())), "{}: duplicate case name `{}`", c.file, c.name);
+        assert!(
+            names.insert((c.file.clone(), c.name.clone())),
+            "{}: duplicate case name `{}`",
+            c.file,
+            c.name
+        );
     }
     let failures: Vec<String> = cases.iter().filter_map(|c| run_case(c).err()).collect();
-    assert!(failures.is_empty(), "{} of {} conformance cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
-    assert!(cases.len() >= 200, "the corpus must hold at least 200 cases, has {}", cases.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} conformance cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    assert!(
+        cases.len() >= 200,
+        "the corpus must hold at least 200 cases, has {}",
+        cases.len()
+    );
 }

@@ -7,7 +7,10 @@ use session_sigma::{Code, Engine, EventError, RuleSet};
 const RULE: &str = "title: t\nname: t\nlogsource: {category: test}\ndetection:\n  sel: {action: rdp}\n  condition: sel\n";
 
 fn first_error(text: &str) -> session_sigma::Diagnostic {
-    let d = RuleSet::builder().add_str("h.yml", text).build().expect_err("must not compile");
+    let d = RuleSet::builder()
+        .add_str("h.yml", text)
+        .build()
+        .expect_err("must not compile");
     d.iter().find(|x| x.is_error()).cloned().expect("an error")
 }
 
@@ -19,7 +22,9 @@ fn invalid_utf8_line_is_counted_and_skipped() {
     let bad = b"{\"action\":\"rdp\",\"user\":\"\xff\xfe\"}";
     let err = engine.process_line(bad, &mut alerts).unwrap_err();
     assert!(matches!(err, EventError::Json { .. }), "{err}");
-    engine.process_line(br#"{"action":"rdp"}"#, &mut alerts).unwrap();
+    engine
+        .process_line(br#"{"action":"rdp"}"#, &mut alerts)
+        .unwrap();
     let stats = engine.finish(&mut alerts);
     assert_eq!((stats.invalid, stats.events, alerts.len()), (1, 1, 1));
 }
@@ -36,7 +41,10 @@ fn ten_mib_line_is_skipped_by_the_reader_without_buffering() {
         Some((1, Line::TooLong(n))) => assert_eq!(n, (10 << 20) + 2),
         other => panic!("unexpected {other:?}"),
     }
-    assert_eq!(r.next_line().unwrap(), Some((2, Line::Text(&br#"{"action":"rdp"}"#[..]))));
+    assert_eq!(
+        r.next_line().unwrap(),
+        Some((2, Line::Text(&br#"{"action":"rdp"}"#[..])))
+    );
 }
 
 #[test]
@@ -55,7 +63,9 @@ fn deeply_nested_json_is_invalid_not_a_crash() {
     let deep = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
     let mut engine = Engine::new(&set);
     let mut alerts = Vec::new();
-    let err = engine.process_line(deep.as_bytes(), &mut alerts).unwrap_err();
+    let err = engine
+        .process_line(deep.as_bytes(), &mut alerts)
+        .unwrap_err();
     assert!(err.to_string().contains("recursion limit"), "{err}");
     assert_eq!(engine.stats().invalid, 1);
 }
@@ -65,8 +75,15 @@ fn non_object_events_are_invalid() {
     let set = rules(RULE);
     let mut engine = Engine::new(&set);
     let mut alerts = Vec::new();
-    for (line, kind) in [("[1,2]", "an array"), ("\"x\"", "a string"), ("42", "a number"), ("null", "null")] {
-        let err = engine.process_line(line.as_bytes(), &mut alerts).unwrap_err();
+    for (line, kind) in [
+        ("[1,2]", "an array"),
+        ("\"x\"", "a string"),
+        ("42", "a number"),
+        ("null", "null"),
+    ] {
+        let err = engine
+            .process_line(line.as_bytes(), &mut alerts)
+            .unwrap_err();
         assert_eq!(err, EventError::NotObject(kind));
     }
     assert_eq!(engine.stats().invalid, 4);
@@ -74,10 +91,14 @@ fn non_object_events_are_invalid() {
 
 #[test]
 fn yaml_alias_bomb_is_rejected() {
-    let mut text = String::from("title: bomb\nlogsource: {category: test}\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    let mut text = String::from(
+        "title: bomb\nlogsource: {category: test}\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
     for i in 1..10 {
         let p = i - 1;
-        text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        text.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
     }
     text.push_str("detection:\n  sel: {x: *a9}\n  condition: sel\n");
     let e = first_error(&text);
@@ -87,14 +108,20 @@ fn yaml_alias_bomb_is_rejected() {
 
 #[test]
 fn deeply_nested_yaml_is_rejected() {
-    let text = format!("title: t\nlogsource: {{category: test}}\ndetection:\n  sel: {}x{}\n  condition: sel\n", "[".repeat(5000), "]".repeat(5000));
+    let text = format!(
+        "title: t\nlogsource: {{category: test}}\ndetection:\n  sel: {}x{}\n  condition: sel\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
     assert_eq!(first_error(&text).code, Code::YamlTooLarge);
 }
 
 #[test]
 fn condition_nested_ten_thousand_deep_is_rejected_with_column() {
     let cond = format!("{}sel{}", "(".repeat(10_000), ")".repeat(10_000));
-    let text = format!("title: t\nlogsource: {{category: test}}\ndetection:\n  sel: {{action: rdp}}\n  condition: {cond}\n");
+    let text = format!(
+        "title: t\nlogsource: {{category: test}}\ndetection:\n  sel: {{action: rdp}}\n  condition: {cond}\n"
+    );
     let e = first_error(&text);
     assert_eq!(e.code, Code::ConditionTooDeep);
     let span = e.span.unwrap();
@@ -104,9 +131,14 @@ fn condition_nested_ten_thousand_deep_is_rejected_with_column() {
 #[test]
 fn ten_thousand_nots_fold_without_recursion() {
     let cond = "not ".repeat(10_000) + "sel";
-    let text = format!("title: t\nlogsource: {{category: test}}\ndetection:\n  sel: {{action: rdp}}\n  condition: {cond}\n");
+    let text = format!(
+        "title: t\nlogsource: {{category: test}}\ndetection:\n  sel: {{action: rdp}}\n  condition: {cond}\n"
+    );
     let set = rules(&text);
-    assert_eq!(run_lines(&set, &[r#"{"action":"rdp"}"#, r#"{"action":"x"}"#]).len(), 1);
+    assert_eq!(
+        run_lines(&set, &[r#"{"action":"rdp"}"#, r#"{"action":"x"}"#]).len(),
+        1
+    );
 }
 
 #[test]
@@ -125,7 +157,9 @@ fn windash_explosion_is_bounded() {
 
 #[test]
 fn huge_flat_condition_compiles() {
-    let mut text = String::from("title: t\nlogsource: {category: test}\ndetection:\n  sel: {action: rdp}\n  condition: sel");
+    let mut text = String::from(
+        "title: t\nlogsource: {category: test}\ndetection:\n  sel: {action: rdp}\n  condition: sel",
+    );
     for _ in 0..20_000 {
         text.push_str(" and sel");
     }

@@ -5,7 +5,10 @@ use session_sigma::{Options, RuleSet};
 
 fn pack(use_index: bool) -> RuleSet {
     RuleSet::builder()
-        .options(Options { use_index, ..Options::default() })
+        .options(Options {
+            use_index,
+            ..Options::default()
+        })
         .add_path(&super::common::root().join("rules"))
         .build()
         .unwrap_or_else(|d| panic!("the rule pack does not compile:\n{d}"))
@@ -18,21 +21,43 @@ fn every_bundled_rule_test_passes_with_and_without_the_index() {
         let outcomes = session_sigma::testing::run_all(&set);
         let failed: Vec<String> = outcomes
             .iter()
-            .filter_map(|o| o.failure.as_ref().map(|f| format!("{} :: {} :: {}\n{f}", o.path, o.rule, o.name)))
+            .filter_map(|o| {
+                o.failure
+                    .as_ref()
+                    .map(|f| format!("{} :: {} :: {}\n{f}", o.path, o.rule, o.name))
+            })
             .collect();
-        assert!(failed.is_empty(), "index {use_index}: {} failing rule tests:\n{}", failed.len(), failed.join("\n"));
-        assert!(outcomes.len() >= 2 * set.len(), "every rule needs a positive and a negative test");
+        assert!(
+            failed.is_empty(),
+            "index {use_index}: {} failing rule tests:\n{}",
+            failed.len(),
+            failed.join("\n")
+        );
+        assert!(
+            outcomes.len() >= 2 * set.len(),
+            "every rule needs a positive and a negative test"
+        );
     }
 }
 
 #[test]
 fn pack_has_session_and_windows_rules_each_with_both_kinds_of_test() {
     let set = pack(true);
-    let session = set.rules().filter(|r| r.path.contains("rules/session/")).count();
-    let windows = set.rules().filter(|r| r.path.contains("rules/windows/")).count();
+    let session = set
+        .rules()
+        .filter(|r| r.path.contains("rules/session/"))
+        .count();
+    let windows = set
+        .rules()
+        .filter(|r| r.path.contains("rules/windows/"))
+        .count();
     assert!(session >= 15, "{session} session rules");
     assert!(windows >= 3, "{windows} windows rules");
-    assert!(set.warnings().is_empty(), "the pack has warnings:\n{}", set.warnings());
+    assert!(
+        set.warnings().is_empty(),
+        "the pack has warnings:\n{}",
+        set.warnings()
+    );
 }
 
 #[test]
@@ -67,19 +92,44 @@ tests:
     let outcomes = session_sigma::testing::run_all(&set);
     let failures: Vec<bool> = outcomes.iter().map(|o| o.failure.is_some()).collect();
     assert_eq!(failures, [true, true, true, false]);
-    assert!(outcomes[0].failure.as_ref().unwrap().contains("event 1 did not match"));
-    assert!(outcomes[2].failure.as_ref().unwrap().contains("2024-05-01T10:00:01Z"));
+    assert!(
+        outcomes[0]
+            .failure
+            .as_ref()
+            .unwrap()
+            .contains("event 1 did not match")
+    );
+    assert!(
+        outcomes[2]
+            .failure
+            .as_ref()
+            .unwrap()
+            .contains("2024-05-01T10:00:01Z")
+    );
 }
 
 #[test]
 fn test_documents_attach_to_rules_by_name() {
     let rule = "title: t\nname: rdp_any\nlogsource: {category: test}\ndetection:\n  sel: {action: rdp}\n  condition: sel\n";
-    let tests = "rule: rdp_any\ntests:\n  - name: fires\n    events: [{action: rdp}]\n    expect: match\n";
-    let set = RuleSet::builder().add_str("r.yml", rule).add_str("r.test.yml", tests).build().unwrap();
+    let tests =
+        "rule: rdp_any\ntests:\n  - name: fires\n    events: [{action: rdp}]\n    expect: match\n";
+    let set = RuleSet::builder()
+        .add_str("r.yml", rule)
+        .add_str("r.test.yml", tests)
+        .build()
+        .unwrap();
     let outcomes = session_sigma::testing::run_all(&set);
     assert_eq!(outcomes.len(), 1);
-    assert_eq!((outcomes[0].path.as_str(), outcomes[0].failure.is_none()), ("r.test.yml", true));
-    let dangling = "rule: nope\ntests:\n  - name: x\n    events: [{action: rdp}]\n    expect: match\n";
-    let err = RuleSet::builder().add_str("r.yml", rule).add_str("n.test.yml", dangling).build().unwrap_err();
+    assert_eq!(
+        (outcomes[0].path.as_str(), outcomes[0].failure.is_none()),
+        ("r.test.yml", true)
+    );
+    let dangling =
+        "rule: nope\ntests:\n  - name: x\n    events: [{action: rdp}]\n    expect: match\n";
+    let err = RuleSet::builder()
+        .add_str("r.yml", rule)
+        .add_str("n.test.yml", dangling)
+        .build()
+        .unwrap_err();
     assert_eq!(err.0[0].code, session_sigma::Code::BadTest);
 }

@@ -63,11 +63,26 @@ pub fn event(rng: &mut Rng, i: u64, start_epoch: i64) -> String {
     let (y, mo, d, h, mi, s) = civil(ts);
     let user = rng.skewed(5000);
     let host = rng.skewed(800);
-    let hostname = if host < 5 { format!("DC{host:02}") } else { format!("WS{host:04}") };
-    let src_ip = if rng.below(50) == 0 {
-        format!("{}.{}.{}.{}", 20 + rng.below(180), rng.below(256), rng.below(256), 1 + rng.below(254))
+    let hostname = if host < 5 {
+        format!("DC{host:02}")
     } else {
-        format!("10.{}.{}.{}", rng.below(16), rng.below(256), 1 + rng.below(254))
+        format!("WS{host:04}")
+    };
+    let src_ip = if rng.below(50) == 0 {
+        format!(
+            "{}.{}.{}.{}",
+            20 + rng.below(180),
+            rng.below(256),
+            rng.below(256),
+            1 + rng.below(254)
+        )
+    } else {
+        format!(
+            "10.{}.{}.{}",
+            rng.below(16),
+            rng.below(256),
+            1 + rng.below(254)
+        )
     };
     let mut line = String::with_capacity(240);
     let _ = write!(
@@ -113,17 +128,34 @@ pub fn rules(seed: u64, n: usize) -> String {
         if i > 0 {
             out.push_str("---\n");
         }
-        let _ = writeln!(out, "title: generated rule {i}\nname: gen_{i}\nid: 00000000-0000-4000-8000-{i:012}\nlevel: medium\nlogsource: {{category: user_session}}\ndetection:");
+        let _ = writeln!(
+            out,
+            "title: generated rule {i}\nname: gen_{i}\nid: 00000000-0000-4000-8000-{i:012}\nlevel: medium\nlogsource: {{category: user_session}}\ndetection:"
+        );
         let action = ACTIONS[rng.below(ACTIONS.len() as u64) as usize].0;
         match i % 8 {
             0 => {
-                let _ = writeln!(out, "  sel:\n    action: {action}\n    user|endswith: '\\user{}'\n  condition: sel", rng.below(5000));
+                let _ = writeln!(
+                    out,
+                    "  sel:\n    action: {action}\n    user|endswith: '\\user{}'\n  condition: sel",
+                    rng.below(5000)
+                );
             }
             1 => {
-                let _ = writeln!(out, "  sel:\n    action: rdp\n    src_ip|cidr: '10.{}.{}.0/24'\n  condition: sel", rng.below(16), rng.below(256));
+                let _ = writeln!(
+                    out,
+                    "  sel:\n    action: rdp\n    src_ip|cidr: '10.{}.{}.0/24'\n  condition: sel",
+                    rng.below(16),
+                    rng.below(256)
+                );
             }
             2 => {
-                let _ = writeln!(out, "  sel:\n    hostname|startswith: 'WS0{:03}'\n    action: [{action}, interactive]\n    src_ip|cidr: '10.{}.0.0/16'\n  condition: sel", rng.below(800), rng.below(16));
+                let _ = writeln!(
+                    out,
+                    "  sel:\n    hostname|startswith: 'WS0{:03}'\n    action: [{action}, interactive]\n    src_ip|cidr: '10.{}.0.0/16'\n  condition: sel",
+                    rng.below(800),
+                    rng.below(16)
+                );
             }
             3 => {
                 let _ = writeln!(
@@ -133,10 +165,19 @@ pub fn rules(seed: u64, n: usize) -> String {
                 );
             }
             4 => {
-                let _ = writeln!(out, "  sel:\n    action: {action}\n    dest_port: {}\n    src_port|lt: {}\n  condition: sel", [445, 3389, 22][i % 3], 1024 + rng.below(200));
+                let _ = writeln!(
+                    out,
+                    "  sel:\n    action: {action}\n    dest_port: {}\n    src_port|lt: {}\n  condition: sel",
+                    [445, 3389, 22][i % 3],
+                    1024 + rng.below(200)
+                );
             }
             5 => {
-                let _ = writeln!(out, "  sel:\n    action: {action}\n    logon_id|re: '^0x{:x}[0-9a-f]+$'\n  condition: sel", 1 + rng.below(15));
+                let _ = writeln!(
+                    out,
+                    "  sel:\n    action: {action}\n    logon_id|re: '^0x{:x}[0-9a-f]+$'\n  condition: sel",
+                    1 + rng.below(15)
+                );
             }
             6 => {
                 let _ = writeln!(

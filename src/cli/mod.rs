@@ -31,7 +31,9 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check(&a),
         Command::Explain(a) => explain(&a),
         Command::Normalize(_) => {
-            eprintln!("error: `normalize` needs the source adapters (Windows, EVTX, syslog), which this build does not have yet");
+            eprintln!(
+                "error: `normalize` needs the source adapters (Windows, EVTX, syslog), which this build does not have yet"
+            );
             EXIT_ERROR
         }
     };
@@ -55,10 +57,12 @@ impl RuleSources {
                 eprintln!("error: cannot read placeholder file {shown}: {e}");
                 EXIT_ERROR
             })?;
-            options.placeholders = Some(session_sigma::rule::load_placeholders(&shown, &text).map_err(|d| {
-                print_diagnostics(&d, &[(shown.clone(), text.clone())], true);
-                EXIT_ERROR
-            })?);
+            options.placeholders = Some(
+                session_sigma::rule::load_placeholders(&shown, &text).map_err(|d| {
+                    print_diagnostics(&d, &[(shown.clone(), text.clone())], true);
+                    EXIT_ERROR
+                })?,
+            );
         }
         let mut builder = RuleSet::builder();
         builder.options(options);
@@ -100,7 +104,10 @@ impl RuleSources {
 
 fn print_diagnostics(d: &Diagnostics, texts: &[(String, String)], to_stderr: bool) {
     for diag in d.iter() {
-        let text = texts.iter().find(|(p, _)| *p == diag.path).map(|(_, t)| t.as_str());
+        let text = texts
+            .iter()
+            .find(|(p, _)| *p == diag.path)
+            .map(|(_, t)| t.as_str());
         let s = render(diag, text);
         if to_stderr {
             eprint!("{s}");
@@ -126,7 +133,10 @@ fn test(a: &args::TestArgs) -> u8 {
             None => println!("test {} :: {} :: {} ... ok", o.path, o.rule, o.name),
             Some(f) => {
                 failed += 1;
-                println!("test {} :: {} :: {} ... FAILED\n{f}", o.path, o.rule, o.name);
+                println!(
+                    "test {} :: {} :: {} ... FAILED\n{f}",
+                    o.path, o.rule, o.name
+                );
             }
         }
     }

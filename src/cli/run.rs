@@ -1,9 +1,9 @@
 //! `session-sigma run`: events in, alerts out.
 
-use super::args::{InputFormat, OutputFormat, RunArgs};
+use super::args::{Eof, InputFormat, OutputFormat, RunArgs};
 use super::{EXIT_ERROR, RuleSources};
 use session_sigma::ingest::{Line, LineReader};
-use session_sigma::{Alert, AlertSink, Engine, EventError};
+use session_sigma::{Alert, AlertSink, Engine, EventError, Settings};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 
 /// Invalid lines reported per input before the rest are only counted.
@@ -26,7 +26,13 @@ impl<W: Write> AlertSink for Output<W> {
             OutputFormat::Jsonl => alert.to_json(),
             OutputFormat::Text => alert.to_text(),
         };
-        let r = writeln!(self.out, "{line}").and_then(|()| if self.line_flush { self.out.flush() } else { Ok(()) });
+        let r = writeln!(self.out, "{line}").and_then(|()| {
+            if self.line_flush {
+                self.out.flush()
+            } else {
+                Ok(())
+            }
+        });
         if let Err(e) = r {
             self.error = Some(e);
         }
@@ -53,13 +59,19 @@ fn stdout_is_file() -> bool {
 
 pub fn run(a: &RunArgs) -> u8 {
     if !matches!(a.input_format, InputFormat::Auto | InputFormat::Session) {
-        eprintln!("error: --input-format {:?} needs the source adapters, which this build does not have yet; use `session`", a.input_format);
+        eprintln!(
+            "error: --input-format {:?} needs the source adapters, which this build does not have yet; use `session`",
+            a.input_format
+        );
         return EXIT_ERROR;
     }
-    if session_sigma::time::parse_duration(&a.max_lateness).is_none() {
-        eprintln!("error: --max-lateness `{}` is not a duration such as 30s, 10m, 2h or 1d", a.max_lateness);
+    let Some(max_lateness) = session_sigma::time::parse_duration(&a.max_lateness) else {
+        eprintln!(
+            "error: --max-lateness `{}` is not a duration such as 30s, 10m, 2h or 1d",
+            a.max_lateness
+        );
         return EXIT_ERROR;
-    }
+    };
     if a.max_line_bytes == 0 {
         eprintln!("error: --max-line-bytes must be at least 1");
         return EXIT_ERROR;
@@ -73,15 +85,37 @@ pub fn run(a: &RunArgs) -> u8 {
         Err(c) => return c,
     };
     let stdout = std::io::stdout();
-    let mut sink = Output { out: BufWriter::new(stdout.lock()), format: a.format, line_flush: !stdout_is_file(), error: None };
-    let mut engine = Engine::new(&set);
+    let mut sink = Output {
+        out: BufWriter::new(stdout.lock()),
+        format: a.format,
+        line_flush: !stdout_is_file(),
+        error: None,
+    };
+    let settings = Settings {
+        max_lateness,
+        eof_flush: a.eof == Eof::Flush,
+    };
+    let mut engine = Engine::with_settings(&set, settings);
     let mut status = 0u8;
-    let inputs: Vec<Option<&std::path::PathBuf>> = if a.events.is_empty() { vec![None] } else { a.events.iter().map(|p| (p.as_os_str() != "-").then_some(p)).collect() };
+    let inputs: Vec<Option<&std::path::PathBuf>> = if a.events.is_empty() {
+        vec![None]
+    } else {
+        a.events
+            .iter()
+            .map(|p| (p.as_os_str() != "-").then_some(p))
+            .collect()
+    };
     for input in inputs {
         let (name, reader): (String, Box<dyn BufRead>) = match input {
-            None => ("<stdin>".to_string(), Box::new(BufReader::with_capacity(1 << 16, std::io::stdin()))),
+            None => (
+                "<stdin>".to_string(),
+                Box::new(BufReader::with_capacity(1 << 16, std::io::stdin())),
+            ),
             Some(p) => match std::fs::File::open(p) {
-                Ok(f) => (p.display().to_string(), Box::new(BufReader::with_capacity(1 << 16, f))),
+                Ok(f) => (
+                    p.display().to_string(),
+                    Box::new(BufReader::with_capacity(1 << 16, f)),
+                ),
                 Err(e) => {
                     eprintln!("error: cannot read {}: {e}", p.display());
                     status = EXIT_ERROR;
@@ -117,7 +151,13 @@ pub fn run(a: &RunArgs) -> u8 {
     status
 }
 
-fn run_input(name: &str, reader: Box<dyn BufRead>, max_line: usize, engine: &mut Engine<'_>, sink: &mut Output<impl Write>) -> std::io::Result<()> {
+fn run_input(
+    name: &str,
+    reader: Box<dyn BufRead>,
+    max_line: usize,
+    engine: &mut Engine<'_>,
+    sink: &mut Output<impl Write>,
+) -> std::io::Result<()> {
     let mut lines = LineReader::new(reader, max_line);
     let mut reported = 0u64;
     while let Some((number, line)) = lines.next_line()? {

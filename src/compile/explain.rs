@@ -20,7 +20,11 @@ fn node(set: &RuleSet, id: NodeId, depth: usize, out: &mut String) {
     let pad = "  ".repeat(depth);
     match set.plan.node(id) {
         Node::And(kids) | Node::Or(kids) => {
-            let op = if matches!(set.plan.node(id), Node::And(_)) { "and" } else { "or" };
+            let op = if matches!(set.plan.node(id), Node::And(_)) {
+                "and"
+            } else {
+                "or"
+            };
             let _ = writeln!(out, "{pad}{op}");
             for k in kids {
                 node(set, *k, depth + 1, out);
@@ -31,7 +35,10 @@ fn node(set: &RuleSet, id: NodeId, depth: usize, out: &mut String) {
             node(set, *k, depth + 1, out);
         }
         Node::Pred(p) => {
-            let field = p.slot.map_or_else(|| "<keywords>".to_string(), |s| set.fields.path(s).name.clone());
+            let field = p.slot.map_or_else(
+                || "<keywords>".to_string(),
+                |s| set.fields.path(s).name.clone(),
+            );
             let mode = match (p.all, p.neq) {
                 (false, false) => "any of",
                 (true, false) => "all of",
@@ -57,8 +64,16 @@ fn describe(set: &RuleSet, t: &Test) -> String {
         Test::Cidr(n) => format!("cidr {} /{}", if n.v4 { "ipv4" } else { "ipv6" }, n.prefix),
         Test::Compare(op, n) => format!("number {op:?} {n}"),
         Test::TimePart(p, op, n) => format!("{p:?} of timestamp {op:?} {n}"),
-        Test::FieldRef { slot, position, cased } => {
-            format!("field `{}` ({position:?}{})", set.fields.path(*slot).name, if *cased { ", cased" } else { "" })
+        Test::FieldRef {
+            slot,
+            position,
+            cased,
+        } => {
+            format!(
+                "field `{}` ({position:?}{})",
+                set.fields.path(*slot).name,
+                if *cased { ", cased" } else { "" }
+            )
         }
     }
 }

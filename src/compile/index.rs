@@ -7,8 +7,8 @@
 //! case-folded text of the literal and, for integral numbers, the number, so that `4624`,
 //! `'4624'` and `" 4624 "` reach the same rules as the matchers would accept them.
 
-use super::plan::{Node, NodeId, Plan, Test};
 use super::RuleSet;
+use super::plan::{Node, NodeId, Plan, Test};
 use crate::event::{Fields, Slot, lower, parse_decimal};
 use serde_json::Value;
 
@@ -34,7 +34,10 @@ pub struct RuleIndex {
 impl RuleIndex {
     /// Builds the index; with `enabled = false` every rule is always visited.
     pub fn build(set: &RuleSet, enabled: bool) -> RuleIndex {
-        let mut idx = RuleIndex { disabled: !enabled, ..RuleIndex::default() };
+        let mut idx = RuleIndex {
+            disabled: !enabled,
+            ..RuleIndex::default()
+        };
         for (i, r) in set.rules.iter().enumerate() {
             let i = u32::try_from(i).unwrap_or(u32::MAX);
             match required(&set.plan, r.root).filter(|_| enabled) {
@@ -91,13 +94,21 @@ impl RuleIndex {
     pub fn describe(&self, rule: u32, fields: &crate::event::FieldTable) -> String {
         let mut parts = Vec::new();
         for (slot, map) in &self.by_slot {
-            let mut keys: Vec<&Key> = map.iter().filter(|(_, rs)| rs.contains(&rule)).map(|(k, _)| k).collect();
+            let mut keys: Vec<&Key> = map
+                .iter()
+                .filter(|(_, rs)| rs.contains(&rule))
+                .map(|(k, _)| k)
+                .collect();
             keys.sort();
             if !keys.is_empty() {
                 parts.push(format!("{} ∈ {keys:?}", fields.path(*slot).name));
             }
         }
-        if parts.is_empty() { "none: visited by every event".to_string() } else { parts.join(", ") }
+        if parts.is_empty() {
+            "none: visited by every event".to_string()
+        } else {
+            parts.join(", ")
+        }
     }
 }
 
@@ -137,7 +148,9 @@ fn required(plan: &Plan, node: NodeId) -> Option<(Slot, Vec<Key>)> {
             let mut keys = Vec::new();
             for t in &p.tests {
                 match t {
-                    Test::Str(m) => keys.extend(m.exact_only()?.map(|s| Key::Str(s.to_lowercase()))),
+                    Test::Str(m) => {
+                        keys.extend(m.exact_only()?.map(|s| Key::Str(s.to_lowercase())))
+                    }
                     Test::Num(n) => keys.push(Key::Int(integral(*n)?)),
                     Test::Bool(b) => keys.push(Key::Str(b.to_string())),
                     _ => return None,
@@ -145,7 +158,10 @@ fn required(plan: &Plan, node: NodeId) -> Option<(Slot, Vec<Key>)> {
             }
             Some((slot, keys))
         }
-        Node::And(kids) => kids.iter().filter_map(|k| required(plan, *k)).min_by_key(|(_, keys)| keys.len()),
+        Node::And(kids) => kids
+            .iter()
+            .filter_map(|k| required(plan, *k))
+            .min_by_key(|(_, keys)| keys.len()),
         Node::Or(kids) => {
             let mut acc: Option<(Slot, Vec<Key>)> = None;
             for k in kids {

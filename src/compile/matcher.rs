@@ -43,7 +43,11 @@ impl StrMatcher {
         };
         let norm = |b: &[u8]| {
             let s = String::from_utf8_lossy(b);
-            if cased { s.into_owned() } else { s.to_lowercase() }
+            if cased {
+                s.into_owned()
+            } else {
+                s.to_lowercase()
+            }
         };
         for p in patterns {
             match p.0.as_slice() {
@@ -64,7 +68,10 @@ impl StrMatcher {
             m.automaton = Some(AhoCorasick::new(&m.contains).map_err(|e| e.to_string())?);
         }
         if !m.globs.is_empty() {
-            let set = RegexSetBuilder::new(&m.globs).size_limit(REGEX_SIZE_LIMIT).build().map_err(|e| e.to_string())?;
+            let set = RegexSetBuilder::new(&m.globs)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .map_err(|e| e.to_string())?;
             m.glob_set = Some(set);
         }
         Ok(m)
@@ -98,7 +105,11 @@ impl StrMatcher {
 
     /// The exact values, when exact values are all this matcher has (for the rule index).
     pub fn exact_only(&self) -> Option<impl Iterator<Item = &str>> {
-        let only = !self.any && self.prefixes.is_empty() && self.suffixes.is_empty() && self.contains.is_empty() && self.globs.is_empty();
+        let only = !self.any
+            && self.prefixes.is_empty()
+            && self.suffixes.is_empty()
+            && self.contains.is_empty()
+            && self.globs.is_empty();
         only.then(|| self.exact.iter().map(String::as_str))
     }
 
@@ -130,7 +141,11 @@ impl StrMatcher {
         if !self.globs.is_empty() {
             parts.push(format!("glob regex set {:?}", self.globs));
         }
-        let case = if self.cased { "cased" } else { "case-insensitive" };
+        let case = if self.cased {
+            "cased"
+        } else {
+            "case-insensitive"
+        };
         format!("{case}: {}", parts.join(" | "))
     }
 }
@@ -141,7 +156,11 @@ fn glob_regex(toks: &[Tok], cased: bool) -> String {
         match t {
             Tok::Lit(b) => {
                 let s = String::from_utf8_lossy(b);
-                re.push_str(&regex::escape(&if cased { s.into_owned() } else { s.to_lowercase() }));
+                re.push_str(&regex::escape(&if cased {
+                    s.into_owned()
+                } else {
+                    s.to_lowercase()
+                }));
             }
             Tok::Star => re.push_str(".*"),
             Tok::One => re.push('.'),
@@ -152,7 +171,12 @@ fn glob_regex(toks: &[Tok], cased: bool) -> String {
 }
 
 /// Compiles a `re` value, mapping failures to E400 / E401.
-pub fn compile_regex(src: &str, flags: crate::rule::ReFlags, path: &str, span: crate::diag::Span) -> Result<Regex, Diagnostic> {
+pub fn compile_regex(
+    src: &str,
+    flags: crate::rule::ReFlags,
+    path: &str,
+    span: crate::diag::Span,
+) -> Result<Regex, Diagnostic> {
     RegexBuilder::new(src)
         .case_insensitive(flags.ignore_case)
         .multi_line(flags.multi_line)
@@ -164,13 +188,29 @@ pub fn compile_regex(src: &str, flags: crate::rule::ReFlags, path: &str, span: c
                 Code::RegexTooLarge,
                 path,
                 Some(span),
-                format!("the regular expression compiles to more than {} MiB", limit >> 20),
+                format!(
+                    "the regular expression compiles to more than {} MiB",
+                    limit >> 20
+                ),
             )
             .with_note("simplify the repetition counts or split the expression"),
             other => {
                 let text = other.to_string();
-                let last = text.lines().rev().find(|l| l.starts_with("error:")).unwrap_or(&text).to_string();
-                Diagnostic::new(Code::BadRegex, path, Some(span), format!("invalid regular expression: {}", last.trim_start_matches("error: ")))
+                let last = text
+                    .lines()
+                    .rev()
+                    .find(|l| l.starts_with("error:"))
+                    .unwrap_or(&text)
+                    .to_string();
+                Diagnostic::new(
+                    Code::BadRegex,
+                    path,
+                    Some(span),
+                    format!(
+                        "invalid regular expression: {}",
+                        last.trim_start_matches("error: ")
+                    ),
+                )
             }
         })
 }
@@ -187,7 +227,15 @@ mod tests {
     #[test]
     fn shapes() {
         let x = m(&["Exact", "pre*", "*suf", "*mid*", "a?c", "x*y*z"], false);
-        for s in ["exact", "EXACT", "prefix", "the_suf", "xx MID yy", "abc", "xAAyBBz"] {
+        for s in [
+            "exact",
+            "EXACT",
+            "prefix",
+            "the_suf",
+            "xx MID yy",
+            "abc",
+            "xAAyBBz",
+        ] {
             assert!(x.is_match(s), "{s}");
         }
         for s in ["exactly", "apre", "sufx", "mi d", "ac", "xyq"] {

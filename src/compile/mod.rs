@@ -13,7 +13,10 @@ use plan::{FieldPred, Node, NodeId, Plan, Test};
 use crate::condition::{Cond, CondKind, Quantifier};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::event::FieldTable;
-use crate::rule::{self, FieldItem, Loaded, Placeholders, Rule, RuleMeta, RuleTest, Selection, TestDocument, ValueTest};
+use crate::rule::{
+    self, FieldItem, Loaded, Placeholders, Rule, RuleMeta, RuleTest, Selection, TestDocument,
+    ValueTest,
+};
 use std::sync::Arc;
 
 /// A rule compiled into the shared plan.
@@ -40,7 +43,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { use_index: true, placeholders: None }
+        Options {
+            use_index: true,
+            placeholders: None,
+        }
     }
 }
 
@@ -84,7 +90,9 @@ impl RuleSet {
     /// Position of the rule with this name, id or title.
     pub fn find(&self, handle: &str) -> Option<usize> {
         let by = |f: &dyn Fn(&RuleMeta) -> bool| self.rules.iter().position(|r| f(&r.meta));
-        by(&|m| m.name.as_deref() == Some(handle)).or_else(|| by(&|m| m.id.as_deref() == Some(handle))).or_else(|| by(&|m| m.title == handle))
+        by(&|m| m.name.as_deref() == Some(handle))
+            .or_else(|| by(&|m| m.id.as_deref() == Some(handle)))
+            .or_else(|| by(&|m| m.title == handle))
     }
 
     /// The compiled plan of one rule, as text.
@@ -118,7 +126,12 @@ impl RuleSetBuilder {
     pub fn add_path(&mut self, path: &std::path::Path) -> &mut Self {
         let mut files = Vec::new();
         if let Err(e) = collect_files(path, &mut files) {
-            self.diags.push(Diagnostic::new(Code::YamlSyntax, &path.display().to_string(), None, format!("cannot read: {e}")));
+            self.diags.push(Diagnostic::new(
+                Code::YamlSyntax,
+                &path.display().to_string(),
+                None,
+                format!("cannot read: {e}"),
+            ));
         }
         for f in files {
             let shown = f.display().to_string();
@@ -140,7 +153,12 @@ impl RuleSetBuilder {
                         ));
                     }
                 },
-                Err(e) => self.diags.push(Diagnostic::new(Code::YamlSyntax, &shown, None, format!("cannot read: {e}"))),
+                Err(e) => self.diags.push(Diagnostic::new(
+                    Code::YamlSyntax,
+                    &shown,
+                    None,
+                    format!("cannot read: {e}"),
+                )),
             }
         }
         self
@@ -172,14 +190,29 @@ impl RuleSetBuilder {
             warnings: Diagnostics::default(),
         };
         for r in rules {
-            let mut c = Compiler { plan: &mut set.plan, fields: &mut set.fields, path: &r.meta.path, diags: &mut diags };
+            let mut c = Compiler {
+                plan: &mut set.plan,
+                fields: &mut set.fields,
+                path: &r.meta.path,
+                diags: &mut diags,
+            };
             if let Some(root) = c.rule(&r) {
-                set.rules.push(CompiledRule { meta: Arc::new(r.meta), root, logsource: r.logsource, tests: r.tests });
+                set.rules.push(CompiledRule {
+                    meta: Arc::new(r.meta),
+                    root,
+                    logsource: r.logsource,
+                    tests: r.tests,
+                });
             }
         }
         for t in &set.test_documents {
             if set.find(&t.rule).is_none() {
-                diags.push(Diagnostic::new(Code::BadTest, &t.path, Some(t.span), format!("no loaded rule has the name or id `{}`", t.rule)));
+                diags.push(Diagnostic::new(
+                    Code::BadTest,
+                    &t.path,
+                    Some(t.span),
+                    format!("no loaded rule has the name or id `{}`", t.rule),
+                ));
             }
         }
         if diags.has_errors() {
@@ -193,7 +226,10 @@ impl RuleSetBuilder {
 
 fn collect_files(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
     if path.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(path)?.filter_map(Result::ok).map(|e| e.path()).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(path)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
         entries.sort();
         for e in entries {
             if e.is_dir() {
@@ -214,11 +250,25 @@ fn check_unique(rules: &[Rule], diags: &mut Diagnostics) {
     for (i, r) in rules.iter().enumerate() {
         for (what, value) in [("id", &r.meta.id), ("name", &r.meta.name)] {
             let Some(v) = value else { continue };
-            let earlier = rules[..i].iter().find(|o| if what == "id" { o.meta.id.as_ref() == Some(v) } else { o.meta.name.as_ref() == Some(v) });
+            let earlier = rules[..i].iter().find(|o| {
+                if what == "id" {
+                    o.meta.id.as_ref() == Some(v)
+                } else {
+                    o.meta.name.as_ref() == Some(v)
+                }
+            });
             if let Some(o) = earlier {
                 diags.push(
-                    Diagnostic::new(Code::DuplicateRule, &r.meta.path, Some(r.meta.span), format!("another rule already has the {what} `{v}`"))
-                        .with_note(format!("first defined in {}:{}", o.meta.path, o.meta.span.line)),
+                    Diagnostic::new(
+                        Code::DuplicateRule,
+                        &r.meta.path,
+                        Some(r.meta.span),
+                        format!("another rule already has the {what} `{v}`"),
+                    )
+                    .with_note(format!(
+                        "first defined in {}:{}",
+                        o.meta.path, o.meta.span.line
+                    )),
                 );
             }
         }
@@ -242,9 +292,21 @@ impl Compiler<'_> {
         if self.diags.error_count() > before {
             return None;
         }
-        let ids: Vec<(&str, NodeId)> = ids.into_iter().map(|(n, id)| (n, id.unwrap_or(0))).collect();
-        let roots: Vec<NodeId> = r.detection.conditions.iter().map(|c| self.condition(c, &ids)).collect();
-        Some(if roots.len() == 1 { roots[0] } else { self.plan.push(Node::Or(roots)) })
+        let ids: Vec<(&str, NodeId)> = ids
+            .into_iter()
+            .map(|(n, id)| (n, id.unwrap_or(0)))
+            .collect();
+        let roots: Vec<NodeId> = r
+            .detection
+            .conditions
+            .iter()
+            .map(|c| self.condition(c, &ids))
+            .collect();
+        Some(if roots.len() == 1 {
+            roots[0]
+        } else {
+            self.plan.push(Node::Or(roots))
+        })
     }
 
     fn condition(&mut self, c: &Cond, ids: &[(&str, NodeId)]) -> NodeId {
@@ -264,7 +326,11 @@ impl Compiler<'_> {
             // Undefined names were rejected by `rule::check`.
             CondKind::Ident(name) => ids.iter().find(|(n, _)| n == name).map_or(0, |(_, id)| *id),
             CondKind::Selector(q, target) => {
-                let kids: Vec<NodeId> = ids.iter().filter(|(n, _)| rule::pattern_selects(target, n)).map(|(_, id)| *id).collect();
+                let kids: Vec<NodeId> = ids
+                    .iter()
+                    .filter(|(n, _)| rule::pattern_selects(target, n))
+                    .map(|(_, id)| *id)
+                    .collect();
                 self.plan.push(match q {
                     Quantifier::Any => Node::Or(kids),
                     Quantifier::All => Node::And(kids),
@@ -276,11 +342,18 @@ impl Compiler<'_> {
     fn selection(&mut self, s: &Selection) -> Option<NodeId> {
         match s {
             Selection::All(items) | Selection::Any(items) => {
-                let kids = items.iter().map(|i| self.selection(i)).collect::<Option<Vec<_>>>()?;
+                let kids = items
+                    .iter()
+                    .map(|i| self.selection(i))
+                    .collect::<Option<Vec<_>>>()?;
                 if kids.len() == 1 {
                     return Some(kids[0]);
                 }
-                Some(self.plan.push(if matches!(s, Selection::All(_)) { Node::And(kids) } else { Node::Or(kids) }))
+                Some(self.plan.push(if matches!(s, Selection::All(_)) {
+                    Node::And(kids)
+                } else {
+                    Node::Or(kids)
+                }))
             }
             Selection::Item(item) => {
                 let pred = self.item(item)?;
@@ -305,19 +378,23 @@ impl Compiler<'_> {
                 ValueTest::Bool(b) => Some(Test::Bool(*b)),
                 ValueTest::Null => Some(Test::Null),
                 ValueTest::Exists(b) => Some(Test::Exists(*b)),
-                ValueTest::Regex(src, flags) => match compile_regex(src, *flags, self.path, item.span) {
-                    Ok(re) => Some(Test::Regex(Box::new(re))),
-                    Err(d) => {
-                        self.diags.push(d);
-                        None
+                ValueTest::Regex(src, flags) => {
+                    match compile_regex(src, *flags, self.path, item.span) {
+                        Ok(re) => Some(Test::Regex(Box::new(re))),
+                        Err(d) => {
+                            self.diags.push(d);
+                            None
+                        }
                     }
-                },
+                }
                 ValueTest::Cidr(n) => Some(Test::Cidr(*n)),
                 ValueTest::Compare(op, n) => Some(Test::Compare(*op, *n)),
                 ValueTest::TimePart(p, op, n) => Some(Test::TimePart(*p, *op, *n)),
-                ValueTest::FieldRef(other, position) => {
-                    Some(Test::FieldRef { slot: self.fields.intern(other), position: *position, cased: item.cased })
-                }
+                ValueTest::FieldRef(other, position) => Some(Test::FieldRef {
+                    slot: self.fields.intern(other),
+                    position: *position,
+                    cased: item.cased,
+                }),
             };
             match t {
                 Some(t) => tests.push(t),
@@ -330,14 +407,28 @@ impl Compiler<'_> {
                 None => ok = false,
             }
         }
-        ok.then_some(FieldPred { slot, tests, all: item.all, neq: item.neq })
+        ok.then_some(FieldPred {
+            slot,
+            tests,
+            all: item.all,
+            neq: item.neq,
+        })
     }
 
-    fn str_matcher(&mut self, patterns: &[crate::pattern::Pattern], item: &FieldItem) -> Option<StrMatcher> {
+    fn str_matcher(
+        &mut self,
+        patterns: &[crate::pattern::Pattern],
+        item: &FieldItem,
+    ) -> Option<StrMatcher> {
         match StrMatcher::new(patterns, item.cased) {
             Ok(m) => Some(m),
             Err(e) => {
-                self.diags.push(Diagnostic::new(Code::RegexTooLarge, self.path, Some(item.span), format!("the wildcard patterns do not compile: {e}")));
+                self.diags.push(Diagnostic::new(
+                    Code::RegexTooLarge,
+                    self.path,
+                    Some(item.span),
+                    format!("the wildcard patterns do not compile: {e}"),
+                ));
                 None
             }
         }
@@ -349,7 +440,10 @@ impl RuleSet {
     /// compiled plan.
     pub fn subset(&self, keep: &[usize]) -> RuleSet {
         let mut set = RuleSet {
-            rules: keep.iter().filter_map(|i| self.rules.get(*i).cloned()).collect(),
+            rules: keep
+                .iter()
+                .filter_map(|i| self.rules.get(*i).cloned())
+                .collect(),
             plan: self.plan.clone(),
             fields: self.fields.clone(),
             index: RuleIndex::default(),

@@ -23,7 +23,12 @@ pub struct CondError {
 
 impl CondError {
     pub(crate) fn new(code: Code, span: CondSpan, message: impl Into<String>) -> Self {
-        CondError { code, span, message: message.into(), note: None }
+        CondError {
+            code,
+            span,
+            message: message.into(),
+            note: None,
+        }
     }
 
     pub(crate) fn with_note(mut self, note: &str) -> Self {
@@ -57,25 +62,39 @@ mod tests {
     #[test]
     fn either_case_operators() {
         assert_eq!(p("a AND NOT b OR c"), "((a and not b) or c)");
-        assert_eq!(p("ALL OF sel_* and Any Of them"), "(all of sel_* and 1 of them)");
+        assert_eq!(
+            p("ALL OF sel_* and Any Of them"),
+            "(all of sel_* and 1 of them)"
+        );
     }
 
     #[test]
     fn identifiers_that_look_like_keywords() {
-        assert_eq!(p("notepad and orig and android"), "(notepad and orig and android)");
+        assert_eq!(
+            p("notepad and orig and android"),
+            "(notepad and orig and android)"
+        );
         assert_eq!(p("not_filter or them"), "(not_filter or them)");
         assert_eq!(p("1"), "1");
     }
 
     #[test]
     fn selectors() {
-        assert_eq!(p("1 of sel* and all of them"), "(1 of sel* and all of them)");
+        assert_eq!(
+            p("1 of sel* and all of them"),
+            "(1 of sel* and all of them)"
+        );
         assert_eq!(p("any of filter_*"), "1 of filter_*");
     }
 
     #[test]
     fn round_trip() {
-        for s in ["a", "(a or b) and c", "not (a and (b or not c))", "1 of x* or all of them"] {
+        for s in [
+            "a",
+            "(a or b) and c",
+            "not (a and (b or not c))",
+            "1 of x* or all of them",
+        ] {
             let printed = p(s);
             assert_eq!(p(&printed), printed);
         }
@@ -86,12 +105,19 @@ mod tests {
         let e = parse("(sel and filter").unwrap_err();
         assert_eq!(e.code, Code::ConditionSyntax);
         assert_eq!(e.span.start, 15);
-        assert!(e.message.contains("`and`") && e.message.contains("`or`") && e.message.contains("`)`"), "{}", e.message);
+        assert!(
+            e.message.contains("`and`") && e.message.contains("`or`") && e.message.contains("`)`"),
+            "{}",
+            e.message
+        );
         let e = parse("sel and").unwrap_err();
         assert_eq!(e.span.start, 7);
         let e = parse("sel filter").unwrap_err();
         assert_eq!(e.span.start, 4);
-        assert_eq!(e.message, "expected `and`, `or` or the end of the condition, found `filter`");
+        assert_eq!(
+            e.message,
+            "expected `and`, `or` or the end of the condition, found `filter`"
+        );
     }
 
     #[test]
@@ -100,7 +126,10 @@ mod tests {
         assert_eq!((e.code, e.span.start), (Code::ConditionPipe, 4));
         let deep = format!("{}a{}", "(".repeat(10_000), ")".repeat(10_000));
         let e = parse(&deep).unwrap_err();
-        assert_eq!((e.code, e.span.start), (Code::ConditionTooDeep, MAX_NESTING));
+        assert_eq!(
+            (e.code, e.span.start),
+            (Code::ConditionTooDeep, MAX_NESTING)
+        );
         let many_nots = format!("{}a", "not ".repeat(10_001));
         assert_eq!(parse(&many_nots).unwrap().to_string(), "not a");
     }

@@ -1,7 +1,7 @@
 //! pest parser for conditions, with human names for grammar rules in errors.
 
-use super::ast::{Cond, CondKind, CondSpan, Quantifier, Target};
 use super::CondError;
+use super::ast::{Cond, CondKind, CondSpan, Quantifier, Target};
 use crate::diag::Code;
 use pest::Parser as _;
 use pest::iterators::Pair;
@@ -18,17 +18,33 @@ pub const MAX_NESTING: usize = 64;
 pub fn parse(src: &str) -> Result<Cond, CondError> {
     prescan(src)?;
     let mut pairs = ConditionParser::parse(Rule::condition, src).map_err(|e| convert(src, &e))?;
-    let condition = pairs.next().ok_or_else(|| CondError::new(Code::ConditionSyntax, CondSpan::default(), "empty condition"))?;
+    let condition = pairs.next().ok_or_else(|| {
+        CondError::new(
+            Code::ConditionSyntax,
+            CondSpan::default(),
+            "empty condition",
+        )
+    })?;
     let or_expr = condition
         .into_inner()
         .find(|p| p.as_rule() == Rule::or_expr)
-        .ok_or_else(|| CondError::new(Code::ConditionSyntax, CondSpan::default(), "empty condition"))?;
+        .ok_or_else(|| {
+            CondError::new(
+                Code::ConditionSyntax,
+                CondSpan::default(),
+                "empty condition",
+            )
+        })?;
     Ok(build(src, or_expr))
 }
 
 fn prescan(src: &str) -> Result<(), CondError> {
     if src.trim().is_empty() {
-        return Err(CondError::new(Code::ConditionSyntax, CondSpan { start: 0, len: 1 }, "the condition is empty"));
+        return Err(CondError::new(
+            Code::ConditionSyntax,
+            CondSpan { start: 0, len: 1 },
+            "the condition is empty",
+        ));
     }
     let mut depth = 0usize;
     for (i, c) in src.chars().enumerate() {
@@ -65,7 +81,10 @@ fn char_offset(src: &str, byte: usize) -> usize {
 fn span_of(src: &str, pair: &Pair<'_, Rule>) -> CondSpan {
     let s = pair.as_span();
     let start = char_offset(src, s.start());
-    CondSpan { start, len: char_offset(src, s.end()) - start }
+    CondSpan {
+        start,
+        len: char_offset(src, s.end()) - start,
+    }
 }
 
 fn build(src: &str, pair: Pair<'_, Rule>) -> Cond {
@@ -81,7 +100,11 @@ fn build(src: &str, pair: Pair<'_, Rule>) -> Cond {
             if items.len() == 1 {
                 return items.remove(0);
             }
-            let kind = if is_or { CondKind::Or(items) } else { CondKind::And(items) };
+            let kind = if is_or {
+                CondKind::Or(items)
+            } else {
+                CondKind::And(items)
+            };
             Cond { span, kind }
         }
         Rule::not_expr => {
@@ -94,27 +117,41 @@ fn build(src: &str, pair: Pair<'_, Rule>) -> Cond {
                     _ => inner = Some(build(src, p)),
                 }
             }
-            let inner = inner.unwrap_or(Cond { span, kind: CondKind::Or(Vec::new()) });
+            let inner = inner.unwrap_or(Cond {
+                span,
+                kind: CondKind::Or(Vec::new()),
+            });
             // `not not x` is `x`: fold pairs so that long `not` runs build no deep tree.
-            if nots % 2 == 1 { Cond { span, kind: CondKind::Not(Box::new(inner)) } } else { inner }
+            if nots % 2 == 1 {
+                Cond {
+                    span,
+                    kind: CondKind::Not(Box::new(inner)),
+                }
+            } else {
+                inner
+            }
         }
         Rule::selector => {
             let mut quant = Quantifier::Any;
             let mut target = Target::Them;
             for p in pair.into_inner() {
                 match p.as_rule() {
-                    Rule::quantifier => {
-                        if p.as_str().eq_ignore_ascii_case("all") {
-                            quant = Quantifier::All;
-                        }
+                    Rule::quantifier if p.as_str().eq_ignore_ascii_case("all") => {
+                        quant = Quantifier::All
                     }
                     Rule::pattern => target = Target::Pattern(p.as_str().to_string()),
                     _ => {}
                 }
             }
-            Cond { span, kind: CondKind::Selector(quant, target) }
+            Cond {
+                span,
+                kind: CondKind::Selector(quant, target),
+            }
         }
-        Rule::identifier => Cond { span, kind: CondKind::Ident(pair.as_str().to_string()) },
+        Rule::identifier => Cond {
+            span,
+            kind: CondKind::Ident(pair.as_str().to_string()),
+        },
         // Parenthesised expressions arrive as their inner or_expr; nothing else reaches here.
         _ => {
             let inner: Vec<Cond> = pair
@@ -122,7 +159,10 @@ fn build(src: &str, pair: Pair<'_, Rule>) -> Cond {
                 .filter(|p| !matches!(p.as_rule(), Rule::lparen | Rule::rparen))
                 .map(|p| build(src, p))
                 .collect();
-            Cond { span, kind: CondKind::Or(inner) }
+            Cond {
+                span,
+                kind: CondKind::Or(inner),
+            }
         }
     }
 }
@@ -166,7 +206,19 @@ fn convert(src: &str, e: &pest::error::Error<Rule>) -> CondError {
             }
         }
     }
-    const ORDER: &[&str] = &["`and`", "`or`", "`not`", "`(`", "`)`", "`1 of`/`all of`", "`of`", "an identifier", "`them` or an identifier pattern", "the end of the condition", "an expression"];
+    const ORDER: &[&str] = &[
+        "`and`",
+        "`or`",
+        "`not`",
+        "`(`",
+        "`)`",
+        "`1 of`/`all of`",
+        "`of`",
+        "an identifier",
+        "`them` or an identifier pattern",
+        "the end of the condition",
+        "an expression",
+    ];
     names.sort_by_key(|n| ORDER.iter().position(|o| o == n));
     let expected = match names.len() {
         0 => "a valid expression".to_string(),
@@ -174,8 +226,14 @@ fn convert(src: &str, e: &pest::error::Error<Rule>) -> CondError {
         n => format!("{} or {}", names[..n - 1].join(", "), names[n - 1]),
     };
     let (message, len) = match &found {
-        Some(w) => (format!("expected {expected}, found `{w}`"), w.chars().count()),
-        None => (format!("expected {expected}, found the end of the condition"), 1),
+        Some(w) => (
+            format!("expected {expected}, found `{w}`"),
+            w.chars().count(),
+        ),
+        None => (
+            format!("expected {expected}, found the end of the condition"),
+            1,
+        ),
     };
     CondError::new(Code::ConditionSyntax, CondSpan { start, len }, message)
 }

@@ -55,8 +55,12 @@ pub enum EventError {
 impl fmt::Display for EventError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EventError::Json { column, message } => write!(f, "invalid JSON at column {column}: {message}"),
-            EventError::NotObject(kind) => write!(f, "an event must be a JSON object, found {kind}"),
+            EventError::Json { column, message } => {
+                write!(f, "invalid JSON at column {column}: {message}")
+            }
+            EventError::NotObject(kind) => {
+                write!(f, "an event must be a JSON object, found {kind}")
+            }
             EventError::TooLong(n) => write!(f, "line of {n} bytes exceeds the limit; skipped"),
         }
     }
@@ -64,17 +68,45 @@ impl fmt::Display for EventError {
 
 impl std::error::Error for EventError {}
 
+/// Engine settings (DESIGN.md 3.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// How far behind the newest timestamp an event may be without being late, in ns.
+    pub max_lateness: i64,
+    /// At end of input, emit pending obligations as incomplete alerts.
+    pub eof_flush: bool,
+}
+
 /// Evaluates events against a rule set. One engine per stream.
 pub struct Engine<'r> {
     set: &'r RuleSet,
+    settings: Settings,
     stats: Stats,
     candidates: Vec<u32>,
+    /// Largest valid timestamp seen (S2).
+    max_seen: Option<Timestamp>,
 }
 
 impl<'r> Engine<'r> {
-    /// A fresh engine.
+    /// A fresh engine with default settings.
     pub fn new(set: &'r RuleSet) -> Self {
-        Engine { set, stats: Stats::default(), candidates: Vec::new() }
+        Engine::with_settings(set, Settings::default())
+    }
+
+    /// A fresh engine.
+    pub fn with_settings(set: &'r RuleSet, settings: Settings) -> Self {
+        Engine {
+            set,
+            settings,
+            stats: Stats::default(),
+            candidates: Vec::new(),
+            max_seen: None,
+        }
+    }
+
+    /// The watermark W = newest timestamp seen − max_lateness (S2), if any event had one.
+    pub fn watermark(&self) -> Option<Timestamp> {
+        self.max_seen.map(|t| t.plus(-self.settings.max_lateness))
     }
 
     /// The counters so far.
@@ -89,7 +121,11 @@ impl<'r> Engine<'r> {
 
     /// Parses one line of JSON and processes it. Blank lines are ignored. Errors are counted
     /// as `invalid`; the caller reports them.
-    pub fn process_line(&mut self, line: &[u8], sink: &mut dyn AlertSink) -> Result<(), EventError> {
+    pub fn process_line(
+        &mut self,
+        line: &[u8],
+        sink: &mut dyn AlertSink,
+    ) -> Result<(), EventError> {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
@@ -98,8 +134,14 @@ impl<'r> Engine<'r> {
             Err(e) => {
                 self.stats.invalid += 1;
                 let message = e.to_string();
-                let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m).to_string();
-                return Err(EventError::Json { column: e.column(), message });
+                let message = message
+                    .rsplit_once(" at line ")
+                    .map_or(message.as_str(), |(m, _)| m)
+                    .to_string();
+                return Err(EventError::Json {
+                    column: e.column(),
+                    message,
+                });
             }
         };
         let text = std::str::from_utf8(line).unwrap_or_default().trim();
@@ -111,15 +153,27 @@ impl<'r> Engine<'r> {
         self.process_with_text(event, None, sink)
     }
 
-    fn process_with_text(&mut self, event: &Value, text: Option<&str>, sink: &mut dyn AlertSink) -> Result<(), EventError> {
+    fn process_with_text(
+        &mut self,
+        event: &Value,
+        text: Option<&str>,
+        sink: &mut dyn AlertSink,
+    ) -> Result<(), EventError> {
         if !event.is_object() {
             self.stats.invalid += 1;
             return Err(EventError::NotObject(kind_name(event)));
         }
         self.stats.events += 1;
         let ts = event.get("timestamp").and_then(Timestamp::from_json);
-        if ts.is_none() {
-            self.stats.no_timestamp += 1;
+        match ts {
+            None => self.stats.no_timestamp += 1,
+            Some(t) => {
+                // S3: behind the watermark on arrival. Detection rules still run.
+                if self.watermark().is_some_and(|w| t < w) {
+                    self.stats.late += 1;
+                }
+                self.max_seen = Some(self.max_seen.map_or(t, |m| m.max(t)));
+            }
         }
         let mut fields = Fields::new(event, &self.set.fields);
         self.set.index.candidates(&mut fields, &mut self.candidates);
@@ -127,7 +181,9 @@ impl<'r> Engine<'r> {
         for &i in &self.candidates {
             let rule = &self.set.rules[i as usize];
             if predicate::eval(&self.set.plan, rule.root, &mut fields) {
-                let ev = shared.get_or_insert_with(|| Arc::from(text.map_or_else(|| event.to_string(), str::to_string)));
+                let ev = shared.get_or_insert_with(|| {
+                    Arc::from(text.map_or_else(|| event.to_string(), str::to_string))
+                });
                 self.stats.alerts += 1;
                 sink.alert(Alert {
                     rule: rule.meta.clone(),

@@ -6,8 +6,8 @@
 
 use crate::compile::plan::{FieldPred, Node, NodeId, Plan, Test};
 use crate::event::{Fields, Slot, any_text, lower, number_of, text_of};
-use crate::rule::{Network, Position};
 use crate::rule::modifiers::mask;
+use crate::rule::{Network, Position};
 use crate::time::Timestamp;
 use serde_json::Value;
 
@@ -26,7 +26,11 @@ fn pred(p: &FieldPred, fields: &mut Fields<'_, '_>) -> bool {
         Some(slot) => {
             let v = fields.get(slot);
             let one = |t: &Test, fields: &mut Fields<'_, '_>| test(t, slot, v, fields);
-            if p.all { p.tests.iter().all(|t| one(t, fields)) } else { p.tests.iter().any(|t| one(t, fields)) }
+            if p.all {
+                p.tests.iter().all(|t| one(t, fields))
+            } else {
+                p.tests.iter().any(|t| one(t, fields))
+            }
         }
         None => {
             let event = fields.event();
@@ -35,7 +39,11 @@ fn pred(p: &FieldPred, fields: &mut Fields<'_, '_>) -> bool {
                 Test::Regex(re) => any_text(event, &mut |s| re.is_match(s)),
                 _ => false,
             };
-            if p.all { p.tests.iter().all(one) } else { p.tests.iter().any(one) }
+            if p.all {
+                p.tests.iter().all(one)
+            } else {
+                p.tests.iter().any(one)
+            }
         }
     };
     result != p.neq
@@ -47,16 +55,26 @@ fn test(t: &Test, slot: Slot, v: Option<&Value>, fields: &mut Fields<'_, '_>) ->
         Test::Exists(b) => v.is_some() == *b,
         // Fast path: a string field, lower-cased once per event for every matcher.
         Test::Str(m) if matches!(v, Some(Value::String(_))) => {
-            let Some(Value::String(s)) = v else { return false };
+            let Some(Value::String(s)) = v else {
+                return false;
+            };
             match fields.lowered(slot) {
                 Some(l) => m.is_match_with_lowered(s, l),
                 None => m.is_match(s),
             }
         }
-        Test::FieldRef { slot, position, cased } => {
-            let Some(other) = fields.get(*slot) else { return false };
+        Test::FieldRef {
+            slot,
+            position,
+            cased,
+        } => {
+            let Some(other) = fields.get(*slot) else {
+                return false;
+            };
             let Some(v) = v else { return false };
-            any_scalar(v, &mut |x| any_scalar(other, &mut |o| field_ref(x, o, *position, *cased)))
+            any_scalar(v, &mut |x| {
+                any_scalar(other, &mut |o| field_ref(x, o, *position, *cased))
+            })
         }
         _ => v.is_some_and(|v| any_scalar(v, &mut |x| scalar(t, x))),
     }
@@ -77,20 +95,30 @@ fn scalar(t: &Test, x: &Value) -> bool {
         Test::Num(n) => number_of(x) == Some(*n),
         Test::Bool(b) => match x {
             Value::Bool(v) => v == b,
-            Value::String(s) => s.trim().eq_ignore_ascii_case(if *b { "true" } else { "false" }),
+            Value::String(s) => s
+                .trim()
+                .eq_ignore_ascii_case(if *b { "true" } else { "false" }),
             _ => false,
         },
         Test::Regex(re) => text_of(x).is_some_and(|s| re.is_match(&s)),
         Test::Cidr(net) => x.as_str().is_some_and(|s| in_network(s, net)),
         Test::Compare(op, n) => number_of(x).is_some_and(|v| op.test(v, *n)),
-        Test::TimePart(part, op, n) => Timestamp::from_json(x).is_some_and(|ts| op.test(ts.part(*part) as f64, *n)),
+        Test::TimePart(part, op, n) => {
+            Timestamp::from_json(x).is_some_and(|ts| op.test(ts.part(*part) as f64, *n))
+        }
         Test::Null | Test::Exists(_) | Test::FieldRef { .. } => false,
     }
 }
 
 fn field_ref(x: &Value, other: &Value, position: Position, cased: bool) -> bool {
-    let (Some(a), Some(b)) = (text_of(x), text_of(other)) else { return false };
-    let (a, b) = if cased { (a, b) } else { (lower(&a).into_owned().into(), lower(&b).into_owned().into()) };
+    let (Some(a), Some(b)) = (text_of(x), text_of(other)) else {
+        return false;
+    };
+    let (a, b) = if cased {
+        (a, b)
+    } else {
+        (lower(&a).into_owned().into(), lower(&b).into_owned().into())
+    };
     let (a, b): (&str, &str) = (&a, &b);
     match position {
         Position::Whole => a == b,
@@ -103,9 +131,14 @@ fn field_ref(x: &Value, other: &Value, position: Position, cased: bool) -> bool 
 /// Is the text an IP address inside `net`? IPv4-mapped IPv6 addresses count as IPv4.
 pub fn in_network(s: &str, net: &Network) -> bool {
     let s = s.trim();
-    let s = s.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(s);
+    let s = s
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(s);
     let s = s.split_once('%').map_or(s, |(a, _)| a);
-    let Ok(ip) = s.parse::<std::net::IpAddr>() else { return false };
+    let Ok(ip) = s.parse::<std::net::IpAddr>() else {
+        return false;
+    };
     let (bits, v4) = match ip {
         std::net::IpAddr::V4(a) => (u128::from(u32::from(a)), true),
         std::net::IpAddr::V6(a) => match a.to_ipv4_mapped() {

@@ -9,7 +9,9 @@ use crate::diag::{Code, Diagnostic, Diagnostics, Span, suggest};
 pub fn pattern_selects(pattern: &Target, name: &str) -> bool {
     match pattern {
         Target::Them => !name.starts_with('_'),
-        Target::Pattern(p) => (p.starts_with('_') || !name.starts_with('_')) && glob(p.as_bytes(), name.as_bytes()),
+        Target::Pattern(p) => {
+            (p.starts_with('_') || !name.starts_with('_')) && glob(p.as_bytes(), name.as_bytes())
+        }
     }
 }
 
@@ -36,14 +38,27 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 }
 
 /// Reports undefined identifiers (`E300`) and patterns matching nothing (`E301`).
-pub fn check_condition(c: &Cond, searches: &[Search], path: &str, map: &dyn Fn(CondSpan) -> Span, diags: &mut Diagnostics) {
+pub fn check_condition(
+    c: &Cond,
+    searches: &[Search],
+    path: &str,
+    map: &dyn Fn(CondSpan) -> Span,
+    diags: &mut Diagnostics,
+) {
     match &c.kind {
-        CondKind::And(items) | CondKind::Or(items) => items.iter().for_each(|i| check_condition(i, searches, path, map, diags)),
+        CondKind::And(items) | CondKind::Or(items) => items
+            .iter()
+            .for_each(|i| check_condition(i, searches, path, map, diags)),
         CondKind::Not(inner) => check_condition(inner, searches, path, map, diags),
         CondKind::Ident(name) => {
             if !searches.iter().any(|s| &s.name == name) {
-                let mut d = Diagnostic::new(Code::UndefinedIdentifier, path, Some(map(c.span)), format!("unknown search identifier `{name}`"))
-                    .with_label("not defined under `detection`");
+                let mut d = Diagnostic::new(
+                    Code::UndefinedIdentifier,
+                    path,
+                    Some(map(c.span)),
+                    format!("unknown search identifier `{name}`"),
+                )
+                .with_label("not defined under `detection`");
                 if let Some(s) = suggest(name, searches.iter().map(|s| s.name.as_str())) {
                     d = d.with_note(format!("did you mean `{s}`?"));
                 }
@@ -53,10 +68,17 @@ pub fn check_condition(c: &Cond, searches: &[Search], path: &str, map: &dyn Fn(C
         CondKind::Selector(_, target) => {
             if !searches.iter().any(|s| pattern_selects(target, &s.name)) {
                 let what = match target {
-                    Target::Them => "`them` selects no search identifier (all start with `_`)".to_string(),
+                    Target::Them => {
+                        "`them` selects no search identifier (all start with `_`)".to_string()
+                    }
                     Target::Pattern(p) => format!("pattern `{p}` matches no search identifier"),
                 };
-                diags.push(Diagnostic::new(Code::PatternMatchesNothing, path, Some(map(c.span)), what));
+                diags.push(Diagnostic::new(
+                    Code::PatternMatchesNothing,
+                    path,
+                    Some(map(c.span)),
+                    what,
+                ));
             }
         }
     }
@@ -79,8 +101,16 @@ pub fn check_unused(conditions: &[Cond], searches: &[Search], path: &str, diags:
     for s in searches {
         if !conditions.iter().any(|c| uses(c, &s.name)) {
             diags.push(
-                Diagnostic::new(Code::UnusedSearch, path, Some(s.span), format!("search identifier `{}` is never used by the condition", s.name))
-                    .with_label("defined here"),
+                Diagnostic::new(
+                    Code::UnusedSearch,
+                    path,
+                    Some(s.span),
+                    format!(
+                        "search identifier `{}` is never used by the condition",
+                        s.name
+                    ),
+                )
+                .with_label("defined here"),
             );
         }
     }

@@ -1,7 +1,9 @@
 //! YAML documents → typed rules: required keys, metadata, searches and the condition.
 
 use super::check;
-use super::model::{Detection, FieldItem, LogSource, Rule, RuleMeta, Search, Selection, TestDocument};
+use super::model::{
+    Detection, FieldItem, LogSource, Rule, RuleMeta, Search, Selection, TestDocument,
+};
 use super::modifiers::{ItemContext, Placeholders, lower_item};
 use super::testcase::lower_tests;
 use super::yaml::{Document, Node, NodeKind, Style};
@@ -18,25 +20,50 @@ pub enum Loaded {
 }
 
 const LEVELS: &[&str] = &["informational", "low", "medium", "high", "critical"];
-const STATUSES: &[&str] = &["stable", "test", "experimental", "deprecated", "unsupported"];
+const STATUSES: &[&str] = &[
+    "stable",
+    "test",
+    "experimental",
+    "deprecated",
+    "unsupported",
+];
 
 /// Lowers one document. Errors make the document produce nothing; warnings are added to
 /// `diags` either way.
-pub fn lower_document(doc: &Document, path: &str, placeholders: Option<&Placeholders>, diags: &mut Diagnostics) -> Option<Loaded> {
+pub fn lower_document(
+    doc: &Document,
+    path: &str,
+    placeholders: Option<&Placeholders>,
+    diags: &mut Diagnostics,
+) -> Option<Loaded> {
     let root = &doc.root;
     let err = |span: Span, code: Code, msg: String| Diagnostic::new(code, path, Some(span), msg);
     if !matches!(root.kind, NodeKind::Map(_)) {
-        if root.as_str() == Some("") || matches!(root.scalar_value(), Some(super::yaml::Scalar::Null)) {
+        if root.as_str() == Some("")
+            || matches!(root.scalar_value(), Some(super::yaml::Scalar::Null))
+        {
             return None; // an empty document (e.g. a trailing `---`)
         }
-        diags.push(err(root.span, Code::WrongType, format!("a rule document must be a map, found {}", root.kind_name())));
+        diags.push(err(
+            root.span,
+            Code::WrongType,
+            format!("a rule document must be a map, found {}", root.kind_name()),
+        ));
         return None;
     }
-    for (key, what) in [("action", "legacy `action:` collection documents (Sigma v1)"), ("correlation", "correlation rules"), ("filter", "filter documents")] {
+    for (key, what) in [
+        ("action", "legacy `action:` collection documents (Sigma v1)"),
+        ("correlation", "correlation rules"),
+        ("filter", "filter documents"),
+    ] {
         if let Some((k, _)) = root.entry(key) {
             diags.push(
-                err(k.span, Code::Unsupported, format!("{what} are not supported by this version of session-sigma"))
-                    .with_label("this document is skipped"),
+                err(
+                    k.span,
+                    Code::Unsupported,
+                    format!("{what} are not supported by this version of session-sigma"),
+                )
+                .with_label("this document is skipped"),
             );
             return None;
         }
@@ -47,18 +74,35 @@ pub fn lower_document(doc: &Document, path: &str, placeholders: Option<&Placehol
             let tests = lower_tests(tests, path, diags);
             let rule = rv.as_str().filter(|s| !s.is_empty());
             if rule.is_none() {
-                diags.push(err(rv.span, Code::WrongType, "`rule` must name a rule by `name` or `id`".to_string()));
+                diags.push(err(
+                    rv.span,
+                    Code::WrongType,
+                    "`rule` must name a rule by `name` or `id`".to_string(),
+                ));
             }
             if diags.error_count() > before {
                 return None;
             }
-            return rule.map(|r| Loaded::Tests(TestDocument { rule: r.to_string(), span: rk.span, path: path.to_string(), tests }));
+            return rule.map(|r| {
+                Loaded::Tests(TestDocument {
+                    rule: r.to_string(),
+                    span: rk.span,
+                    path: path.to_string(),
+                    tests,
+                })
+            });
         }
     }
     lower_rule(root, doc.span, path, placeholders, diags).map(|r| Loaded::Rule(Box::new(r)))
 }
 
-fn lower_rule(root: &Node, doc_span: Span, path: &str, placeholders: Option<&Placeholders>, diags: &mut Diagnostics) -> Option<Rule> {
+fn lower_rule(
+    root: &Node,
+    doc_span: Span,
+    path: &str,
+    placeholders: Option<&Placeholders>,
+    diags: &mut Diagnostics,
+) -> Option<Rule> {
     let before = diags.error_count();
     let err = |span: Span, code: Code, msg: String| Diagnostic::new(code, path, Some(span), msg);
     let start = match &root.kind {
@@ -68,14 +112,22 @@ fn lower_rule(root: &Node, doc_span: Span, path: &str, placeholders: Option<&Pla
     let string_key = |key: &str, required: bool, diags: &mut Diagnostics| -> Option<String> {
         match root.get(key) {
             None if required => {
-                diags.push(err(start, Code::MissingKey, format!("missing required key `{key}`")));
+                diags.push(err(
+                    start,
+                    Code::MissingKey,
+                    format!("missing required key `{key}`"),
+                ));
                 None
             }
             None => None,
             Some(v) => match &v.kind {
                 NodeKind::Scalar(s, _) if !s.is_empty() => Some(s.clone()),
                 _ => {
-                    diags.push(err(v.span, Code::WrongType, format!("`{key}` must be text, found {}", v.kind_name())));
+                    diags.push(err(
+                        v.span,
+                        Code::WrongType,
+                        format!("`{key}` must be text, found {}", v.kind_name()),
+                    ));
                     None
                 }
             },
@@ -88,40 +140,81 @@ fn lower_rule(root: &Node, doc_span: Span, path: &str, placeholders: Option<&Pla
     let status = string_key("status", false, diags);
     if let (Some(id), Some(v)) = (&id, root.get("id")) {
         if !is_uuid(id) {
-            diags.push(err(v.span, Code::BadId, format!("`id` must be a UUID, found `{id}`")));
+            diags.push(err(
+                v.span,
+                Code::BadId,
+                format!("`id` must be a UUID, found `{id}`"),
+            ));
         }
     }
     for (key, value, allowed) in [("level", &level, LEVELS), ("status", &status, STATUSES)] {
         if let (Some(value), Some(node)) = (value, root.get(key)) {
             if !allowed.contains(&value.as_str()) {
-                diags.push(err(node.span, Code::BadValue, format!("`{key}` must be one of {}, found `{value}`", allowed.join(", "))));
+                diags.push(err(
+                    node.span,
+                    Code::BadValue,
+                    format!(
+                        "`{key}` must be one of {}, found `{value}`",
+                        allowed.join(", ")
+                    ),
+                ));
             }
         }
     }
     let logsource = lower_logsource(root, start, path, diags);
     let detection = match root.get("detection") {
         None => {
-            diags.push(err(start, Code::MissingKey, "missing required key `detection`".to_string()));
+            diags.push(err(
+                start,
+                Code::MissingKey,
+                "missing required key `detection`".to_string(),
+            ));
             None
         }
         Some(d) => lower_detection(d, path, placeholders, diags),
     };
-    let tests = root.get("tests").map(|t| lower_tests(t, path, diags)).unwrap_or_default();
+    let tests = root
+        .get("tests")
+        .map(|t| lower_tests(t, path, diags))
+        .unwrap_or_default();
     if diags.error_count() > before {
         return None;
     }
-    let meta = RuleMeta { id, name, title, level, status, path: path.to_string(), span: start };
-    Some(Rule { meta, logsource, detection: detection?, tests })
+    let meta = RuleMeta {
+        id,
+        name,
+        title,
+        level,
+        status,
+        path: path.to_string(),
+        span: start,
+    };
+    Some(Rule {
+        meta,
+        logsource,
+        detection: detection?,
+        tests,
+    })
 }
 
 fn lower_logsource(root: &Node, start: Span, path: &str, diags: &mut Diagnostics) -> LogSource {
     let mut ls = LogSource::default();
     let Some(node) = root.get("logsource") else {
-        diags.push(Diagnostic::new(Code::MissingKey, path, Some(start), "missing required key `logsource`"));
+        diags.push(Diagnostic::new(
+            Code::MissingKey,
+            path,
+            Some(start),
+            "missing required key `logsource`",
+        ));
         return ls;
     };
     let NodeKind::Map(entries) = &node.kind else {
-        diags.push(Diagnostic::new(Code::WrongType, path, Some(node.span), format!("`logsource` must be a map, found {}", node.kind_name())));
+        diags.push(Diagnostic::new(
+            Code::WrongType,
+            path,
+            Some(node.span),
+            format!("`logsource` must be a map, found {}", node.kind_name()),
+        ));
         return ls;
     };
     for (k, v) in entries {
@@ -133,18 +226,38 @@ fn lower_logsource(root: &Node, start: Span, path: &str, diags: &mut Diagnostics
         };
         match v.as_str() {
             Some(s) => *slot = Some(s.to_string()),
-            None => diags.push(Diagnostic::new(Code::WrongType, path, Some(v.span), format!("logsource values are text, found {}", v.kind_name()))),
+            None => diags.push(Diagnostic::new(
+                Code::WrongType,
+                path,
+                Some(v.span),
+                format!("logsource values are text, found {}", v.kind_name()),
+            )),
         }
     }
     if ls.category.is_none() && ls.product.is_none() && ls.service.is_none() {
-        diags.push(Diagnostic::new(Code::EmptyLogsource, path, Some(node.span), "`logsource` sets none of `category`, `product`, `service`"));
+        diags.push(Diagnostic::new(
+            Code::EmptyLogsource,
+            path,
+            Some(node.span),
+            "`logsource` sets none of `category`, `product`, `service`",
+        ));
     }
     ls
 }
 
-fn lower_detection(node: &Node, path: &str, placeholders: Option<&Placeholders>, diags: &mut Diagnostics) -> Option<Detection> {
+fn lower_detection(
+    node: &Node,
+    path: &str,
+    placeholders: Option<&Placeholders>,
+    diags: &mut Diagnostics,
+) -> Option<Detection> {
     let NodeKind::Map(entries) = &node.kind else {
-        diags.push(Diagnostic::new(Code::WrongType, path, Some(node.span), format!("`detection` must be a map, found {}", node.kind_name())));
+        diags.push(Diagnostic::new(
+            Code::WrongType,
+            path,
+            Some(node.span),
+            format!("`detection` must be a map, found {}", node.kind_name()),
+        ));
         return None;
     };
     let cx = ItemContext { path, placeholders };
@@ -156,26 +269,52 @@ fn lower_detection(node: &Node, path: &str, placeholders: Option<&Placeholders>,
         match name {
             "condition" => condition_node = Some((k, v)),
             "timeframe" => diags.push(
-                Diagnostic::new(Code::IgnoredTimeframe, path, Some(k.span), "`timeframe` (Sigma v1) is ignored")
-                    .with_note("use a correlation rule with `timespan`"),
+                Diagnostic::new(
+                    Code::IgnoredTimeframe,
+                    path,
+                    Some(k.span),
+                    "`timeframe` (Sigma v1) is ignored",
+                )
+                .with_note("use a correlation rule with `timespan`"),
             ),
             _ => match lower_search(v, &cx) {
-                Ok(selection) => searches.push(Search { name: name.to_string(), span: k.span, selection }),
+                Ok(selection) => {
+                    warn_single_all(&selection, path, diags);
+                    searches.push(Search {
+                        name: name.to_string(),
+                        span: k.span,
+                        selection,
+                    });
+                }
                 Err(ds) => {
                     // Keep the name so that the condition check does not also report it.
                     failed = true;
                     ds.into_iter().for_each(|d| diags.push(d));
-                    searches.push(Search { name: name.to_string(), span: k.span, selection: Selection::Any(Vec::new()) });
+                    searches.push(Search {
+                        name: name.to_string(),
+                        span: k.span,
+                        selection: Selection::Any(Vec::new()),
+                    });
                 }
             },
         }
     }
     let Some((ck, cv)) = condition_node else {
-        diags.push(Diagnostic::new(Code::MissingKey, path, Some(node.span), "`detection` has no `condition`"));
+        diags.push(Diagnostic::new(
+            Code::MissingKey,
+            path,
+            Some(node.span),
+            "`detection` has no `condition`",
+        ));
         return None;
     };
     if searches.is_empty() && !failed {
-        diags.push(Diagnostic::new(Code::NoSearch, path, Some(node.span), "`detection` defines no search identifier"));
+        diags.push(Diagnostic::new(
+            Code::NoSearch,
+            path,
+            Some(node.span),
+            "`detection` defines no search identifier",
+        ));
         return None;
     }
     let texts: Vec<&Node> = match &cv.kind {
@@ -184,8 +323,16 @@ fn lower_detection(node: &Node, path: &str, placeholders: Option<&Placeholders>,
     };
     let mut conditions = Vec::new();
     for t in texts {
-        let Some(text) = t.as_str().filter(|_| !matches!(t.kind, NodeKind::Seq(_) | NodeKind::Map(_))) else {
-            diags.push(Diagnostic::new(Code::WrongType, path, Some(t.span), format!("a condition is text, found {}", t.kind_name())));
+        let Some(text) = t
+            .as_str()
+            .filter(|_| !matches!(t.kind, NodeKind::Seq(_) | NodeKind::Map(_)))
+        else {
+            diags.push(Diagnostic::new(
+                Code::WrongType,
+                path,
+                Some(t.span),
+                format!("a condition is text, found {}", t.kind_name()),
+            ));
             continue;
         };
         let map = |s: CondSpan| condition_span(t, text, s);
@@ -195,7 +342,8 @@ fn lower_detection(node: &Node, path: &str, placeholders: Option<&Placeholders>,
                 conditions.push(c);
             }
             Err(e) => {
-                let mut d = Diagnostic::new(e.code, path, Some(map(e.span)), e.message).with_label("here");
+                let mut d =
+                    Diagnostic::new(e.code, path, Some(map(e.span)), e.message).with_label("here");
                 if let Some(n) = e.note {
                     d = d.with_note(n);
                 }
@@ -205,7 +353,10 @@ fn lower_detection(node: &Node, path: &str, placeholders: Option<&Placeholders>,
     }
     check::check_unused(&conditions, &searches, path, diags);
     let _ = ck;
-    (!failed && !conditions.is_empty()).then_some(Detection { searches, conditions })
+    (!failed && !conditions.is_empty()).then_some(Detection {
+        searches,
+        conditions,
+    })
 }
 
 /// Maps a span inside a condition text to the file, for plain, quoted and block scalars.
@@ -215,7 +366,11 @@ pub(crate) fn condition_span(node: &Node, text: &str, s: CondSpan) -> Span {
             let before: String = text.chars().take(s.start).collect();
             let line_no = before.matches('\n').count();
             let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
-            Span::new(node.span.line as usize + line_no, node.span.col as usize + col, s.len.max(1))
+            Span::new(
+                node.span.line as usize + line_no,
+                node.span.col as usize + col,
+                s.len.max(1),
+            )
         }
         NodeKind::Scalar(_, Style::Quoted) => node.span.shifted(1 + s.start, s.len.max(1)),
         _ => node.span.shifted(s.start, s.len.max(1)),
@@ -226,7 +381,12 @@ fn lower_search(node: &Node, cx: &ItemContext<'_>) -> Result<Selection, Vec<Diag
     match &node.kind {
         NodeKind::Map(entries) => {
             if entries.is_empty() {
-                return Err(vec![Diagnostic::new(Code::BadSearch, cx.path, Some(node.span), "an empty search identifier matches nothing")]);
+                return Err(vec![Diagnostic::new(
+                    Code::BadSearch,
+                    cx.path,
+                    Some(node.span),
+                    "an empty search identifier matches nothing",
+                )]);
             }
             let mut items = Vec::new();
             let mut errs = Vec::new();
@@ -236,11 +396,20 @@ fn lower_search(node: &Node, cx: &ItemContext<'_>) -> Result<Selection, Vec<Diag
                     Err(mut e) => errs.append(&mut e),
                 }
             }
-            if errs.is_empty() { Ok(Selection::All(items)) } else { Err(errs) }
+            if errs.is_empty() {
+                Ok(Selection::All(items))
+            } else {
+                Err(errs)
+            }
         }
         NodeKind::Seq(list) => {
             if list.is_empty() {
-                return Err(vec![Diagnostic::new(Code::BadSearch, cx.path, Some(node.span), "an empty search identifier matches nothing")]);
+                return Err(vec![Diagnostic::new(
+                    Code::BadSearch,
+                    cx.path,
+                    Some(node.span),
+                    "an empty search identifier matches nothing",
+                )]);
             }
             if list.iter().all(|n| matches!(n.kind, NodeKind::Scalar(..))) {
                 return keywords(node, cx);
@@ -263,15 +432,41 @@ fn lower_search(node: &Node, cx: &ItemContext<'_>) -> Result<Selection, Vec<Diag
                     Err(mut e) => errs.append(&mut e),
                 }
             }
-            if errs.is_empty() { Ok(Selection::Any(any)) } else { Err(errs) }
+            if errs.is_empty() {
+                Ok(Selection::Any(any))
+            } else {
+                Err(errs)
+            }
         }
         NodeKind::Scalar(..) => keywords(node, cx),
     }
 }
 
+/// `W501`: `all` over a single value means nothing.
+fn warn_single_all(s: &Selection, path: &str, diags: &mut Diagnostics) {
+    match s {
+        Selection::All(items) | Selection::Any(items) => {
+            items.iter().for_each(|i| warn_single_all(i, path, diags))
+        }
+        Selection::Item(item) if item.all && item.values.len() < 2 => diags.push(
+            Diagnostic::new(
+                Code::SuspiciousAll,
+                path,
+                Some(item.span),
+                "`all` on a single value has no effect",
+            )
+            .with_note("remove `|all`, or list several values"),
+        ),
+        Selection::Item(_) => {}
+    }
+}
+
 /// A list of plain values (or one value): a keyword search.
 fn keywords(node: &Node, cx: &ItemContext<'_>) -> Result<Selection, Vec<Diagnostic>> {
-    let key = Node { span: node.span, kind: NodeKind::Scalar(String::new(), Style::Plain) };
+    let key = Node {
+        span: node.span,
+        kind: NodeKind::Scalar(String::new(), Style::Plain),
+    };
     let item: FieldItem = lower_item(&key, node, cx)?;
     Ok(Selection::Item(item))
 }

@@ -27,7 +27,10 @@ pub struct RuleMeta {
 impl RuleMeta {
     /// The best short handle of the rule for messages: name, else id, else title.
     pub fn handle(&self) -> &str {
-        self.name.as_deref().or(self.id.as_deref()).unwrap_or(&self.title)
+        self.name
+            .as_deref()
+            .or(self.id.as_deref())
+            .unwrap_or(&self.title)
     }
 }
 

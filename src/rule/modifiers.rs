@@ -11,9 +11,40 @@ use crate::time::TimePart;
 
 /// Every modifier name this engine knows.
 pub const MODIFIERS: &[&str] = &[
-    "contains", "startswith", "endswith", "all", "re", "i", "m", "s", "ignorecase", "multiline", "dotall", "cidr", "exists",
-    "gt", "gte", "lt", "lte", "neq", "fieldref", "cased", "windash", "base64", "base64offset", "wide", "utf16le", "utf16be",
-    "utf16", "expand", "minute", "hour", "day", "week", "month", "year",
+    "contains",
+    "startswith",
+    "endswith",
+    "all",
+    "re",
+    "i",
+    "m",
+    "s",
+    "ignorecase",
+    "multiline",
+    "dotall",
+    "cidr",
+    "exists",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "neq",
+    "fieldref",
+    "cased",
+    "windash",
+    "base64",
+    "base64offset",
+    "wide",
+    "utf16le",
+    "utf16be",
+    "utf16",
+    "expand",
+    "minute",
+    "hour",
+    "day",
+    "week",
+    "month",
+    "year",
 ];
 
 /// Placeholder values for `expand`, by name.
@@ -42,7 +73,10 @@ fn split_key<'k>(key: &'k Node) -> (&'k str, Vec<Modifier<'k>>) {
     let mut mods = Vec::new();
     for name in parts {
         let len = name.chars().count();
-        mods.push(Modifier { name, span: key.span.shifted(quote + offset, len.max(1)) });
+        mods.push(Modifier {
+            name,
+            span: key.span.shifted(quote + offset, len.max(1)),
+        });
         offset += len + 1;
     }
     (field, mods)
@@ -50,14 +84,23 @@ fn split_key<'k>(key: &'k Node) -> (&'k str, Vec<Modifier<'k>>) {
 
 /// Lowers one `key: value(s)` entry of a search map. `field` is `None` in the result for
 /// keyword items (`'|all': [...]`).
-pub fn lower_item(key: &Node, value: &Node, cx: &ItemContext<'_>) -> Result<FieldItem, Vec<Diagnostic>> {
+pub fn lower_item(
+    key: &Node,
+    value: &Node,
+    cx: &ItemContext<'_>,
+) -> Result<FieldItem, Vec<Diagnostic>> {
     let (field, mods) = split_key(key);
     let mut errs = Vec::new();
     let err = |code: Code, span: Span, msg: String| Diagnostic::new(code, cx.path, Some(span), msg);
 
     for m in &mods {
         if !MODIFIERS.contains(&m.name) {
-            let mut d = err(Code::UnknownModifier, m.span, format!("unknown modifier `{}`", m.name)).with_label("not a Sigma modifier");
+            let mut d = err(
+                Code::UnknownModifier,
+                m.span,
+                format!("unknown modifier `{}`", m.name),
+            )
+            .with_label("not a Sigma modifier");
             if let Some(s) = suggest(m.name, MODIFIERS.iter().copied()) {
                 d = d.with_note(format!("did you mean `{s}`?"));
             }
@@ -66,7 +109,11 @@ pub fn lower_item(key: &Node, value: &Node, cx: &ItemContext<'_>) -> Result<Fiel
     }
     for (i, m) in mods.iter().enumerate() {
         if mods[..i].iter().any(|p| p.name == m.name) {
-            errs.push(err(Code::BadModifierChain, m.span, format!("modifier `{}` is used twice", m.name)));
+            errs.push(err(
+                Code::BadModifierChain,
+                m.span,
+                format!("modifier `{}` is used twice", m.name),
+            ));
         }
     }
     if !errs.is_empty() {
@@ -83,7 +130,10 @@ pub fn lower_item(key: &Node, value: &Node, cx: &ItemContext<'_>) -> Result<Fiel
             return Err(vec![err(
                 Code::BadSearch,
                 value.span,
-                format!("the value of `{}` is a map; a field takes a value or a list of values", key.as_str().unwrap_or_default()),
+                format!(
+                    "the value of `{}` is a map; a field takes a value or a list of values",
+                    key.as_str().unwrap_or_default()
+                ),
             )]);
         }
         NodeKind::Scalar(..) => vec![value],
@@ -103,7 +153,11 @@ pub fn lower_item(key: &Node, value: &Node, cx: &ItemContext<'_>) -> Result<Fiel
         return Err(errs);
     }
     if keyword && values.iter().any(|v| matches!(v, ValueTest::Null)) {
-        return Err(vec![err(Code::BadSearch, value.span, "a keyword search cannot be null".to_string())]);
+        return Err(vec![err(
+            Code::BadSearch,
+            value.span,
+            "a keyword search cannot be null".to_string(),
+        )]);
     }
     Ok(FieldItem {
         field: (!keyword).then(|| field.to_string()),
@@ -138,8 +192,14 @@ struct Chain<'m> {
 const FLAGS: &[&str] = &["all", "neq", "cased"];
 
 impl<'m> Chain<'m> {
-    fn new(mods: &'m [Modifier<'m>], cx: &ItemContext<'_>, keyword: bool) -> Result<Chain<'m>, Diagnostic> {
-        let bad = |m: &Modifier<'_>, msg: String| Diagnostic::new(Code::BadModifierChain, cx.path, Some(m.span), msg);
+    fn new(
+        mods: &'m [Modifier<'m>],
+        cx: &ItemContext<'_>,
+        keyword: bool,
+    ) -> Result<Chain<'m>, Diagnostic> {
+        let bad = |m: &Modifier<'_>, msg: String| {
+            Diagnostic::new(Code::BadModifierChain, cx.path, Some(m.span), msg)
+        };
         let span = mods.first().map_or(Span::default(), |m| m.span);
         let rest: Vec<&Modifier<'_>> = mods.iter().filter(|m| !FLAGS.contains(&m.name)).collect();
         let cmp = |n: &str| match n {
@@ -149,16 +209,29 @@ impl<'m> Chain<'m> {
             "lte" => Some(CmpOp::Lte),
             _ => None,
         };
-        let only_flags_after = |from: usize, allowed: &[&str], what: &str| -> Result<(), Diagnostic> {
-            match rest.get(from..).unwrap_or_default().iter().find(|m| !allowed.contains(&m.name)) {
-                Some(m) => Err(bad(m, format!("modifier `{}` cannot follow `{what}`", m.name))),
-                None => Ok(()),
-            }
-        };
+        let only_flags_after =
+            |from: usize, allowed: &[&str], what: &str| -> Result<(), Diagnostic> {
+                match rest
+                    .get(from..)
+                    .unwrap_or_default()
+                    .iter()
+                    .find(|m| !allowed.contains(&m.name))
+                {
+                    Some(m) => Err(bad(
+                        m,
+                        format!("modifier `{}` cannot follow `{what}`", m.name),
+                    )),
+                    None => Ok(()),
+                }
+            };
         let first = rest.first().map(|m| m.name);
         let head = match first {
             Some("re") => {
-                only_flags_after(1, &["i", "m", "s", "ignorecase", "multiline", "dotall"], "re")?;
+                only_flags_after(
+                    1,
+                    &["i", "m", "s", "ignorecase", "multiline", "dotall"],
+                    "re",
+                )?;
                 let mut flags = ReFlags::default();
                 for m in &rest[1..] {
                     match m.name {
@@ -188,7 +261,15 @@ impl<'m> Chain<'m> {
                     None => Head::TimePart(part, CmpOp::Eq),
                     Some(m) => match cmp(m.name) {
                         Some(op) => Head::TimePart(part, op),
-                        None => return Err(bad(m, format!("modifier `{}` cannot follow `{n}`; use `gt`, `gte`, `lt` or `lte`", m.name))),
+                        None => {
+                            return Err(bad(
+                                m,
+                                format!(
+                                    "modifier `{}` cannot follow `{n}`; use `gt`, `gte`, `lt` or `lte`",
+                                    m.name
+                                ),
+                            ));
+                        }
                     },
                 }
             }
@@ -201,7 +282,11 @@ impl<'m> Chain<'m> {
                     _ => Position::Whole,
                 };
                 if rest.len() > 2 {
-                    return Err(bad(rest[2], "`fieldref` takes at most one of `contains`, `startswith`, `endswith`".to_string()));
+                    return Err(bad(
+                        rest[2],
+                        "`fieldref` takes at most one of `contains`, `startswith`, `endswith`"
+                            .to_string(),
+                    ));
                 }
                 Head::FieldRef(pos)
             }
@@ -210,9 +295,15 @@ impl<'m> Chain<'m> {
         if let Head::Plain = head {
             for m in &rest {
                 let msg = match m.name {
-                    "re" | "cidr" | "exists" | "fieldref" => Some(format!("modifier `{}` must come first", m.name)),
-                    "i" | "m" | "s" | "ignorecase" | "multiline" | "dotall" => Some(format!("modifier `{}` only follows `re`", m.name)),
-                    n if cmp(n).is_some() || TimePart::from_modifier(n).is_some() => Some(format!("modifier `{n}` must come first")),
+                    "re" | "cidr" | "exists" | "fieldref" => {
+                        Some(format!("modifier `{}` must come first", m.name))
+                    }
+                    "i" | "m" | "s" | "ignorecase" | "multiline" | "dotall" => {
+                        Some(format!("modifier `{}` only follows `re`", m.name))
+                    }
+                    n if cmp(n).is_some() || TimePart::from_modifier(n).is_some() => {
+                        Some(format!("modifier `{n}` must come first"))
+                    }
                     _ => None,
                 };
                 if let Some(msg) = msg {
@@ -221,14 +312,26 @@ impl<'m> Chain<'m> {
             }
             if let Some(i) = rest.iter().position(|m| m.name == "base64offset") {
                 if !rest[i + 1..].iter().any(|m| m.name == "contains") {
-                    return Err(bad(rest[i], "`base64offset` must be followed by `contains`".to_string()));
+                    return Err(bad(
+                        rest[i],
+                        "`base64offset` must be followed by `contains`".to_string(),
+                    ));
                 }
             }
-            let positions = rest.iter().filter(|m| matches!(m.name, "contains" | "startswith" | "endswith")).count();
+            let positions = rest
+                .iter()
+                .filter(|m| matches!(m.name, "contains" | "startswith" | "endswith"))
+                .count();
             if positions > 1 {
-                let m = rest.iter().filter(|m| matches!(m.name, "contains" | "startswith" | "endswith")).nth(1);
+                let m = rest
+                    .iter()
+                    .filter(|m| matches!(m.name, "contains" | "startswith" | "endswith"))
+                    .nth(1);
                 if let Some(m) = m {
-                    return Err(bad(m, "use only one of `contains`, `startswith`, `endswith`".to_string()));
+                    return Err(bad(
+                        m,
+                        "use only one of `contains`, `startswith`, `endswith`".to_string(),
+                    ));
                 }
             }
         }
@@ -240,15 +343,29 @@ impl<'m> Chain<'m> {
                 "a keyword search (no field name) takes only string modifiers".to_string(),
             ));
         }
-        let transforms = if let Head::Plain = head { rest } else { Vec::new() };
-        Ok(Chain { head, transforms, keyword, span })
+        let transforms = if let Head::Plain = head {
+            rest
+        } else {
+            Vec::new()
+        };
+        Ok(Chain {
+            head,
+            transforms,
+            keyword,
+            span,
+        })
     }
 
     /// Turns one YAML value into a test.
     fn apply(&self, v: &Node, cx: &ItemContext<'_>) -> Result<ValueTest, Diagnostic> {
         let bad = |msg: String| Diagnostic::new(Code::BadModifierValue, cx.path, Some(v.span), msg);
         let Some(scalar) = v.scalar_value() else {
-            return Err(Diagnostic::new(Code::BadSearch, cx.path, Some(v.span), format!("expected a value, found {}", v.kind_name())));
+            return Err(Diagnostic::new(
+                Code::BadSearch,
+                cx.path,
+                Some(v.span),
+                format!("expected a value, found {}", v.kind_name()),
+            ));
         };
         let number = |s: &Scalar<'_>| match s {
             Scalar::Int(i) => Some(*i as f64),
@@ -264,39 +381,72 @@ impl<'m> Chain<'m> {
                 _ => Err(bad(format!("`re` needs a string, found {}", v.kind_name()))),
             },
             Head::Cidr => match scalar {
-                Scalar::Str(s) => parse_cidr(s)
-                    .map(ValueTest::Cidr)
-                    .ok_or_else(|| Diagnostic::new(Code::BadCidr, cx.path, Some(v.span), format!("`{s}` is not an IPv4 or IPv6 network"))),
-                _ => Err(bad(format!("`cidr` needs a network such as '10.0.0.0/8', found {}", v.kind_name()))),
+                Scalar::Str(s) => parse_cidr(s).map(ValueTest::Cidr).ok_or_else(|| {
+                    Diagnostic::new(
+                        Code::BadCidr,
+                        cx.path,
+                        Some(v.span),
+                        format!("`{s}` is not an IPv4 or IPv6 network"),
+                    )
+                }),
+                _ => Err(bad(format!(
+                    "`cidr` needs a network such as '10.0.0.0/8', found {}",
+                    v.kind_name()
+                ))),
             },
             Head::Exists => match scalar {
                 Scalar::Bool(b) => Ok(ValueTest::Exists(b)),
-                _ => Err(bad(format!("`exists` takes `true` or `false`, found {}", v.kind_name()))),
+                _ => Err(bad(format!(
+                    "`exists` takes `true` or `false`, found {}",
+                    v.kind_name()
+                ))),
             },
             Head::Compare(op) => number(&scalar)
                 .map(|n| ValueTest::Compare(*op, n))
-                .ok_or_else(|| bad(format!("a comparison needs a number, found {} (do not quote numbers)", v.kind_name()))),
+                .ok_or_else(|| {
+                    bad(format!(
+                        "a comparison needs a number, found {} (do not quote numbers)",
+                        v.kind_name()
+                    ))
+                }),
             Head::TimePart(part, op) => match scalar {
                 Scalar::Int(n) => Ok(ValueTest::TimePart(*part, *op, n as f64)),
-                _ => Err(bad(format!("a time-part modifier needs a whole number, found {}", v.kind_name()))),
+                _ => Err(bad(format!(
+                    "a time-part modifier needs a whole number, found {}",
+                    v.kind_name()
+                ))),
             },
             Head::FieldRef(pos) => match scalar {
                 Scalar::Str(s) if !s.is_empty() => Ok(ValueTest::FieldRef(s.to_string(), *pos)),
-                _ => Err(bad(format!("`fieldref` needs a field name, found {}", v.kind_name()))),
+                _ => Err(bad(format!(
+                    "`fieldref` needs a field name, found {}",
+                    v.kind_name()
+                ))),
             },
             Head::Plain => self.apply_plain(&scalar, v, cx),
         }
     }
 
-    fn apply_plain(&self, scalar: &Scalar<'_>, v: &Node, cx: &ItemContext<'_>) -> Result<ValueTest, Diagnostic> {
+    fn apply_plain(
+        &self,
+        scalar: &Scalar<'_>,
+        v: &Node,
+        cx: &ItemContext<'_>,
+    ) -> Result<ValueTest, Diagnostic> {
         let bad = |msg: String| Diagnostic::new(Code::BadModifierValue, cx.path, Some(v.span), msg);
         let text = match scalar {
             Scalar::Str(s) => s.to_string(),
             // Keywords compare numbers as text.
-            Scalar::Int(_) | Scalar::Float(_) if self.keyword => v.as_str().unwrap_or_default().to_string(),
+            Scalar::Int(_) | Scalar::Float(_) if self.keyword => {
+                v.as_str().unwrap_or_default().to_string()
+            }
             _ if !self.transforms.is_empty() => {
                 let m = self.transforms[0].name;
-                return Err(bad(format!("modifier `{m}` needs a string value, found {} (quote it: '{}')", v.kind_name(), v.as_str().unwrap_or_default())));
+                return Err(bad(format!(
+                    "modifier `{m}` needs a string value, found {} (quote it: '{}')",
+                    v.kind_name(),
+                    v.as_str().unwrap_or_default()
+                )));
             }
             Scalar::Null => return Ok(ValueTest::Null),
             Scalar::Bool(b) => return Ok(ValueTest::Bool(*b)),
@@ -331,12 +481,18 @@ impl<'m> Chain<'m> {
                 "utf16" => variants.iter().map(|p| p.utf16(false, true)).collect(),
                 "base64" => variants
                     .iter()
-                    .map(|p| p.base64().ok_or_else(|| bad("`base64` cannot encode a value with wildcards".to_string())))
+                    .map(|p| {
+                        p.base64().ok_or_else(|| {
+                            bad("`base64` cannot encode a value with wildcards".to_string())
+                        })
+                    })
                     .collect::<Result<_, _>>()?,
                 "base64offset" => {
                     let mut out = Vec::new();
                     for p in &variants {
-                        out.extend(p.base64offset().ok_or_else(|| bad("`base64offset` cannot encode a value with wildcards".to_string()))?);
+                        out.extend(p.base64offset().ok_or_else(|| {
+                            bad("`base64offset` cannot encode a value with wildcards".to_string())
+                        })?);
                     }
                     out
                 }
@@ -361,7 +517,9 @@ impl<'m> Chain<'m> {
                                 return Err(d);
                             }
                             Err(ExpandError::TooMany(name)) => {
-                                return Err(bad(format!("placeholder `%{name}%` is empty or expands to too many values")));
+                                return Err(bad(format!(
+                                    "placeholder `%{name}%` is empty or expands to too many values"
+                                )));
                             }
                         }
                     }
@@ -404,7 +562,11 @@ pub fn parse_cidr(s: &str) -> Option<Network> {
         std::net::IpAddr::V6(a) => (u128::from(a), false, 128),
     };
     let prefix = prefix.unwrap_or(max);
-    (prefix <= max).then_some(Network { addr: mask(bits, prefix, max), prefix, v4 })
+    (prefix <= max).then_some(Network {
+        addr: mask(bits, prefix, max),
+        prefix,
+        v4,
+    })
 }
 
 /// Keeps the top `prefix` bits of a `width`-bit address.

@@ -5,13 +5,23 @@ use super::yaml::{Node, NodeKind};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::time::parse_duration;
 
-const ALERT_KEYS: &[&str] = &["timestamp", "group", "value", "values", "anchor_timestamp", "incomplete"];
+const ALERT_KEYS: &[&str] = &[
+    "timestamp",
+    "group",
+    "value",
+    "values",
+    "anchor_timestamp",
+    "incomplete",
+];
 
 /// Lowers the value of a `tests:` key.
 pub fn lower_tests(node: &Node, path: &str, diags: &mut Diagnostics) -> Vec<RuleTest> {
     let err = |n: &Node, msg: String| Diagnostic::new(Code::BadTest, path, Some(n.span), msg);
     let NodeKind::Seq(items) = &node.kind else {
-        diags.push(err(node, format!("`tests` must be a list, found {}", node.kind_name())));
+        diags.push(err(
+            node,
+            format!("`tests` must be a list, found {}", node.kind_name()),
+        ));
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -27,36 +37,68 @@ pub fn lower_tests(node: &Node, path: &str, diags: &mut Diagnostics) -> Vec<Rule
 fn lower_test(item: &Node, path: &str) -> Result<RuleTest, Diagnostic> {
     let err = |n: &Node, msg: String| Diagnostic::new(Code::BadTest, path, Some(n.span), msg);
     let NodeKind::Map(entries) = &item.kind else {
-        return Err(err(item, format!("a test must be a map with `name`, `events` and `expect`, found {}", item.kind_name())));
+        return Err(err(
+            item,
+            format!(
+                "a test must be a map with `name`, `events` and `expect`, found {}",
+                item.kind_name()
+            ),
+        ));
     };
     for (k, _) in entries {
         let key = k.as_str().unwrap_or_default();
-        if !matches!(key, "name" | "events" | "expect" | "settings" | "description") {
-            return Err(err(k, format!("unknown test key `{key}` (expected `name`, `events`, `expect`, `settings`)")));
+        if !matches!(
+            key,
+            "name" | "events" | "expect" | "settings" | "description"
+        ) {
+            return Err(err(
+                k,
+                format!(
+                    "unknown test key `{key}` (expected `name`, `events`, `expect`, `settings`)"
+                ),
+            ));
         }
     }
     let name = match item.get("name").and_then(Node::as_str) {
         Some(n) if !n.is_empty() => n.to_string(),
         _ => return Err(err(item, "a test needs a `name`".to_string())),
     };
-    let events_node = item.get("events").ok_or_else(|| err(item, format!("test `{name}` has no `events`")))?;
+    let events_node = item
+        .get("events")
+        .ok_or_else(|| err(item, format!("test `{name}` has no `events`")))?;
     let events = match &events_node.kind {
         NodeKind::Seq(evs) if !evs.is_empty() => evs
             .iter()
             .map(|e| match e.kind {
                 NodeKind::Map(_) => Ok(e.to_json()),
-                _ => Err(err(e, format!("an event must be a map, found {}", e.kind_name()))),
+                _ => Err(err(
+                    e,
+                    format!("an event must be a map, found {}", e.kind_name()),
+                )),
             })
             .collect::<Result<Vec<_>, _>>()?,
-        _ => return Err(err(events_node, format!("`events` of test `{name}` must be a non-empty list of events"))),
+        _ => {
+            return Err(err(
+                events_node,
+                format!("`events` of test `{name}` must be a non-empty list of events"),
+            ));
+        }
     };
-    let expect_node = item.get("expect").ok_or_else(|| err(item, format!("test `{name}` has no `expect`")))?;
+    let expect_node = item
+        .get("expect")
+        .ok_or_else(|| err(item, format!("test `{name}` has no `expect`")))?;
     let expect = lower_expect(expect_node, path)?;
     let settings = match item.get("settings") {
         None => TestSettings::default(),
         Some(s) => lower_settings(s, path)?,
     };
-    Ok(RuleTest { name, span: item.span, settings, events, expect })
+    Ok(RuleTest {
+        name,
+        span: item.span,
+        settings,
+        events,
+        expect,
+    })
 }
 
 fn lower_expect(node: &Node, path: &str) -> Result<Expect, Diagnostic> {
@@ -65,7 +107,10 @@ fn lower_expect(node: &Node, path: &str) -> Result<Expect, Diagnostic> {
         NodeKind::Scalar(..) => match node.as_str() {
             Some("match") => Ok(Expect::Match),
             Some("no_match") => Ok(Expect::NoMatch),
-            _ => Err(err(node, "`expect` is `match`, `no_match` or a map with `alerts`".to_string())),
+            _ => Err(err(
+                node,
+                "`expect` is `match`, `no_match` or a map with `alerts`".to_string(),
+            )),
         },
         NodeKind::Map(entries) => {
             let mut alerts = Vec::new();
@@ -81,8 +126,16 @@ fn lower_expect(node: &Node, path: &str) -> Result<Expect, Diagnostic> {
                             let serde_json::Value::Object(map) = a.to_json() else {
                                 return Err(err(a, "an expected alert must be a map".to_string()));
                             };
-                            if let Some(bad) = map.keys().find(|k| !ALERT_KEYS.contains(&k.as_str())) {
-                                return Err(err(a, format!("unknown alert key `{bad}` (expected one of {})", ALERT_KEYS.join(", "))));
+                            if let Some(bad) =
+                                map.keys().find(|k| !ALERT_KEYS.contains(&k.as_str()))
+                            {
+                                return Err(err(
+                                    a,
+                                    format!(
+                                        "unknown alert key `{bad}` (expected one of {})",
+                                        ALERT_KEYS.join(", ")
+                                    ),
+                                ));
                             }
                             alerts.push(map);
                         }
@@ -95,12 +148,26 @@ fn lower_expect(node: &Node, path: &str) -> Result<Expect, Diagnostic> {
                         Some(n) => late = Some(n),
                         None => return Err(err(v, "`late` must be a whole number".to_string())),
                     },
-                    other => return Err(err(k, format!("unknown expect key `{other}` (expected `alerts`, `pending`, `late`)"))),
+                    other => {
+                        return Err(err(
+                            k,
+                            format!(
+                                "unknown expect key `{other}` (expected `alerts`, `pending`, `late`)"
+                            ),
+                        ));
+                    }
                 }
             }
-            Ok(Expect::Outcome { alerts, pending, late })
+            Ok(Expect::Outcome {
+                alerts,
+                pending,
+                late,
+            })
         }
-        NodeKind::Seq(_) => Err(err(node, "`expect` is `match`, `no_match` or a map with `alerts`".to_string())),
+        NodeKind::Seq(_) => Err(err(
+            node,
+            "`expect` is `match`, `no_match` or a map with `alerts`".to_string(),
+        )),
     }
 }
 
@@ -113,11 +180,9 @@ fn lower_settings(node: &Node, path: &str) -> Result<TestSettings, Diagnostic> {
     for (k, v) in entries {
         match k.as_str().unwrap_or_default() {
             "max_lateness" => {
-                s.max_lateness = Some(
-                    v.as_str()
-                        .and_then(parse_duration)
-                        .ok_or_else(|| err(v, "`max_lateness` is a duration such as `10m`".to_string()))?,
-                );
+                s.max_lateness = Some(v.as_str().and_then(parse_duration).ok_or_else(|| {
+                    err(v, "`max_lateness` is a duration such as `10m`".to_string())
+                })?);
             }
             "eof" => {
                 s.eof_flush = match v.as_str() {
@@ -126,7 +191,12 @@ fn lower_settings(node: &Node, path: &str) -> Result<TestSettings, Diagnostic> {
                     _ => return Err(err(v, "`eof` is `hold` or `flush`".to_string())),
                 };
             }
-            other => return Err(err(k, format!("unknown setting `{other}` (expected `max_lateness`, `eof`)"))),
+            other => {
+                return Err(err(
+                    k,
+                    format!("unknown setting `{other}` (expected `max_lateness`, `eof`)"),
+                ));
+            }
         }
     }
     Ok(s)

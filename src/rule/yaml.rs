@@ -86,7 +86,10 @@ impl Node {
     /// Looks up `key` in a map node.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.kind {
-            NodeKind::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
+            NodeKind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -94,7 +97,10 @@ impl Node {
     /// The entry (key node and value node) for `key` in a map node.
     pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
         match &self.kind {
-            NodeKind::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, v)| (k, v)),
+            NodeKind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(k, v)| (k, v)),
             _ => None,
         }
     }
@@ -121,7 +127,9 @@ impl Node {
                 Some(Scalar::Null) | None => Value::Null,
                 Some(Scalar::Bool(b)) => Value::Bool(b),
                 Some(Scalar::Int(i)) => Value::from(i),
-                Some(Scalar::Float(f)) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+                Some(Scalar::Float(f)) => {
+                    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+                }
                 Some(Scalar::Str(s)) => Value::String(s.to_string()),
             },
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
@@ -138,7 +146,12 @@ impl Node {
         match &self.kind {
             NodeKind::Scalar(..) => 1,
             NodeKind::Seq(items) => 1 + items.iter().map(Node::count).sum::<usize>(),
-            NodeKind::Map(entries) => 1 + entries.iter().map(|(k, v)| k.count() + v.count()).sum::<usize>(),
+            NodeKind::Map(entries) => {
+                1 + entries
+                    .iter()
+                    .map(|(k, v)| k.count() + v.count())
+                    .sum::<usize>()
+            }
         }
     }
 }
@@ -180,7 +193,9 @@ fn is_decimal_float(s: &str) -> bool {
         None => (mantissa, None),
     };
     let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    let mantissa_ok = all_digits(int) && frac.is_none_or(all_digits) && (int.len() + frac.map_or(0, str::len)) > 0;
+    let mantissa_ok = all_digits(int)
+        && frac.is_none_or(all_digits)
+        && (int.len() + frac.map_or(0, str::len)) > 0;
     let exponent_ok = exponent.is_none_or(|e| {
         let e = e.strip_prefix(['-', '+']).unwrap_or(e);
         !e.is_empty() && all_digits(e)
@@ -216,9 +231,19 @@ pub fn parse(text: &str, path: &str) -> Result<Vec<Document>, Diagnostics> {
             let span = Some(Span::new(m.line(), m.col(), 1));
             // The scanner has its own nesting guard for flow collections.
             let d = if e.info().contains("recursion limit") {
-                Diagnostic::new(Code::YamlTooLarge, path, span, format!("YAML nested deeper than the parser allows ({})", e.info()))
+                Diagnostic::new(
+                    Code::YamlTooLarge,
+                    path,
+                    span,
+                    format!("YAML nested deeper than the parser allows ({})", e.info()),
+                )
             } else {
-                Diagnostic::new(Code::YamlSyntax, path, span, format!("invalid YAML: {}", e.info()))
+                Diagnostic::new(
+                    Code::YamlSyntax,
+                    path,
+                    span,
+                    format!("invalid YAML: {}", e.info()),
+                )
             };
             builder.diags.push(d);
         }
@@ -230,8 +255,17 @@ pub fn parse(text: &str, path: &str) -> Result<Vec<Document>, Diagnostics> {
 }
 
 enum Frame {
-    Seq { span: Span, anchor: usize, items: Vec<Node> },
-    Map { span: Option<Span>, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
+    Seq {
+        span: Span,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        span: Option<Span>,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
 }
 
 struct Builder<'p> {
@@ -247,7 +281,8 @@ struct Builder<'p> {
 
 impl Builder<'_> {
     fn abort(&mut self, code: Code, span: Span, message: String) {
-        self.diags.push(Diagnostic::new(code, self.path, Some(span), message));
+        self.diags
+            .push(Diagnostic::new(code, self.path, Some(span), message));
         self.aborted = true;
         self.stack.clear();
         self.anchors.clear();
@@ -272,16 +307,25 @@ impl Builder<'_> {
             self.anchors.push((anchor, node.clone()));
         }
         match self.stack.last_mut() {
-            None => self.docs.push(Document { root: node, span: self.doc_span }),
+            None => self.docs.push(Document {
+                root: node,
+                span: self.doc_span,
+            }),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, span, .. }) => match key.take() {
+            Some(Frame::Map {
+                entries, key, span, ..
+            }) => match key.take() {
                 None => {
                     if span.is_none() {
                         *span = Some(node.span);
                     }
                     if !matches!(node.kind, NodeKind::Scalar(..)) {
                         let s = node.span;
-                        self.abort(Code::WrongType, s, "map keys must be plain text".to_string());
+                        self.abort(
+                            Code::WrongType,
+                            s,
+                            "map keys must be plain text".to_string(),
+                        );
                         return;
                     }
                     *key = Some(node);
@@ -309,7 +353,11 @@ impl Builder<'_> {
 
     fn push_frame(&mut self, frame: Frame, span: Span) {
         if self.stack.len() >= MAX_DEPTH {
-            self.abort(Code::YamlTooLarge, span, format!("YAML nested deeper than {MAX_DEPTH} levels"));
+            self.abort(
+                Code::YamlTooLarge,
+                span,
+                format!("YAML nested deeper than {MAX_DEPTH} levels"),
+            );
             return;
         }
         if self.add_nodes(1, span) {
@@ -332,35 +380,93 @@ impl MarkedEventReceiver for Builder<'_> {
                 }
                 let (style, len) = match style {
                     TScalarStyle::Plain => (Style::Plain, text.chars().count()),
-                    TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
-                        (Style::Quoted, text.lines().next().map_or(0, |l| l.chars().count()) + 2)
-                    }
-                    _ => (Style::Block, text.lines().next().map_or(0, |l| l.chars().count())),
+                    TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => (
+                        Style::Quoted,
+                        text.lines().next().map_or(0, |l| l.chars().count()) + 2,
+                    ),
+                    _ => (
+                        Style::Block,
+                        text.lines().next().map_or(0, |l| l.chars().count()),
+                    ),
                 };
                 let span = Span::new(mark.line(), mark.col(), len.max(1));
-                self.finish(Node { span, kind: NodeKind::Scalar(text, style) }, anchor);
+                self.finish(
+                    Node {
+                        span,
+                        kind: NodeKind::Scalar(text, style),
+                    },
+                    anchor,
+                );
             }
             Event::SequenceStart(anchor, _) => {
-                self.push_frame(Frame::Seq { span: here, anchor, items: Vec::new() }, here);
+                self.push_frame(
+                    Frame::Seq {
+                        span: here,
+                        anchor,
+                        items: Vec::new(),
+                    },
+                    here,
+                );
             }
             Event::MappingStart(anchor, _) => {
-                self.push_frame(Frame::Map { span: None, anchor, entries: Vec::new(), key: None }, here);
+                self.push_frame(
+                    Frame::Map {
+                        span: None,
+                        anchor,
+                        entries: Vec::new(),
+                        key: None,
+                    },
+                    here,
+                );
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq { span, anchor, items }) = self.stack.pop() {
-                    self.finish(Node { span, kind: NodeKind::Seq(items) }, anchor);
+                if let Some(Frame::Seq {
+                    span,
+                    anchor,
+                    items,
+                }) = self.stack.pop()
+                {
+                    self.finish(
+                        Node {
+                            span,
+                            kind: NodeKind::Seq(items),
+                        },
+                        anchor,
+                    );
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map { span, anchor, entries, .. }) = self.stack.pop() {
+                if let Some(Frame::Map {
+                    span,
+                    anchor,
+                    entries,
+                    ..
+                }) = self.stack.pop()
+                {
                     self.check_duplicates(&entries);
                     let span = span.unwrap_or(here);
-                    self.finish(Node { span, kind: NodeKind::Map(entries) }, anchor);
+                    self.finish(
+                        Node {
+                            span,
+                            kind: NodeKind::Map(entries),
+                        },
+                        anchor,
+                    );
                 }
             }
             Event::Alias(id) => {
-                let Some(node) = self.anchors.iter().rev().find(|(a, _)| *a == id).map(|(_, n)| n.clone()) else {
-                    self.abort(Code::YamlSyntax, here, "alias to an unknown anchor".to_string());
+                let Some(node) = self
+                    .anchors
+                    .iter()
+                    .rev()
+                    .find(|(a, _)| *a == id)
+                    .map(|(_, n)| n.clone())
+                else {
+                    self.abort(
+                        Code::YamlSyntax,
+                        here,
+                        "alias to an unknown anchor".to_string(),
+                    );
                     return;
                 };
                 if self.add_nodes(node.count(), here) {
@@ -384,14 +490,22 @@ mod tests {
     #[test]
     fn positions_of_scalars() {
         let root = one("title: x\ndetection:\n  sel:\n    a|contains: 'q'\n");
-        let (k, v) = root.get("detection").unwrap().get("sel").unwrap().entry("a|contains").unwrap();
+        let (k, v) = root
+            .get("detection")
+            .unwrap()
+            .get("sel")
+            .unwrap()
+            .entry("a|contains")
+            .unwrap();
         assert_eq!((k.span.line, k.span.col), (4, 4));
         assert_eq!((v.span.line, v.span.col, v.span.len), (4, 16, 3));
     }
 
     #[test]
     fn plain_scalar_typing() {
-        let root = one("a: 12\nb: '12'\nc: 0x10\nd: 0755\ne: 1.5\nf: true\ng: ~\nh:\ni: -3\nj: 1e3\nk: .inf\n");
+        let root = one(
+            "a: 12\nb: '12'\nc: 0x10\nd: 0755\ne: 1.5\nf: true\ng: ~\nh:\ni: -3\nj: 1e3\nk: .inf\n",
+        );
         let v = |k: &str| root.get(k).unwrap().scalar_value().unwrap();
         assert_eq!(v("a"), Scalar::Int(12));
         assert_eq!(v("b"), Scalar::Str("12"));

@@ -12,12 +12,18 @@ pub fn root() -> PathBuf {
 
 /// Builds a rule set from one rule text, panicking with the diagnostics on failure.
 pub fn rules(text: &str) -> RuleSet {
-    RuleSet::builder().add_str("test.yml", text).build().unwrap_or_else(|d| panic!("rule does not compile:\n{d}"))
+    RuleSet::builder()
+        .add_str("test.yml", text)
+        .build()
+        .unwrap_or_else(|d| panic!("rule does not compile:\n{d}"))
 }
 
 /// Builds a rule set with options.
 pub fn rules_with(text: &str, options: Options) -> Result<RuleSet, session_sigma::Diagnostics> {
-    RuleSet::builder().options(options).add_str("test.yml", text).build()
+    RuleSet::builder()
+        .options(options)
+        .add_str("test.yml", text)
+        .build()
 }
 
 /// Runs JSON lines through a fresh engine; returns the alerts.
