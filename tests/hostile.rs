@@ -181,3 +181,14 @@ fn wrong_types_in_events_do_not_match_and_do_not_fail() {
     assert_eq!(alerts.len(), 1);
     assert!(alerts[0].events[0].contains("10.1.1.1"));
 }
+
+#[test]
+fn byte_order_mark_and_crlf_are_not_data() {
+    let set = rules(RULE);
+    let alerts = run_lines(
+        &set,
+        &["\u{feff}{\"action\":\"rdp\"}", "{\"action\":\"rdp\"}\r"],
+    );
+    assert_eq!(alerts.len(), 2);
+    assert_eq!(&*alerts[0].events[0], "{\"action\":\"rdp\"}");
+}

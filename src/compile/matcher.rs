@@ -7,7 +7,7 @@
 use crate::diag::{Code, Diagnostic};
 use crate::event::lower;
 use crate::pattern::{Pattern, Tok};
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, Anchored, Input, StartKind};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 /// Compiled regex programs larger than this are rejected (E401).
@@ -23,6 +23,10 @@ pub struct StrMatcher {
     suffixes: Vec<String>,
     contains: Vec<String>,
     automaton: Option<AhoCorasick>,
+    /// Anchored automaton over the prefixes, when there are many.
+    prefix_automaton: Option<AhoCorasick>,
+    /// Anchored automaton over the reversed suffixes, when there are many.
+    suffix_automaton: Option<AhoCorasick>,
     globs: Vec<String>,
     glob_set: Option<RegexSet>,
 }
@@ -38,6 +42,8 @@ impl StrMatcher {
             suffixes: Vec::new(),
             contains: Vec::new(),
             automaton: None,
+            prefix_automaton: None,
+            suffix_automaton: None,
             globs: Vec::new(),
             glob_set: None,
         };
@@ -66,6 +72,14 @@ impl StrMatcher {
         }
         if !m.contains.is_empty() {
             m.automaton = Some(AhoCorasick::new(&m.contains).map_err(|e| e.to_string())?);
+        }
+        if m.prefixes.len() >= AUTOMATON_THRESHOLD {
+            m.prefix_automaton = Some(anchored(m.prefixes.iter().map(|p| p.as_bytes().to_vec()))?);
+        }
+        if m.suffixes.len() >= AUTOMATON_THRESHOLD {
+            m.suffix_automaton = Some(anchored(
+                m.suffixes.iter().map(|p| p.bytes().rev().collect()),
+            )?);
         }
         if !m.globs.is_empty() {
             let set = RegexSetBuilder::new(&m.globs)
@@ -97,8 +111,17 @@ impl StrMatcher {
     fn matches_prepared(&self, h: &str) -> bool {
         self.any
             || self.exact.contains(h)
-            || self.prefixes.iter().any(|p| h.starts_with(p.as_str()))
-            || self.suffixes.iter().any(|p| h.ends_with(p.as_str()))
+            || match &self.prefix_automaton {
+                Some(a) => a.is_match(Input::new(h).anchored(Anchored::Yes)),
+                None => self.prefixes.iter().any(|p| h.starts_with(p.as_str())),
+            }
+            || match &self.suffix_automaton {
+                Some(a) => {
+                    let reversed: Vec<u8> = h.bytes().rev().collect();
+                    a.is_match(Input::new(&reversed).anchored(Anchored::Yes))
+                }
+                None => self.suffixes.iter().any(|p| h.ends_with(p.as_str())),
+            }
             || self.automaton.as_ref().is_some_and(|a| a.is_match(h))
             || self.glob_set.as_ref().is_some_and(|g| g.is_match(h))
     }
@@ -148,6 +171,17 @@ impl StrMatcher {
         };
         format!("{case}: {}", parts.join(" | "))
     }
+}
+
+/// Prefix and suffix lists at least this long are searched with one automaton.
+const AUTOMATON_THRESHOLD: usize = 4;
+
+fn anchored(patterns: impl Iterator<Item = Vec<u8>>) -> Result<AhoCorasick, String> {
+    let patterns: Vec<Vec<u8>> = patterns.collect();
+    AhoCorasick::builder()
+        .start_kind(StartKind::Anchored)
+        .build(&patterns)
+        .map_err(|e| e.to_string())
 }
 
 fn glob_regex(toks: &[Tok], cased: bool) -> String {
@@ -239,6 +273,31 @@ mod tests {
             assert!(x.is_match(s), "{s}");
         }
         for s in ["exactly", "apre", "sufx", "mi d", "ac", "xyq"] {
+            assert!(!x.is_match(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn many_prefixes_and_suffixes_use_automata() {
+        let x = m(
+            &[
+                "aa*",
+                "bb*",
+                "cc*",
+                "dd*",
+                "*.exe",
+                "*.dll",
+                "*.ps1",
+                "*\\temp\\x",
+                "*é",
+            ],
+            false,
+        );
+        assert!(x.prefix_automaton.is_some() && x.suffix_automaton.is_some());
+        for s in ["AAx", "dd", "evil.EXE", "a.ps1", "c:\\temp\\x", "café"] {
+            assert!(x.is_match(s), "{s}");
+        }
+        for s in ["xaa", "d", "evil.exe.txt", "ps1", "cafe"] {
             assert!(!x.is_match(s), "{s}");
         }
     }

@@ -373,7 +373,9 @@ impl Compiler<'_> {
                     strings.extend(variants.iter().cloned());
                     continue;
                 }
-                ValueTest::Str(variants) => self.str_matcher(variants, item).map(Test::Str),
+                ValueTest::Str(variants) => self
+                    .str_matcher(variants, item)
+                    .map(|m| Test::Str(Box::new(m))),
                 ValueTest::Num(n) => Some(Test::Num(*n)),
                 ValueTest::Bool(b) => Some(Test::Bool(*b)),
                 ValueTest::Null => Some(Test::Null),
@@ -403,7 +405,7 @@ impl Compiler<'_> {
         }
         if !strings.is_empty() {
             match self.str_matcher(&strings, item) {
-                Some(m) => tests.insert(0, Test::Str(m)),
+                Some(m) => tests.insert(0, Test::Str(Box::new(m))),
                 None => ok = false,
             }
         }

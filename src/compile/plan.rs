@@ -39,7 +39,7 @@ pub struct FieldPred {
 #[derive(Debug, Clone)]
 pub enum Test {
     /// Merged string patterns.
-    Str(StrMatcher),
+    Str(Box<StrMatcher>),
     /// Number equality.
     Num(f64),
     /// Boolean equality.

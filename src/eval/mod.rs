@@ -126,6 +126,8 @@ impl<'r> Engine<'r> {
         line: &[u8],
         sink: &mut dyn AlertSink,
     ) -> Result<(), EventError> {
+        // A UTF-8 byte-order mark (Windows tools write one at the start of a file) is not data.
+        let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }

@@ -191,6 +191,19 @@ struct Chain<'m> {
 
 const FLAGS: &[&str] = &["all", "neq", "cased"];
 
+/// What may follow `re`.
+const RE_FOLLOWERS: &[&str] = &[
+    "i",
+    "m",
+    "s",
+    "ignorecase",
+    "multiline",
+    "dotall",
+    "contains",
+    "startswith",
+    "endswith",
+];
+
 impl<'m> Chain<'m> {
     fn new(
         mods: &'m [Modifier<'m>],
@@ -227,17 +240,23 @@ impl<'m> Chain<'m> {
         let first = rest.first().map(|m| m.name);
         let head = match first {
             Some("re") => {
-                only_flags_after(
-                    1,
-                    &["i", "m", "s", "ignorecase", "multiline", "dotall"],
-                    "re",
-                )?;
+                // `contains`/`startswith`/`endswith` after `re` are accepted as in pySigma; a
+                // regex already searches unanchored, so they change nothing.
+                only_flags_after(1, RE_FOLLOWERS, "re")?;
+                if let Some(m) = mods.iter().find(|m| m.name == "cased") {
+                    return Err(bad(
+                        m,
+                        "`cased` applies to plain strings; a regex is case-sensitive unless `re|i`"
+                            .to_string(),
+                    ));
+                }
                 let mut flags = ReFlags::default();
                 for m in &rest[1..] {
                     match m.name {
                         "i" | "ignorecase" => flags.ignore_case = true,
                         "m" | "multiline" => flags.multi_line = true,
-                        _ => flags.dot_all = true,
+                        "s" | "dotall" => flags.dot_all = true,
+                        _ => {}
                     }
                 }
                 Head::Regex(flags)
@@ -381,14 +400,9 @@ impl<'m> Chain<'m> {
                 _ => Err(bad(format!("`re` needs a string, found {}", v.kind_name()))),
             },
             Head::Cidr => match scalar {
-                Scalar::Str(s) => parse_cidr(s).map(ValueTest::Cidr).ok_or_else(|| {
-                    Diagnostic::new(
-                        Code::BadCidr,
-                        cx.path,
-                        Some(v.span),
-                        format!("`{s}` is not an IPv4 or IPv6 network"),
-                    )
-                }),
+                Scalar::Str(s) => parse_cidr(s)
+                    .map(ValueTest::Cidr)
+                    .map_err(|m| Diagnostic::new(Code::BadCidr, cx.path, Some(v.span), m)),
                 _ => Err(bad(format!(
                     "`cidr` needs a network such as '10.0.0.0/8', found {}",
                     v.kind_name()
@@ -397,7 +411,7 @@ impl<'m> Chain<'m> {
             Head::Exists => match scalar {
                 Scalar::Bool(b) => Ok(ValueTest::Exists(b)),
                 _ => Err(bad(format!(
-                    "`exists` takes `true` or `false`, found {}",
+                    "`exists` takes `true` or `false`, found {} (YAML 1.1 `yes`/`no` are text here)",
                     v.kind_name()
                 ))),
             },
@@ -417,6 +431,9 @@ impl<'m> Chain<'m> {
                 ))),
             },
             Head::FieldRef(pos) => match scalar {
+                Scalar::Str(s) if s.contains(['*', '?']) => Err(bad(format!(
+                    "`fieldref` names one field; `{s}` has a wildcard"
+                ))),
                 Scalar::Str(s) if !s.is_empty() => Ok(ValueTest::FieldRef(s.to_string(), *pos)),
                 _ => Err(bad(format!(
                     "`fieldref` needs a field name, found {}",
@@ -550,23 +567,44 @@ impl<'m> Chain<'m> {
     }
 }
 
-/// Parses `a.b.c.d/n`, `a.b.c.d`, `x::y/n` or `x::y`.
-pub fn parse_cidr(s: &str) -> Option<Network> {
-    let (addr, prefix) = match s.trim().split_once('/') {
-        Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
-        None => (s.trim(), None),
+/// Parses `a.b.c.d/n`, `a.b.c.d`, `x::y/n` or `x::y`. As in pySigma (Python's strict
+/// `ip_network`), a network with host bits set is an error, not silently masked.
+pub fn parse_cidr(s: &str) -> Result<Network, String> {
+    let text = s.trim();
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (
+            a,
+            Some(
+                p.parse::<u8>()
+                    .map_err(|_| format!("`{s}` has an invalid prefix length"))?,
+            ),
+        ),
+        None => (text, None),
     };
-    let ip: std::net::IpAddr = addr.parse().ok()?;
+    let ip: std::net::IpAddr = addr
+        .parse()
+        .map_err(|_| format!("`{s}` is not an IPv4 or IPv6 network"))?;
     let (bits, v4, max) = match ip {
         std::net::IpAddr::V4(a) => (u128::from(u32::from(a)), true, 32),
         std::net::IpAddr::V6(a) => (u128::from(a), false, 128),
     };
     let prefix = prefix.unwrap_or(max);
-    (prefix <= max).then_some(Network {
-        addr: mask(bits, prefix, max),
-        prefix,
-        v4,
-    })
+    if prefix > max {
+        return Err(format!("`{s}`: the prefix length is at most {max}"));
+    }
+    let addr = mask(bits, prefix, max);
+    if addr != mask(bits, max, max) {
+        let base = match ip {
+            std::net::IpAddr::V4(_) => {
+                std::net::IpAddr::from(std::net::Ipv4Addr::from((addr >> 96) as u32))
+            }
+            std::net::IpAddr::V6(_) => std::net::IpAddr::from(std::net::Ipv6Addr::from(addr)),
+        };
+        return Err(format!(
+            "`{s}` has host bits set; did you mean `{base}/{prefix}`?"
+        ));
+    }
+    Ok(Network { addr, prefix, v4 })
 }
 
 /// Keeps the top `prefix` bits of a `width`-bit address.
@@ -586,10 +624,21 @@ mod tests {
     fn cidr_parsing() {
         let n = parse_cidr("10.0.0.0/8").unwrap();
         assert!(n.v4 && n.prefix == 8);
-        assert_eq!(parse_cidr("10.1.2.3/8"), Some(n));
-        assert!(parse_cidr("fe80::/10").is_some());
-        assert_eq!(parse_cidr("10.0.0.0/33"), None);
-        assert_eq!(parse_cidr("nope"), None);
-        assert_eq!(parse_cidr("1.2.3.4").map(|n| n.prefix), Some(32));
+        assert_eq!(
+            parse_cidr("10.1.2.3/8").unwrap_err(),
+            "`10.1.2.3/8` has host bits set; did you mean `10.0.0.0/8`?"
+        );
+        assert!(parse_cidr("fe80::/10").is_ok());
+        assert!(
+            parse_cidr("fe80::1/10")
+                .unwrap_err()
+                .contains("did you mean `fe80::/10`?")
+        );
+        assert!(parse_cidr("10.0.0.0/33").is_err());
+        // Regression: a prefix longer than the address used to overflow in `mask`.
+        assert!(parse_cidr("::1/129").is_err());
+        assert!(parse_cidr("nope").is_err());
+        assert_eq!(parse_cidr("1.2.3.4").map(|n| n.prefix), Ok(32));
+        assert_eq!(parse_cidr("0.0.0.0/0").map(|n| n.addr), Ok(0));
     }
 }

@@ -261,6 +261,10 @@ enum Frame {
         items: Vec<Node>,
     },
     Map {
+        /// Where `MappingStart` was reported: the `{` of a flow map, but the first `:` of
+        /// a block map.
+        start: Span,
+        /// The first key, once seen.
         span: Option<Span>,
         anchor: usize,
         entries: Vec<(Node, Node)>,
@@ -411,6 +415,7 @@ impl MarkedEventReceiver for Builder<'_> {
             Event::MappingStart(anchor, _) => {
                 self.push_frame(
                     Frame::Map {
+                        start: here,
                         span: None,
                         anchor,
                         entries: Vec::new(),
@@ -437,6 +442,7 @@ impl MarkedEventReceiver for Builder<'_> {
             }
             Event::MappingEnd => {
                 if let Some(Frame::Map {
+                    start,
                     span,
                     anchor,
                     entries,
@@ -444,7 +450,11 @@ impl MarkedEventReceiver for Builder<'_> {
                 }) = self.stack.pop()
                 {
                     self.check_duplicates(&entries);
-                    let span = span.unwrap_or(here);
+                    // A map starts at its `{` (flow) or at its first key (block).
+                    let span = match span {
+                        Some(key) if (key.line, key.col) < (start.line, start.col) => key,
+                        _ => start,
+                    };
                     self.finish(
                         Node {
                             span,
@@ -499,6 +509,15 @@ mod tests {
             .unwrap();
         assert_eq!((k.span.line, k.span.col), (4, 4));
         assert_eq!((v.span.line, v.span.col, v.span.len), (4, 16, 3));
+    }
+
+    #[test]
+    fn maps_start_at_brace_or_first_key() {
+        let root = one("a: {}\nb: {x: 1}\nc:\n  y: 2\n");
+        let pos = |k: &str| root.get(k).map(|n| (n.span.line, n.span.col)).unwrap();
+        assert_eq!(pos("a"), (1, 3));
+        assert_eq!(pos("b"), (2, 3));
+        assert_eq!(pos("c"), (4, 2));
     }
 
     #[test]
