@@ -5,6 +5,7 @@
 //! at every level. Helpers here give the text and number readings of JSON values that the
 //! matchers share.
 
+use crate::time::Timestamp;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -93,10 +94,20 @@ impl FieldTable {
 pub struct Fields<'e, 't> {
     event: &'e Value,
     table: &'t FieldTable,
-    cache: Vec<Option<Option<&'e Value>>>,
-    /// Lower-cased text of string slots, computed once per event.
-    lowered: Vec<Option<Cow<'e, str>>>,
+    slots: Vec<SlotCache<'e>>,
 }
+
+/// What one event's slot resolved to, and readings of it computed once per event.
+#[derive(Clone, Default)]
+struct SlotCache<'e> {
+    value: Option<Option<&'e Value>>,
+    lowered: Option<Option<Cow<'e, str>>>,
+    timestamp: Option<Option<Timestamp>>,
+    ip: Option<Option<IpBits>>,
+}
+
+/// An IP address as 128 bits (IPv4 in the low 32) and whether it is IPv4.
+pub type IpBits = (u128, bool);
 
 impl<'e, 't> Fields<'e, 't> {
     /// A cache for one event.
@@ -104,37 +115,76 @@ impl<'e, 't> Fields<'e, 't> {
         Fields {
             event,
             table,
-            cache: vec![None; table.len()],
-            lowered: vec![None; table.len()],
+            slots: vec![SlotCache::default(); table.len()],
         }
-    }
-
-    /// The lower-cased text of a slot holding a JSON string (cached per event).
-    pub fn lowered(&mut self, slot: Slot) -> Option<&str> {
-        let i = slot as usize;
-        if self.lowered[i].is_none() {
-            let Some(Value::String(s)) = self.get(slot) else {
-                return None;
-            };
-            self.lowered[i] = Some(lower(s));
-        }
-        self.lowered[i].as_deref()
     }
 
     /// The value of a slot (resolved once per event).
     pub fn get(&mut self, slot: Slot) -> Option<&'e Value> {
         let i = slot as usize;
-        if let Some(v) = self.cache[i] {
+        if let Some(v) = self.slots[i].value {
             return v;
         }
         let v = self.table.path(slot).resolve(self.event);
-        self.cache[i] = Some(v);
+        self.slots[i].value = Some(v);
         v
+    }
+
+    /// The lower-cased text of a slot holding a JSON string.
+    pub fn lowered(&mut self, slot: Slot) -> Option<&str> {
+        let i = slot as usize;
+        if self.slots[i].lowered.is_none() {
+            let l = match self.get(slot) {
+                Some(Value::String(s)) => Some(lower(s)),
+                _ => None,
+            };
+            self.slots[i].lowered = Some(l);
+        }
+        self.slots[i].lowered.as_ref().and_then(|l| l.as_deref())
+    }
+
+    /// The slot's scalar value read as a timestamp.
+    pub fn timestamp(&mut self, slot: Slot) -> Option<Timestamp> {
+        let i = slot as usize;
+        if let Some(t) = self.slots[i].timestamp {
+            return t;
+        }
+        let t = self.get(slot).and_then(Timestamp::from_json);
+        self.slots[i].timestamp = Some(t);
+        t
+    }
+
+    /// The slot's string value read as an IP address.
+    pub fn ip(&mut self, slot: Slot) -> Option<IpBits> {
+        let i = slot as usize;
+        if let Some(a) = self.slots[i].ip {
+            return a;
+        }
+        let a = self.get(slot).and_then(Value::as_str).and_then(parse_ip);
+        self.slots[i].ip = Some(a);
+        a
     }
 
     /// The whole event (keyword search walks it).
     pub fn event(&self) -> &'e Value {
         self.event
+    }
+}
+
+/// Parses an IP address (`[v6]`, `v6%zone` accepted); IPv4-mapped IPv6 becomes IPv4.
+pub fn parse_ip(s: &str) -> Option<IpBits> {
+    let s = s.trim();
+    let s = s
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(s);
+    let s = s.split_once('%').map_or(s, |(a, _)| a);
+    match s.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(a) => Some((u128::from(u32::from(a)), true)),
+        std::net::IpAddr::V6(a) => Some(match a.to_ipv4_mapped() {
+            Some(m) => (u128::from(u32::from(m)), true),
+            None => (u128::from(a), false),
+        }),
     }
 }
 

@@ -154,7 +154,8 @@ fn load_case(file: &str, item: &Node) -> Case {
     }
 }
 
-fn build(case: &Case, use_index: bool) -> Result<RuleSet, session_sigma::Diagnostics> {
+/// `optimized` turns both the rule index and the plan optimisation on or off.
+fn build(case: &Case, optimized: bool) -> Result<RuleSet, session_sigma::Diagnostics> {
     let text = if case.prefixed {
         format!("{PREFIX}{}", case.rule)
     } else {
@@ -162,7 +163,8 @@ fn build(case: &Case, use_index: bool) -> Result<RuleSet, session_sigma::Diagnos
     };
     RuleSet::builder()
         .options(Options {
-            use_index,
+            use_index: optimized,
+            optimize: optimized,
             placeholders: case.placeholders.clone(),
         })
         .add_str("case.yml", text)

@@ -7,7 +7,8 @@ fn pack(use_index: bool) -> RuleSet {
     RuleSet::builder()
         .options(Options {
             use_index,
-            ..Options::default()
+            optimize: use_index,
+            placeholders: None,
         })
         .add_path(&super::common::root().join("rules"))
         .build()

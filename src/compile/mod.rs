@@ -4,6 +4,7 @@
 mod explain;
 mod index;
 pub mod matcher;
+mod optimize;
 pub mod plan;
 
 pub use index::RuleIndex;
@@ -37,6 +38,8 @@ pub struct CompiledRule {
 pub struct Options {
     /// Use the literal-value rule index (turn off to test the index itself).
     pub use_index: bool,
+    /// Run the plan optimisation passes (turn off to test them).
+    pub optimize: bool,
     /// Placeholder values for `expand`.
     pub placeholders: Option<Placeholders>,
 }
@@ -45,6 +48,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             use_index: true,
+            optimize: true,
             placeholders: None,
         }
     }
@@ -217,6 +221,9 @@ impl RuleSetBuilder {
         }
         if diags.has_errors() {
             return Err(diags);
+        }
+        if self.options.optimize {
+            optimize::order_by_cost(&mut set.plan);
         }
         set.index = RuleIndex::build(&set, self.options.use_index);
         set.warnings = diags;

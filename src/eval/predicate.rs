@@ -5,7 +5,7 @@
 //! when the field `sel` tests is missing. An array field matches when any element does.
 
 use crate::compile::plan::{FieldPred, Node, NodeId, Plan, Test};
-use crate::event::{Fields, Slot, any_text, lower, number_of, text_of};
+use crate::event::{Fields, IpBits, Slot, any_text, lower, number_of, parse_ip, text_of};
 use crate::rule::modifiers::mask;
 use crate::rule::{Network, Position};
 use crate::time::Timestamp;
@@ -63,6 +63,13 @@ fn test(t: &Test, slot: Slot, v: Option<&Value>, fields: &mut Fields<'_, '_>) ->
                 None => m.is_match(s),
             }
         }
+        // Scalars parsed once per event; arrays take the general path below.
+        Test::Cidr(net) if matches!(v, Some(Value::String(_))) => {
+            fields.ip(slot).is_some_and(|ip| ip_in(ip, net))
+        }
+        Test::TimePart(part, op, n) if !matches!(v, Some(Value::Array(_))) => fields
+            .timestamp(slot)
+            .is_some_and(|ts| op.test(ts.part(*part) as f64, *n)),
         Test::FieldRef {
             slot,
             position,
@@ -130,26 +137,11 @@ fn field_ref(x: &Value, other: &Value, position: Position, cased: bool) -> bool 
 
 /// Is the text an IP address inside `net`? IPv4-mapped IPv6 addresses count as IPv4.
 pub fn in_network(s: &str, net: &Network) -> bool {
-    let s = s.trim();
-    let s = s
-        .strip_prefix('[')
-        .and_then(|x| x.strip_suffix(']'))
-        .unwrap_or(s);
-    let s = s.split_once('%').map_or(s, |(a, _)| a);
-    let Ok(ip) = s.parse::<std::net::IpAddr>() else {
-        return false;
-    };
-    let (bits, v4) = match ip {
-        std::net::IpAddr::V4(a) => (u128::from(u32::from(a)), true),
-        std::net::IpAddr::V6(a) => match a.to_ipv4_mapped() {
-            Some(m) => (u128::from(u32::from(m)), true),
-            None => (u128::from(a), false),
-        },
-    };
-    if v4 != net.v4 {
-        return false;
-    }
-    mask(bits, net.prefix, if v4 { 32 } else { 128 }) == net.addr
+    parse_ip(s).is_some_and(|ip| ip_in(ip, net))
+}
+
+fn ip_in((bits, v4): IpBits, net: &Network) -> bool {
+    v4 == net.v4 && mask(bits, net.prefix, if v4 { 32 } else { 128 }) == net.addr
 }
 
 #[cfg(test)]
