@@ -118,6 +118,12 @@ codes! {
     BadSearch = "E306", Error;
     /// `detection` defines no search identifier.
     NoSearch = "E307", Error;
+    /// A correlation names a rule that is not loaded.
+    UnknownReference = "E308", Error;
+    /// Correlations that reference each other in a cycle.
+    ReferenceCycle = "E309", Error;
+    /// A correlation whose keys do not fit its type (no `timespan`, no `field`, ...).
+    BadCorrelation = "E310", Error;
     /// A regular expression that does not compile.
     BadRegex = "E400", Error;
     /// A regular expression whose compiled form exceeds the size limit.

@@ -39,6 +39,7 @@
 pub mod alert;
 pub mod compile;
 pub mod condition;
+pub mod correlate;
 pub mod diag;
 pub mod eval;
 pub mod event;

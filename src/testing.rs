@@ -2,7 +2,7 @@
 //! test, and its outcome is compared with the expectation.
 
 use crate::alert::Alert;
-use crate::compile::RuleSet;
+use crate::compile::{RuleRef, RuleSet};
 use crate::eval::Engine;
 use crate::rule::{Expect, RuleTest};
 use serde_json::{Map, Value};
@@ -26,7 +26,17 @@ pub fn run_all(set: &RuleSet) -> Vec<TestOutcome> {
     let mut out = Vec::new();
     for (i, r) in set.rules.iter().enumerate() {
         for t in &r.tests {
-            out.push(run_one(set, i, &r.meta.path, t));
+            out.push(run_one(set, RuleRef::Detection(i as u32), &r.meta.path, t));
+        }
+    }
+    for (i, c) in set.correlations.iter().enumerate() {
+        for t in &c.def.tests {
+            out.push(run_one(
+                set,
+                RuleRef::Correlation(i as u32),
+                &c.meta.path,
+                t,
+            ));
         }
     }
     for doc in &set.test_documents {
@@ -39,23 +49,27 @@ pub fn run_all(set: &RuleSet) -> Vec<TestOutcome> {
     out
 }
 
-/// Runs one test of rule `rule` (its position in the set).
-pub fn run_one(set: &RuleSet, rule: usize, path: &str, test: &RuleTest) -> TestOutcome {
+/// Runs one test of `rule`, on a fresh engine holding it and the rules it references.
+pub fn run_one(set: &RuleSet, rule: RuleRef, path: &str, test: &RuleTest) -> TestOutcome {
     let sub = set.subset(&[rule]);
-    let meta = &set.rules[rule].meta;
+    let meta = set.meta(rule).clone();
     let settings = crate::eval::Settings {
         max_lateness: test.settings.max_lateness.unwrap_or(0),
         eof_flush: test.settings.eof_flush,
     };
     let mut engine = Engine::with_settings(&sub, settings);
     let mut per_event: Vec<Vec<Alert>> = Vec::new();
+    let mine = |alerts: Vec<Alert>| -> Vec<Alert> {
+        alerts.into_iter().filter(|a| *a.rule == *meta).collect()
+    };
     for ev in &test.events {
         let mut alerts = Vec::new();
         let _ = engine.process(ev, &mut alerts);
-        per_event.push(alerts);
+        per_event.push(mine(alerts));
     }
     let mut tail = Vec::new();
     let stats = engine.finish(&mut tail);
+    let tail = mine(tail);
     let failure = match &test.expect {
         Expect::Match => {
             let missed: Vec<String> = per_event
@@ -85,11 +99,19 @@ pub fn run_one(set: &RuleSet, rule: usize, path: &str, test: &RuleTest) -> TestO
             let mut problems = String::new();
             compare_alerts(alerts, &actual, &mut problems);
             if let Some(p) = pending {
-                if !p.is_empty() {
+                let actual: Vec<Value> = stats
+                    .pending
+                    .iter()
+                    .filter(|x| x.rule == meta.handle())
+                    .map(pending_view)
+                    .collect();
+                let expected: Vec<Value> = p.iter().map(|e| normalise_pending(e, &meta)).collect();
+                if actual != expected {
                     let _ = writeln!(
                         problems,
-                        "  pending: expected {}, got []",
-                        Value::Array(p.clone())
+                        "  pending: expected {}, got {}",
+                        Value::Array(expected),
+                        Value::Array(actual)
                     );
                 }
             }
@@ -107,6 +129,29 @@ pub fn run_one(set: &RuleSet, rule: usize, path: &str, test: &RuleTest) -> TestO
         name: test.name.clone(),
         failure,
     }
+}
+
+fn pending_view(p: &crate::correlate::Pending) -> Value {
+    let mut m = Map::new();
+    m.insert("rule".into(), Value::String(p.rule.clone()));
+    m.insert(
+        "group".into(),
+        Value::Object(p.group.iter().cloned().collect()),
+    );
+    m.insert("deadline".into(), Value::String(p.deadline.to_string()));
+    Value::Object(m)
+}
+
+/// An expected pending entry: `rule` defaults to the rule under test; `deadline` is
+/// normalised like a timestamp.
+fn normalise_pending(e: &Value, meta: &crate::rule::RuleMeta) -> Value {
+    let mut m = e.as_object().cloned().unwrap_or_default();
+    m.entry("rule")
+        .or_insert_with(|| Value::String(meta.handle().to_string()));
+    if let Some(d) = m.get("deadline").cloned() {
+        m.insert("deadline".into(), normalise("timestamp", &d));
+    }
+    Value::Object(m)
 }
 
 /// The keys of an alert that a test may check, as JSON.

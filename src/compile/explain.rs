@@ -1,18 +1,83 @@
 //! `explain`: the compiled plan of one rule as an indented tree.
 
-use super::RuleSet;
 use super::plan::{Node, NodeId, Test};
+use super::{RuleRef, RuleSet};
 use std::fmt::Write as _;
 
-pub(super) fn explain(set: &RuleSet, rule: usize) -> String {
-    let r = &set.rules[rule];
+pub(super) fn explain(set: &RuleSet, rule: RuleRef) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "rule {} ({})", r.meta.handle(), r.meta.title);
-    let _ = writeln!(out, "  file: {}", r.meta.path);
-    let i = u32::try_from(rule).unwrap_or(u32::MAX);
-    let _ = writeln!(out, "  index: {}", set.index.describe(i, &set.fields));
-    let _ = writeln!(out, "  plan:");
-    node(set, r.root, 2, &mut out);
+    let meta = set.meta(rule);
+    let _ = writeln!(out, "rule {} ({})", meta.handle(), meta.title);
+    let _ = writeln!(out, "  file: {}", meta.path);
+    match rule {
+        RuleRef::Detection(i) => {
+            let r = &set.rules[i as usize];
+            let _ = writeln!(out, "  index: {}", set.index.describe(i, &set.fields));
+            if set.wiring.silent_detection[i as usize] {
+                let _ = writeln!(
+                    out,
+                    "  own alerts: off (consumed by a correlation with generate: false)"
+                );
+            }
+            let _ = writeln!(out, "  plan:");
+            node(set, r.root, 2, &mut out);
+        }
+        RuleRef::Correlation(i) => {
+            let c = &set.correlations[i as usize];
+            let names = |refs: &[RuleRef]| {
+                refs.iter()
+                    .map(|r| set.meta(*r).handle().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(out, "  type: {}", c.def.kind.as_str());
+            let _ = writeln!(out, "  rules: [{}]", names(&c.rules));
+            let groups: Vec<String> = c
+                .group_by
+                .iter()
+                .map(|g| {
+                    let aliases: Vec<String> = g
+                        .by_rule
+                        .iter()
+                        .map(|(r, p)| format!("{} from {}", p.name, set.meta(*r).handle()))
+                        .collect();
+                    if aliases.is_empty() {
+                        g.name.clone()
+                    } else {
+                        format!("{} ({})", g.name, aliases.join(", "))
+                    }
+                })
+                .collect();
+            let _ = writeln!(out, "  group-by: [{}]", groups.join(", "));
+            if let Some(t) = c.def.timespan {
+                let _ = writeln!(out, "  timespan: {}s", t / 1_000_000_000);
+            }
+            for (what, refs) in [
+                ("expected", &c.expected),
+                ("reset", &c.reset),
+                ("trigger", &c.trigger),
+            ] {
+                if !refs.is_empty() {
+                    let _ = writeln!(out, "  {what}: [{}]", names(refs));
+                }
+            }
+            if !c.def.condition.is_empty() {
+                let conds: Vec<String> = c
+                    .def
+                    .condition
+                    .iter()
+                    .map(|(op, n)| format!("{op:?} {n}"))
+                    .collect();
+                let _ = writeln!(out, "  condition: {}", conds.join(" and "));
+            }
+            if set.wiring.silent_correlation[i as usize] {
+                let _ = writeln!(
+                    out,
+                    "  own alerts: off (consumed by a correlation with generate: false)"
+                );
+            }
+        }
+    }
     out
 }
 

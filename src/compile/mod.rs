@@ -1,12 +1,15 @@
 //! Typed rules → a [`RuleSet`]: one predicate arena for all rules, interned fields, merged
 //! matchers, and an index from required literal values to the rules that need them.
 
+mod assemble;
+pub mod correlation;
 mod explain;
 mod index;
 pub mod matcher;
 mod optimize;
 pub mod plan;
 
+pub use correlation::{CompiledCorrelation, RuleRef};
 pub use index::RuleIndex;
 use matcher::{StrMatcher, compile_regex};
 use plan::{FieldPred, Node, NodeId, Plan, Test};
@@ -15,8 +18,8 @@ use crate::condition::{Cond, CondKind, Quantifier};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::event::FieldTable;
 use crate::rule::{
-    self, FieldItem, Loaded, Placeholders, Rule, RuleMeta, RuleTest, Selection, TestDocument,
-    ValueTest,
+    self, Correlation, FieldItem, Loaded, Placeholders, Rule, RuleMeta, RuleTest, Selection,
+    TestDocument, ValueTest,
 };
 use std::sync::Arc;
 
@@ -25,6 +28,8 @@ use std::sync::Arc;
 pub struct CompiledRule {
     /// Identity and labels, shared with alerts.
     pub meta: Arc<RuleMeta>,
+    /// Position in the whole rule set (load order), for alert ordering.
+    pub position: u32,
     /// The root node of its condition.
     pub root: NodeId,
     /// Its `logsource`.
@@ -54,10 +59,45 @@ impl Default for Options {
     }
 }
 
+/// A loaded document, kept so that a subset of the rule set can be rebuilt (rule tests).
+#[derive(Debug, Clone)]
+pub(crate) enum Item {
+    Detection(Rule),
+    Correlation(Correlation),
+}
+
+impl Item {
+    fn meta(&self) -> &RuleMeta {
+        match self {
+            Item::Detection(r) => &r.meta,
+            Item::Correlation(c) => &c.meta,
+        }
+    }
+}
+
+/// Which correlations consume each rule, and which rules alert on their own.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Wiring {
+    /// Topological order of the correlations (consumed before consumers).
+    pub order: Vec<u32>,
+    /// For each detection rule, the correlations that consume it (in `order`).
+    pub by_detection: Vec<Vec<u32>>,
+    /// For each correlation, the correlations that consume it (in `order`).
+    pub by_correlation: Vec<Vec<u32>>,
+    /// Detection rules whose own alerts are silenced (`generate: false`).
+    pub silent_detection: Vec<bool>,
+    /// Correlations whose own alerts are silenced.
+    pub silent_correlation: Vec<bool>,
+}
+
 /// Rules ready to evaluate. Build one with [`RuleSet::builder`].
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     pub(crate) rules: Vec<CompiledRule>,
+    pub(crate) correlations: Vec<CompiledCorrelation>,
+    pub(crate) wiring: Wiring,
+    pub(crate) items: Vec<Item>,
+    pub(crate) options: Options,
     pub(crate) plan: Plan,
     pub(crate) fields: FieldTable,
     pub(crate) index: RuleIndex,
@@ -71,19 +111,32 @@ impl RuleSet {
         RuleSetBuilder::default()
     }
 
-    /// The rules, in load order.
+    /// Every rule (detections and correlations), in load order.
     pub fn rules(&self) -> impl Iterator<Item = &RuleMeta> {
-        self.rules.iter().map(|r| r.meta.as_ref())
+        self.items.iter().map(Item::meta)
     }
 
-    /// Number of rules.
+    /// Number of rules (detections and correlations).
     pub fn len(&self) -> usize {
-        self.rules.len()
+        self.items.len()
     }
 
     /// True when there are no rules.
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.items.is_empty()
+    }
+
+    /// Number of correlation rules.
+    pub fn correlation_count(&self) -> usize {
+        self.correlations.len()
+    }
+
+    /// The identity of a rule.
+    pub fn meta(&self, r: RuleRef) -> &Arc<RuleMeta> {
+        match r {
+            RuleRef::Detection(i) => &self.rules[i as usize].meta,
+            RuleRef::Correlation(i) => &self.correlations[i as usize].meta,
+        }
     }
 
     /// Warnings found while loading.
@@ -91,16 +144,29 @@ impl RuleSet {
         &self.warnings
     }
 
-    /// Position of the rule with this name, id or title.
-    pub fn find(&self, handle: &str) -> Option<usize> {
-        let by = |f: &dyn Fn(&RuleMeta) -> bool| self.rules.iter().position(|r| f(&r.meta));
+    /// The rule with this name, id or title.
+    pub fn find(&self, handle: &str) -> Option<RuleRef> {
+        let all = || {
+            let d = self
+                .rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (RuleRef::Detection(i as u32), r.meta.as_ref()));
+            let c = self
+                .correlations
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (RuleRef::Correlation(i as u32), r.meta.as_ref()));
+            d.chain(c)
+        };
+        let by = |f: &dyn Fn(&RuleMeta) -> bool| all().find(|(_, m)| f(m)).map(|(r, _)| r);
         by(&|m| m.name.as_deref() == Some(handle))
             .or_else(|| by(&|m| m.id.as_deref() == Some(handle)))
             .or_else(|| by(&|m| m.title == handle))
     }
 
     /// The compiled plan of one rule, as text.
-    pub fn explain(&self, rule: usize) -> String {
+    pub fn explain(&self, rule: RuleRef) -> String {
         explain::explain(self, rule)
     }
 }
@@ -172,62 +238,21 @@ impl RuleSetBuilder {
     /// (warnings included); on success the warnings stay available on the rule set.
     pub fn build(&self) -> Result<RuleSet, Diagnostics> {
         let mut diags = self.diags.clone();
-        let mut rules = Vec::new();
+        let mut items = Vec::new();
         let mut test_documents = Vec::new();
         for (path, text) in &self.sources {
             let (loaded, d) = rule::load_str(path, text, self.options.placeholders.as_ref());
             diags.extend(d);
             for l in loaded {
                 match l {
-                    Loaded::Rule(r) => rules.push(*r),
+                    Loaded::Rule(r) => items.push(Item::Detection(*r)),
+                    Loaded::Correlation(c) => items.push(Item::Correlation(*c)),
                     Loaded::Tests(t) => test_documents.push(t),
                 }
             }
         }
-        check_unique(&rules, &mut diags);
-        let mut set = RuleSet {
-            rules: Vec::new(),
-            plan: Plan::default(),
-            fields: FieldTable::default(),
-            index: RuleIndex::default(),
-            test_documents,
-            warnings: Diagnostics::default(),
-        };
-        for r in rules {
-            let mut c = Compiler {
-                plan: &mut set.plan,
-                fields: &mut set.fields,
-                path: &r.meta.path,
-                diags: &mut diags,
-            };
-            if let Some(root) = c.rule(&r) {
-                set.rules.push(CompiledRule {
-                    meta: Arc::new(r.meta),
-                    root,
-                    logsource: r.logsource,
-                    tests: r.tests,
-                });
-            }
-        }
-        for t in &set.test_documents {
-            if set.find(&t.rule).is_none() {
-                diags.push(Diagnostic::new(
-                    Code::BadTest,
-                    &t.path,
-                    Some(t.span),
-                    format!("no loaded rule has the name or id `{}`", t.rule),
-                ));
-            }
-        }
-        if diags.has_errors() {
-            return Err(diags);
-        }
-        if self.options.optimize {
-            optimize::order_by_cost(&mut set.plan);
-        }
-        set.index = RuleIndex::build(&set, self.options.use_index);
-        set.warnings = diags;
-        Ok(set)
+        check_unique(&items, &mut diags);
+        assemble::assemble(items, test_documents, self.options.clone(), diags)
     }
 }
 
@@ -253,36 +278,34 @@ fn collect_files(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> s
     }
 }
 
-fn check_unique(rules: &[Rule], diags: &mut Diagnostics) {
-    for (i, r) in rules.iter().enumerate() {
-        for (what, value) in [("id", &r.meta.id), ("name", &r.meta.name)] {
+fn check_unique(items: &[Item], diags: &mut Diagnostics) {
+    for (i, item) in items.iter().enumerate() {
+        let m = item.meta();
+        for (what, value) in [("id", &m.id), ("name", &m.name)] {
             let Some(v) = value else { continue };
-            let earlier = rules[..i].iter().find(|o| {
+            let earlier = items[..i].iter().map(Item::meta).find(|o| {
                 if what == "id" {
-                    o.meta.id.as_ref() == Some(v)
+                    o.id.as_ref() == Some(v)
                 } else {
-                    o.meta.name.as_ref() == Some(v)
+                    o.name.as_ref() == Some(v)
                 }
             });
             if let Some(o) = earlier {
                 diags.push(
                     Diagnostic::new(
                         Code::DuplicateRule,
-                        &r.meta.path,
-                        Some(r.meta.span),
+                        &m.path,
+                        Some(m.span),
                         format!("another rule already has the {what} `{v}`"),
                     )
-                    .with_note(format!(
-                        "first defined in {}:{}",
-                        o.meta.path, o.meta.span.line
-                    )),
+                    .with_note(format!("first defined in {}:{}", o.path, o.span.line)),
                 );
             }
         }
     }
 }
 
-struct Compiler<'a> {
+pub(crate) struct Compiler<'a> {
     plan: &'a mut Plan,
     fields: &'a mut FieldTable,
     path: &'a str,
@@ -290,7 +313,7 @@ struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
-    fn rule(&mut self, r: &Rule) -> Option<NodeId> {
+    pub(crate) fn rule(&mut self, r: &Rule) -> Option<NodeId> {
         let before = self.diags.error_count();
         let mut ids = Vec::new();
         for s in &r.detection.searches {
@@ -445,22 +468,36 @@ impl Compiler<'_> {
 }
 
 impl RuleSet {
-    /// A rule set holding only the rules at `keep` (positions in this set), sharing the
-    /// compiled plan.
-    pub fn subset(&self, keep: &[usize]) -> RuleSet {
-        let mut set = RuleSet {
-            rules: keep
-                .iter()
-                .filter_map(|i| self.rules.get(*i).cloned())
-                .collect(),
-            plan: self.plan.clone(),
-            fields: self.fields.clone(),
-            index: RuleIndex::default(),
-            test_documents: Vec::new(),
-            warnings: Diagnostics::default(),
-        };
-        set.index = RuleIndex::build(&set, !self.index.is_disabled());
-        set
+    /// A rule set holding only `keep` and every rule they reference (transitively), compiled
+    /// afresh: what a rule test runs on.
+    pub fn subset(&self, keep: &[RuleRef]) -> RuleSet {
+        let mut wanted: Vec<RuleRef> = keep.to_vec();
+        let mut i = 0;
+        while i < wanted.len() {
+            if let RuleRef::Correlation(c) = wanted[i] {
+                for r in self.correlations[c as usize].inputs() {
+                    if !wanted.contains(&r) {
+                        wanted.push(r);
+                    }
+                }
+            }
+            i += 1;
+        }
+        let metas: Vec<&Arc<RuleMeta>> = wanted.iter().map(|r| self.meta(*r)).collect();
+        let items: Vec<Item> = self
+            .items
+            .iter()
+            .filter(|it| metas.iter().any(|m| m.as_ref() == it.meta()))
+            .cloned()
+            .collect();
+        // The full set compiled, so a subset of it does too.
+        assemble::assemble(
+            items,
+            Vec::new(),
+            self.options.clone(),
+            Diagnostics::default(),
+        )
+        .unwrap_or_else(|_| self.clone())
     }
 }
 

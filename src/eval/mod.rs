@@ -1,39 +1,26 @@
-//! The engine: pushes events through the rule set and emits alerts.
+//! The engine: pushes events through the rule set in event-time order and emits alerts.
+//!
+//! Time follows DESIGN.md 3.3. The watermark is `W = newest timestamp − max_lateness`.
+//! With `max_lateness` 0 each event is processed on arrival; otherwise events wait in a
+//! buffer and are released in (timestamp, arrival) order once `timestamp ≤ W`. An event
+//! behind `W` on arrival is late: it runs detection rules only, at once. Absence deadlines
+//! fire when `W` passes them, interleaved with released events in time order.
 
 pub mod predicate;
+mod stats;
+
+pub use stats::Stats;
 
 use crate::alert::{Alert, AlertSink};
 use crate::compile::RuleSet;
+use crate::correlate::{Correlator, Emitted, Input};
 use crate::event::Fields;
 use crate::time::Timestamp;
 use serde_json::Value;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fmt;
 use std::sync::Arc;
-
-/// Counters of one run (the summary of DESIGN.md 4.2).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Valid events processed.
-    pub events: u64,
-    /// Input records that were not valid events.
-    pub invalid: u64,
-    /// Events that arrived behind the watermark.
-    pub late: u64,
-    /// Events without a valid timestamp.
-    pub no_timestamp: u64,
-    /// Alerts emitted.
-    pub alerts: u64,
-}
-
-impl Stats {
-    /// The summary JSON of DESIGN.md 4.2.
-    pub fn to_json(&self) -> String {
-        format!(
-            "{{\"events\":{},\"invalid\":{},\"late\":{},\"no_timestamp\":{},\"alerts\":{},\"pending\":[]}}",
-            self.events, self.invalid, self.late, self.no_timestamp, self.alerts
-        )
-    }
-}
 
 /// Why an input record is not an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,14 +64,44 @@ pub struct Settings {
     pub eof_flush: bool,
 }
 
+/// An event waiting in the reorder buffer, ordered by (timestamp, arrival).
+struct Buffered {
+    ts: Timestamp,
+    seq: u64,
+    event: Value,
+    text: Arc<str>,
+}
+
+impl PartialEq for Buffered {
+    fn eq(&self, other: &Self) -> bool {
+        (self.ts, self.seq) == (other.ts, other.seq)
+    }
+}
+impl Eq for Buffered {}
+impl PartialOrd for Buffered {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Buffered {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.ts, self.seq).cmp(&(other.ts, other.seq))
+    }
+}
+
 /// Evaluates events against a rule set. One engine per stream.
 pub struct Engine<'r> {
     set: &'r RuleSet,
     settings: Settings,
     stats: Stats,
     candidates: Vec<u32>,
+    matched: Vec<u32>,
     /// Largest valid timestamp seen (S2).
     max_seen: Option<Timestamp>,
+    seq: u64,
+    buffer: BinaryHeap<Reverse<Buffered>>,
+    correlator: Correlator,
+    step: Vec<Emitted>,
 }
 
 impl<'r> Engine<'r> {
@@ -100,7 +117,12 @@ impl<'r> Engine<'r> {
             settings,
             stats: Stats::default(),
             candidates: Vec::new(),
+            matched: Vec::new(),
             max_seen: None,
+            seq: 0,
+            buffer: BinaryHeap::new(),
+            correlator: Correlator::new(set),
+            step: Vec::new(),
         }
     }
 
@@ -147,65 +169,245 @@ impl<'r> Engine<'r> {
             }
         };
         let text = std::str::from_utf8(line).unwrap_or_default().trim();
-        self.process_with_text(&value, Some(text), sink)
+        self.accept(EventRef::Owned(value), Some(text), sink)
     }
 
     /// Processes one parsed event.
     pub fn process(&mut self, event: &Value, sink: &mut dyn AlertSink) -> Result<(), EventError> {
-        self.process_with_text(event, None, sink)
+        self.accept(EventRef::Borrowed(event), None, sink)
     }
 
-    fn process_with_text(
+    fn accept(
         &mut self,
-        event: &Value,
+        event: EventRef<'_>,
         text: Option<&str>,
         sink: &mut dyn AlertSink,
     ) -> Result<(), EventError> {
-        if !event.is_object() {
+        let value = event.get();
+        if !value.is_object() {
             self.stats.invalid += 1;
-            return Err(EventError::NotObject(kind_name(event)));
+            return Err(EventError::NotObject(kind_name(value)));
         }
         self.stats.events += 1;
-        let ts = event.get("timestamp").and_then(Timestamp::from_json);
-        match ts {
-            None => self.stats.no_timestamp += 1,
-            Some(t) => {
-                // S3: behind the watermark on arrival. Detection rules still run.
-                if self.watermark().is_some_and(|w| t < w) {
-                    self.stats.late += 1;
-                }
-                self.max_seen = Some(self.max_seen.map_or(t, |m| m.max(t)));
-            }
+        self.seq += 1;
+        let seq = self.seq;
+        let ts = value.get("timestamp").and_then(Timestamp::from_json);
+        let Some(ts) = ts else {
+            self.stats.no_timestamp += 1;
+            self.detect_only(value, text, None, seq, sink);
+            return Ok(());
+        };
+        if self.watermark().is_some_and(|w| ts < w) {
+            // S3: late. Detection rules still run, at once; correlations never see it.
+            self.stats.late += 1;
+            self.detect_only(value, text, Some(ts), seq, sink);
+            return Ok(());
         }
-        let mut fields = Fields::new(event, &self.set.fields);
-        self.set.index.candidates(&mut fields, &mut self.candidates);
-        let mut shared: Option<Arc<str>> = None;
-        for &i in &self.candidates {
-            let rule = &self.set.rules[i as usize];
-            if predicate::eval(&self.set.plan, rule.root, &mut fields) {
-                let ev = shared.get_or_insert_with(|| {
-                    Arc::from(text.map_or_else(|| event.to_string(), str::to_string))
-                });
-                self.stats.alerts += 1;
-                sink.alert(Alert {
-                    rule: rule.meta.clone(),
-                    rule_type: "detection",
-                    timestamp: ts,
-                    group: None,
-                    value: None,
-                    values: None,
-                    anchor_timestamp: None,
-                    incomplete: false,
-                    events: vec![ev.clone()],
-                });
-            }
+        self.max_seen = Some(self.max_seen.map_or(ts, |m| m.max(ts)));
+        if self.settings.max_lateness == 0 {
+            self.fire_deadlines_before(ts, sink);
+            let text = text.map(Arc::from);
+            self.in_order(value, text, ts, seq, sink);
+        } else {
+            let text: Arc<str> = Arc::from(text.map_or_else(|| value.to_string(), str::to_string));
+            self.buffer.push(Reverse(Buffered {
+                ts,
+                seq,
+                event: event.into_owned(),
+                text,
+            }));
+            let w = self.watermark().unwrap_or(ts);
+            self.release(w, sink);
         }
         Ok(())
     }
 
-    /// Ends the input and returns the final counters.
-    pub fn finish(&mut self, _sink: &mut dyn AlertSink) -> Stats {
+    /// Releases buffered events with `ts ≤ w` and fires deadlines `< w`, in time order (an
+    /// event at a deadline's time goes first: it may still discharge it).
+    fn release(&mut self, w: Timestamp, sink: &mut dyn AlertSink) {
+        loop {
+            let next_event = self
+                .buffer
+                .peek()
+                .map(|Reverse(b)| b.ts)
+                .filter(|t| *t <= w);
+            let next_deadline = self.correlator.next_deadline().filter(|d| *d < w);
+            match (next_event, next_deadline) {
+                (Some(e), Some(d)) if d < e => self.fire_one(false, sink),
+                (None, Some(_)) => self.fire_one(false, sink),
+                (Some(_), _) => {
+                    let Some(Reverse(b)) = self.buffer.pop() else {
+                        break;
+                    };
+                    self.in_order(&b.event, Some(b.text), b.ts, b.seq, sink);
+                }
+                (None, None) => break,
+            }
+        }
+    }
+
+    fn fire_deadlines_before(&mut self, w: Timestamp, sink: &mut dyn AlertSink) {
+        while self.correlator.next_deadline().is_some_and(|d| d < w) {
+            self.fire_one(false, sink);
+        }
+    }
+
+    fn fire_one(&mut self, incomplete: bool, sink: &mut dyn AlertSink) {
+        let mut step = std::mem::take(&mut self.step);
+        self.correlator.fire_next(self.set, incomplete, &mut step);
+        self.flush_step(&mut step, sink);
+        self.step = step;
+    }
+
+    /// Runs the detection rules; fills `self.matched` (ascending rule index).
+    fn detect(&mut self, event: &Value) {
+        self.matched.clear();
+        let mut fields = Fields::new(event, &self.set.fields);
+        self.set.index.candidates(&mut fields, &mut self.candidates);
+        for &i in &self.candidates {
+            if predicate::eval(&self.set.plan, self.set.rules[i as usize].root, &mut fields) {
+                self.matched.push(i);
+            }
+        }
+    }
+
+    /// Detection alerts of the matched rules that alert on their own.
+    fn detection_alerts(
+        &self,
+        ts: Option<Timestamp>,
+        text: &Arc<str>,
+        seq: u64,
+        out: &mut Vec<Emitted>,
+    ) {
+        for &i in &self.matched {
+            if self.set.wiring.silent_detection[i as usize] {
+                continue;
+            }
+            let rule = &self.set.rules[i as usize];
+            let alert = Alert {
+                rule: rule.meta.clone(),
+                rule_type: "detection",
+                timestamp: ts,
+                group: None,
+                value: None,
+                values: None,
+                anchor_timestamp: None,
+                incomplete: false,
+                events: vec![text.clone()],
+            };
+            out.push(Emitted {
+                order: (
+                    ts.unwrap_or(Timestamp(i64::MIN)),
+                    rule.position,
+                    String::new(),
+                    seq,
+                ),
+                alert,
+            });
+        }
+    }
+
+    /// A late event or one without a timestamp: detection only, alerts written at once.
+    fn detect_only(
+        &mut self,
+        event: &Value,
+        text: Option<&str>,
+        ts: Option<Timestamp>,
+        seq: u64,
+        sink: &mut dyn AlertSink,
+    ) {
+        self.detect(event);
+        if self.matched.is_empty() {
+            return;
+        }
+        let text: Arc<str> = Arc::from(text.map_or_else(|| event.to_string(), str::to_string));
+        let mut step = std::mem::take(&mut self.step);
+        self.detection_alerts(ts, &text, seq, &mut step);
+        self.flush_step(&mut step, sink);
+        self.step = step;
+    }
+
+    /// An event in processing order: detection, then correlations.
+    fn in_order(
+        &mut self,
+        event: &Value,
+        text: Option<Arc<str>>,
+        ts: Timestamp,
+        seq: u64,
+        sink: &mut dyn AlertSink,
+    ) {
+        self.correlator.observe(ts);
+        self.detect(event);
+        if self.matched.is_empty() {
+            return;
+        }
+        let text = text.unwrap_or_else(|| Arc::from(event.to_string()));
+        let mut step = std::mem::take(&mut self.step);
+        self.detection_alerts(Some(ts), &text, seq, &mut step);
+        if self.set.correlation_count() > 0 {
+            let matched = std::mem::take(&mut self.matched);
+            self.correlator.on_event(
+                self.set,
+                Input {
+                    ts,
+                    seq,
+                    event,
+                    text: &text,
+                },
+                &matched,
+                &mut step,
+            );
+            self.matched = matched;
+        }
+        self.flush_step(&mut step, sink);
+        self.step = step;
+    }
+
+    /// Writes one step's alerts in (time, rule position, group, input position) order.
+    fn flush_step(&mut self, step: &mut Vec<Emitted>, sink: &mut dyn AlertSink) {
+        step.sort_by(|a, b| a.order.cmp(&b.order));
+        for e in step.drain(..) {
+            self.stats.alerts += 1;
+            sink.alert(e.alert);
+        }
+    }
+
+    /// Ends the input: releases buffered events (W becomes the newest timestamp, S11),
+    /// fires the deadlines it passes, then flushes (`eof: flush`) or reports the
+    /// obligations still open. Returns the final counters.
+    pub fn finish(&mut self, sink: &mut dyn AlertSink) -> Stats {
+        if let Some(w) = self.max_seen {
+            self.release(w, sink);
+        }
+        if self.settings.eof_flush {
+            while self.correlator.next_deadline().is_some() {
+                self.fire_one(true, sink);
+            }
+        }
+        self.stats.pending = self.correlator.pending(self.set);
         self.stats.clone()
+    }
+}
+
+/// An event owned (parsed here) or borrowed (pushed by a library user).
+enum EventRef<'a> {
+    Owned(Value),
+    Borrowed(&'a Value),
+}
+
+impl EventRef<'_> {
+    fn get(&self) -> &Value {
+        match self {
+            EventRef::Owned(v) => v,
+            EventRef::Borrowed(v) => v,
+        }
+    }
+
+    fn into_owned(self) -> Value {
+        match self {
+            EventRef::Owned(v) => v,
+            EventRef::Borrowed(v) => v.clone(),
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! YAML documents → typed rules: required keys, metadata, searches and the condition.
 
 use super::check;
+use super::correlation::lower_correlation;
 use super::model::{
-    Detection, FieldItem, LogSource, Rule, RuleMeta, Search, Selection, TestDocument,
+    Correlation, Detection, FieldItem, LogSource, Rule, RuleMeta, Search, Selection, TestDocument,
 };
 use super::modifiers::{ItemContext, Placeholders, lower_item};
 use super::testcase::lower_tests;
@@ -15,6 +16,8 @@ use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 pub enum Loaded {
     /// A detection rule.
     Rule(Box<Rule>),
+    /// A correlation rule.
+    Correlation(Box<Correlation>),
     /// Tests for a rule defined elsewhere.
     Tests(TestDocument),
 }
@@ -53,7 +56,6 @@ pub fn lower_document(
     }
     for (key, what) in [
         ("action", "legacy `action:` collection documents (Sigma v1)"),
-        ("correlation", "correlation rules"),
         ("filter", "filter documents"),
     ] {
         if let Some((k, _)) = root.entry(key) {
@@ -93,17 +95,27 @@ pub fn lower_document(
             });
         }
     }
+    if let Some(section) = root.get("correlation") {
+        let before = diags.error_count();
+        let meta = lower_meta(root, doc.span, path, diags);
+        let tests = root
+            .get("tests")
+            .map(|t| lower_tests(t, path, diags))
+            .unwrap_or_default();
+        let c = lower_correlation(meta, root, section, path, diags);
+        if diags.error_count() > before {
+            return None;
+        }
+        return c.map(|mut c| {
+            c.tests = tests;
+            Loaded::Correlation(Box::new(c))
+        });
+    }
     lower_rule(root, doc.span, path, placeholders, diags).map(|r| Loaded::Rule(Box::new(r)))
 }
 
-fn lower_rule(
-    root: &Node,
-    doc_span: Span,
-    path: &str,
-    placeholders: Option<&Placeholders>,
-    diags: &mut Diagnostics,
-) -> Option<Rule> {
-    let before = diags.error_count();
+/// The metadata every rule document has: `title` (required), `id`, `name`, `level`, `status`.
+fn lower_meta(root: &Node, doc_span: Span, path: &str, diags: &mut Diagnostics) -> RuleMeta {
     let err = |span: Span, code: Code, msg: String| Diagnostic::new(code, path, Some(span), msg);
     let start = match &root.kind {
         NodeKind::Map(entries) => entries.first().map_or(doc_span, |(k, _)| k.span),
@@ -161,6 +173,28 @@ fn lower_rule(
             }
         }
     }
+    RuleMeta {
+        id,
+        name,
+        title,
+        level,
+        status,
+        path: path.to_string(),
+        span: start,
+    }
+}
+
+fn lower_rule(
+    root: &Node,
+    doc_span: Span,
+    path: &str,
+    placeholders: Option<&Placeholders>,
+    diags: &mut Diagnostics,
+) -> Option<Rule> {
+    let before = diags.error_count();
+    let meta = lower_meta(root, doc_span, path, diags);
+    let start = meta.span;
+    let err = |span: Span, code: Code, msg: String| Diagnostic::new(code, path, Some(span), msg);
     let logsource = lower_logsource(root, start, path, diags);
     let detection = match root.get("detection") {
         None => {
@@ -180,15 +214,6 @@ fn lower_rule(
     if diags.error_count() > before {
         return None;
     }
-    let meta = RuleMeta {
-        id,
-        name,
-        title,
-        level,
-        status,
-        path: path.to_string(),
-        span: start,
-    };
     Some(Rule {
         meta,
         logsource,

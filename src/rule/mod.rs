@@ -4,6 +4,7 @@
 //! typed model; `check` validates conditions against searches.
 
 mod check;
+mod correlation;
 mod lower;
 pub mod model;
 pub mod modifiers;

@@ -119,6 +119,8 @@ pub enum CmpOp {
     Lte,
     /// Plain equality.
     Eq,
+    /// Inequality (correlation conditions).
+    Neq,
 }
 
 impl CmpOp {
@@ -130,6 +132,7 @@ impl CmpOp {
             CmpOp::Lt => left < right,
             CmpOp::Lte => left <= right,
             CmpOp::Eq => left == right,
+            CmpOp::Neq => left != right,
         }
     }
 }
@@ -246,5 +249,138 @@ pub struct TestDocument {
     /// The file.
     pub path: String,
     /// The tests.
+    pub tests: Vec<RuleTest>,
+}
+
+/// The correlation types (Sigma's four and two value aggregates, plus the session types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorrelationType {
+    /// Number of events in the window.
+    EventCount,
+    /// Number of distinct values of a field in the window.
+    ValueCount,
+    /// Sum of a numeric field in the window.
+    ValueSum,
+    /// Average of a numeric field in the window.
+    ValueAvg,
+    /// Every referenced rule matched in the window, in any order.
+    Temporal,
+    /// The referenced rules matched in order within the window.
+    TemporalOrdered,
+    /// A value not seen for the group within `history`.
+    FirstSeen,
+    /// An anchor not followed by an expected event within `timespan`.
+    Absence,
+}
+
+impl CorrelationType {
+    /// The name used in rules and alerts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CorrelationType::EventCount => "event_count",
+            CorrelationType::ValueCount => "value_count",
+            CorrelationType::ValueSum => "value_sum",
+            CorrelationType::ValueAvg => "value_avg",
+            CorrelationType::Temporal => "temporal",
+            CorrelationType::TemporalOrdered => "temporal_ordered",
+            CorrelationType::FirstSeen => "first_seen",
+            CorrelationType::Absence => "absence",
+        }
+    }
+
+    /// Every type, for parsing and messages.
+    pub const ALL: [CorrelationType; 8] = [
+        CorrelationType::EventCount,
+        CorrelationType::ValueCount,
+        CorrelationType::ValueSum,
+        CorrelationType::ValueAvg,
+        CorrelationType::Temporal,
+        CorrelationType::TemporalOrdered,
+        CorrelationType::FirstSeen,
+        CorrelationType::Absence,
+    ];
+
+    /// Counting and value types (`event_count`, `value_*`).
+    pub fn is_aggregate(self) -> bool {
+        matches!(
+            self,
+            CorrelationType::EventCount
+                | CorrelationType::ValueCount
+                | CorrelationType::ValueSum
+                | CorrelationType::ValueAvg
+        )
+    }
+}
+
+/// A reference to another rule by `name` or `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// The name or id as written.
+    pub name: String,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// `aliases`: one group-by name standing for a different field in each referenced rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias {
+    /// The alias, usable in `group-by`.
+    pub name: String,
+    /// For each referenced rule, the field its events carry the value in.
+    pub fields: Vec<(Reference, String)>,
+}
+
+/// `anchor` of an absence rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Anchor {
+    /// Ignore new anchors while an obligation is pending.
+    #[default]
+    First,
+    /// One obligation per anchor.
+    Each,
+    /// A new anchor replaces the pending obligation.
+    Restart,
+}
+
+/// A correlation rule (DESIGN.md 3.2).
+#[derive(Debug, Clone)]
+pub struct Correlation {
+    /// Identity and labels.
+    pub meta: RuleMeta,
+    /// `type`.
+    pub kind: CorrelationType,
+    /// `rules`: the contributing (or anchor) rules.
+    pub rules: Vec<Reference>,
+    /// `group-by` (field names or aliases).
+    pub group_by: Vec<String>,
+    /// `timespan`, in nanoseconds.
+    pub timespan: Option<i64>,
+    /// `condition` operators, ANDed.
+    pub condition: Vec<(CmpOp, f64)>,
+    /// `condition.field` (value types) or `field` (first_seen); several fields form a tuple.
+    pub fields: Vec<String>,
+    /// `aliases`.
+    pub aliases: Vec<Alias>,
+    /// `generate`.
+    pub generate: bool,
+    /// `on_fire: reset` (the default) clears the group's state after an alert.
+    pub on_fire_reset: bool,
+    /// `suppress`, in nanoseconds.
+    pub suppress: Option<i64>,
+    /// `reset`: rules whose match clears the group's state.
+    pub reset: Vec<Reference>,
+    /// `trigger`: rules at whose match the window is evaluated.
+    pub trigger: Vec<Reference>,
+    /// `history` (first_seen), in nanoseconds.
+    pub history: Option<i64>,
+    /// `new_group: alert` (first_seen).
+    pub new_group_alert: bool,
+    /// `learning` (first_seen), in nanoseconds.
+    pub learning: i64,
+    /// `expected` (absence).
+    pub expected: Vec<Reference>,
+    /// `anchor` (absence).
+    pub anchor: Anchor,
+    /// Embedded tests.
     pub tests: Vec<RuleTest>,
 }

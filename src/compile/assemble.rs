@@ -1,0 +1,228 @@
+//! Putting a rule set together: detection rules compiled into the shared plan, correlation
+//! references resolved, correlations ordered and wired to the rules they consume.
+
+use super::correlation::{CompiledCorrelation, GroupField, RuleRef, resolve, topological_order};
+use super::{CompiledRule, Compiler, Item, Options, RuleIndex, RuleSet, Wiring, optimize};
+use crate::compile::plan::Plan;
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::event::{FieldPath, FieldTable};
+use crate::rule::{Reference, RuleMeta, TestDocument};
+use std::sync::Arc;
+
+pub(super) fn assemble(
+    items: Vec<Item>,
+    test_documents: Vec<TestDocument>,
+    options: Options,
+    mut diags: Diagnostics,
+) -> Result<RuleSet, Diagnostics> {
+    let mut set = RuleSet {
+        rules: Vec::new(),
+        correlations: Vec::new(),
+        wiring: Wiring::default(),
+        items: Vec::new(),
+        options,
+        plan: Plan::default(),
+        fields: FieldTable::default(),
+        index: RuleIndex::default(),
+        test_documents,
+        warnings: Diagnostics::default(),
+    };
+    // Handles resolve to positions in the two lists, which are known before compiling.
+    let mut handles: Vec<(RuleRef, &RuleMeta)> = Vec::new();
+    let (mut nd, mut nc) = (0u32, 0u32);
+    for it in &items {
+        match it {
+            Item::Detection(r) => {
+                handles.push((RuleRef::Detection(nd), &r.meta));
+                nd += 1;
+            }
+            Item::Correlation(c) => {
+                handles.push((RuleRef::Correlation(nc), &c.meta));
+                nc += 1;
+            }
+        }
+    }
+    let find = |name: &str| -> Option<RuleRef> {
+        let by_id = handles.iter().find(|(_, m)| m.id.as_deref() == Some(name));
+        by_id
+            .or_else(|| {
+                handles
+                    .iter()
+                    .find(|(_, m)| m.name.as_deref() == Some(name))
+            })
+            .map(|(r, _)| *r)
+    };
+    let mut correlations = Vec::new();
+    for (position, it) in items.iter().enumerate() {
+        let position = u32::try_from(position).unwrap_or(u32::MAX);
+        match it {
+            Item::Detection(r) => {
+                let mut c = Compiler {
+                    plan: &mut set.plan,
+                    fields: &mut set.fields,
+                    path: &r.meta.path,
+                    diags: &mut diags,
+                };
+                // A failed rule keeps its slot so that later positions stay right; the set
+                // is rejected anyway.
+                let root = c.rule(r).unwrap_or(0);
+                set.rules.push(CompiledRule {
+                    meta: Arc::new(r.meta.clone()),
+                    position,
+                    root,
+                    logsource: r.logsource.clone(),
+                    tests: r.tests.clone(),
+                });
+            }
+            Item::Correlation(c) => {
+                correlations.push(compile_correlation(c, position, &find, &mut diags))
+            }
+        }
+    }
+    set.correlations = correlations;
+    for t in &set.test_documents {
+        if find(&t.rule).is_none() {
+            diags.push(Diagnostic::new(
+                Code::BadTest,
+                &t.path,
+                Some(t.span),
+                format!("no loaded rule has the name or id `{}`", t.rule),
+            ));
+        }
+    }
+    let order = topological_order(&set.correlations, &mut diags);
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    set.wiring = wire(&set, order);
+    if set.options.optimize {
+        optimize::order_by_cost(&mut set.plan);
+    }
+    set.index = RuleIndex::build(&set, set.options.use_index);
+    set.items = items;
+    set.warnings = diags;
+    Ok(set)
+}
+
+fn compile_correlation(
+    c: &crate::rule::Correlation,
+    position: u32,
+    find: &dyn Fn(&str) -> Option<RuleRef>,
+    diags: &mut Diagnostics,
+) -> CompiledCorrelation {
+    let path = c.meta.path.as_str();
+    let list = |refs: &[Reference], diags: &mut Diagnostics| -> Vec<RuleRef> {
+        refs.iter()
+            .filter_map(|r| resolve(r, find, path, diags))
+            .collect()
+    };
+    let rules = list(&c.rules, diags);
+    let expected = list(&c.expected, diags);
+    let reset = list(&c.reset, diags);
+    let trigger = list(&c.trigger, diags);
+    let group_by = c
+        .group_by
+        .iter()
+        .map(|g| {
+            let by_rule = c
+                .aliases
+                .iter()
+                .filter(|a| &a.name == g)
+                .flat_map(|a| a.fields.iter())
+                .filter_map(|(r, f)| {
+                    resolve(r, find, path, diags).map(|rr| (rr, FieldPath::new(f)))
+                })
+                .collect();
+            GroupField {
+                name: g.clone(),
+                path: FieldPath::new(g),
+                by_rule,
+            }
+        })
+        .collect();
+    for a in &c.aliases {
+        if !c.group_by.contains(&a.name) {
+            diags.push(Diagnostic::new(
+                Code::BadCorrelation,
+                path,
+                Some(c.meta.span),
+                format!("alias `{}` is not used in `group-by`", a.name),
+            ));
+        }
+    }
+    let me = find(
+        c.meta
+            .name
+            .as_deref()
+            .or(c.meta.id.as_deref())
+            .unwrap_or_default(),
+    );
+    for r in rules.iter().chain(&expected).chain(&reset).chain(&trigger) {
+        if Some(*r) == me && me.is_some() {
+            diags.push(Diagnostic::new(
+                Code::ReferenceCycle,
+                path,
+                Some(c.meta.span),
+                format!("correlation `{}` references itself", c.meta.handle()),
+            ));
+        }
+    }
+    CompiledCorrelation {
+        meta: Arc::new(c.meta.clone()),
+        position,
+        def: c.clone(),
+        rules,
+        expected,
+        reset,
+        trigger,
+        group_by,
+        fields: c.fields.iter().map(|f| FieldPath::new(f)).collect(),
+    }
+}
+
+fn wire(set: &RuleSet, order: Vec<u32>) -> Wiring {
+    let mut w = Wiring {
+        by_detection: vec![Vec::new(); set.rules.len()],
+        by_correlation: vec![Vec::new(); set.correlations.len()],
+        silent_detection: vec![false; set.rules.len()],
+        silent_correlation: vec![false; set.correlations.len()],
+        order: Vec::new(),
+    };
+    // Named by some correlation, and by none that says `generate: true`.
+    let mut named = (
+        vec![false; set.rules.len()],
+        vec![false; set.correlations.len()],
+    );
+    let mut generated = named.clone();
+    for &ci in &order {
+        let c = &set.correlations[ci as usize];
+        let mut inputs: Vec<RuleRef> = c.inputs().collect();
+        inputs.sort();
+        inputs.dedup();
+        for r in inputs {
+            let (list, n, g) = match r {
+                RuleRef::Detection(i) => (
+                    &mut w.by_detection[i as usize],
+                    &mut named.0[i as usize],
+                    &mut generated.0[i as usize],
+                ),
+                RuleRef::Correlation(i) => (
+                    &mut w.by_correlation[i as usize],
+                    &mut named.1[i as usize],
+                    &mut generated.1[i as usize],
+                ),
+            };
+            list.push(ci);
+            *n = true;
+            *g |= c.def.generate;
+        }
+    }
+    for i in 0..set.rules.len() {
+        w.silent_detection[i] = named.0[i] && !generated.0[i];
+    }
+    for i in 0..set.correlations.len() {
+        w.silent_correlation[i] = named.1[i] && !generated.1[i];
+    }
+    w.order = order;
+    w
+}

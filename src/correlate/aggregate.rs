@@ -1,0 +1,122 @@
+//! `event_count`, `value_count`, `value_sum`, `value_avg` (S6): a sliding window per group.
+//!
+//! Each group keeps the window's entries in arrival order (which is time order, S2) with
+//! running aggregates, so an evaluation costs O(1) after evicting what left the window.
+
+use super::Candidate;
+use crate::rule::{CmpOp, CorrelationType};
+use crate::time::Timestamp;
+use ahash::AHashMap;
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Most contributing events an alert carries.
+pub const MAX_ALERT_EVENTS: usize = 10;
+
+#[derive(Debug, Clone)]
+struct Entry {
+    ts: Timestamp,
+    /// The distinct-value key (value_count) or the number (value_sum/avg), if any.
+    distinct: Option<String>,
+    number: Option<f64>,
+    text: Arc<str>,
+}
+
+/// One group's window.
+#[derive(Debug, Clone, Default)]
+pub struct AggregateGroup {
+    entries: VecDeque<Entry>,
+    distinct: AHashMap<String, (u32, Value)>,
+    sum: f64,
+    numbers: u64,
+}
+
+impl AggregateGroup {
+    /// Drops entries older than `cutoff` (S5: `c.ts ≥ e.ts − timespan` stays).
+    pub fn evict_before(&mut self, cutoff: Timestamp) {
+        while self.entries.front().is_some_and(|e| e.ts < cutoff) {
+            if let Some(e) = self.entries.pop_front() {
+                if let Some(k) = &e.distinct {
+                    if let Some(slot) = self.distinct.get_mut(k) {
+                        slot.0 -= 1;
+                        if slot.0 == 0 {
+                            self.distinct.remove(k);
+                        }
+                    }
+                }
+                if let Some(n) = e.number {
+                    self.sum -= n;
+                    self.numbers -= 1;
+                }
+            }
+        }
+        if self.numbers == 0 {
+            self.sum = 0.0; // no drift once the window has no numbers
+        }
+    }
+
+    /// Adds a contributing event.
+    pub fn push(&mut self, ts: Timestamp, value: Option<(String, Value)>, text: Arc<str>) {
+        let mut number = None;
+        let mut distinct = None;
+        if let Some((k, v)) = value {
+            number = crate::event::number_of(&v);
+            let slot = self.distinct.entry(k.clone()).or_insert((0, v));
+            slot.0 += 1;
+            distinct = Some(k);
+        }
+        if let Some(n) = number {
+            self.sum += n;
+            self.numbers += 1;
+        }
+        self.entries.push_back(Entry {
+            ts,
+            distinct,
+            number,
+            text,
+        });
+    }
+
+    /// The aggregate of the window, if it has one (an average needs a number).
+    pub fn aggregate(&self, kind: CorrelationType) -> Option<f64> {
+        match kind {
+            CorrelationType::EventCount => Some(self.entries.len() as f64),
+            CorrelationType::ValueCount => Some(self.distinct.len() as f64),
+            CorrelationType::ValueSum => Some(self.sum),
+            CorrelationType::ValueAvg => (self.numbers > 0).then(|| self.sum / self.numbers as f64),
+            _ => None,
+        }
+    }
+
+    /// Evaluates the condition at time `ts`; the candidate alert when it holds.
+    pub fn evaluate(
+        &self,
+        kind: CorrelationType,
+        condition: &[(CmpOp, f64)],
+        ts: Timestamp,
+    ) -> Option<Candidate> {
+        let value = self.aggregate(kind)?;
+        if !condition.iter().all(|(op, t)| op.test(value, *t)) {
+            return None;
+        }
+        let values = (kind == CorrelationType::ValueCount).then(|| {
+            let mut vs: Vec<(&String, &Value)> =
+                self.distinct.iter().map(|(k, (_, v))| (k, v)).collect();
+            vs.sort_by(|a, b| a.0.cmp(b.0));
+            vs.into_iter().map(|(_, v)| v.clone()).collect()
+        });
+        Some(Candidate {
+            ts,
+            value: Some(value),
+            values,
+            anchor_ts: None,
+            events: self
+                .entries
+                .iter()
+                .take(MAX_ALERT_EVENTS)
+                .map(|e| e.text.clone())
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,63 @@
+//! Group keys (S4): the tuple of `group-by` values, compared as exact strings.
+
+use crate::compile::correlation::{CompiledCorrelation, RuleRef};
+use serde_json::Value;
+
+/// A group: the text of each `group-by` value, in order.
+pub type GroupKey = Box<[String]>;
+
+/// The text a group or value compares by: strings as they are, numbers and booleans as
+/// JSON writes them, arrays and objects as their JSON text. `None` for null.
+pub fn key_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// The group of an input that arrived through `via`, with the values as they appear (for
+/// alerts). `None` when a group-by field is missing or null: the correlation ignores it.
+pub fn group_of(
+    c: &CompiledCorrelation,
+    event: &Value,
+    via: RuleRef,
+) -> Option<(GroupKey, Vec<(String, Value)>)> {
+    let mut key = Vec::with_capacity(c.group_by.len());
+    let mut values = Vec::with_capacity(c.group_by.len());
+    for g in &c.group_by {
+        let v = g.path_for(via).resolve(event)?;
+        key.push(key_text(v)?);
+        values.push((g.name.clone(), v.clone()));
+    }
+    Some((key.into_boxed_slice(), values))
+}
+
+/// The value of `condition.field` / `field` for an input: one field's value, or for a list
+/// of fields the tuple as a JSON array. `None` when any of them is missing or null.
+pub fn value_of(c: &CompiledCorrelation, event: &Value) -> Option<(String, Value)> {
+    match c.fields.as_slice() {
+        [] => None,
+        [one] => {
+            let v = one.resolve(event)?;
+            Some((key_text(v)?, v.clone()))
+        }
+        many => {
+            let mut vs = Vec::with_capacity(many.len());
+            for f in many {
+                let v = f.resolve(event)?;
+                if v.is_null() {
+                    return None;
+                }
+                vs.push(v.clone());
+            }
+            let v = Value::Array(vs);
+            Some((v.to_string(), v))
+        }
+    }
+}
+
+/// The group as a JSON object text, for ordering alerts deterministically.
+pub fn group_text(values: &[(String, Value)]) -> String {
+    Value::Object(values.iter().cloned().collect()).to_string()
+}

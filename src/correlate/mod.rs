@@ -1,0 +1,596 @@
+//! Correlation state (DESIGN.md 3.3): per correlation, per group, in event time.
+//!
+//! The engine feeds the [`Correlator`] events in processing order (timestamp, then
+//! arrival), each with the detection rules it matched, and asks it to fire absence
+//! deadlines as the watermark passes them. Alerts of a correlation that other correlations
+//! consume are fed to them at once, as events (S12), in topological order.
+
+mod absence;
+mod aggregate;
+mod first_seen;
+pub mod group;
+mod temporal;
+
+use crate::alert::Alert;
+use crate::compile::RuleSet;
+use crate::compile::correlation::{CompiledCorrelation, RuleRef};
+use crate::rule::{Anchor, CorrelationType};
+use crate::time::Timestamp;
+use absence::{AbsenceGroup, Obligation};
+use aggregate::AggregateGroup;
+use ahash::AHashMap;
+use first_seen::{FirstSeenGroup, Policy};
+use group::{GroupKey, group_of, group_text, value_of};
+use serde_json::Value;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use temporal::{OrderedGroup, TemporalGroup};
+
+/// A candidate alert of one correlation and group, before suppression.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Alert time.
+    pub ts: Timestamp,
+    /// The aggregate.
+    pub value: Option<f64>,
+    /// Distinct values or the new value.
+    pub values: Option<Vec<Value>>,
+    /// Absence: the anchor's time.
+    pub anchor_ts: Option<Timestamp>,
+    /// Contributing events (at most ten).
+    pub events: Vec<Arc<str>>,
+}
+
+/// An input to a correlation: an event, or an alert of a consumed correlation.
+#[derive(Clone, Copy)]
+pub struct Input<'a> {
+    /// Event time.
+    pub ts: Timestamp,
+    /// Arrival position, for ordering ties.
+    pub seq: u64,
+    /// The event.
+    pub event: &'a Value,
+    /// Its JSON text.
+    pub text: &'a Arc<str>,
+}
+
+/// An alert with the key it is ordered by: (time, rule position, group, input position).
+#[derive(Debug, Clone)]
+pub struct Emitted {
+    /// The alert.
+    pub alert: Alert,
+    /// Ordering key.
+    pub order: (Timestamp, u32, String, u64),
+}
+
+/// An absence obligation still open at end of input (DESIGN.md 4.2 `pending`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    /// The rule's name (or id, or title).
+    pub rule: String,
+    /// The group.
+    pub group: Vec<(String, Value)>,
+    /// When it would fire.
+    pub deadline: Timestamp,
+}
+
+enum State {
+    Aggregate(AHashMap<GroupKey, AggregateGroup>),
+    Temporal(AHashMap<GroupKey, TemporalGroup>),
+    Ordered(AHashMap<GroupKey, OrderedGroup>),
+    FirstSeen(AHashMap<GroupKey, FirstSeenGroup>),
+    Absence(AHashMap<GroupKey, AbsenceGroup>),
+}
+
+/// A deadline: (deadline, rule position, group text, obligation id), plus where it lives.
+type Timer = (Timestamp, u32, String, u64, u32, GroupKey);
+
+/// All correlation state of one engine.
+pub struct Correlator {
+    states: Vec<State>,
+    last_alert: Vec<AHashMap<GroupKey, Timestamp>>,
+    timers: BinaryHeap<Reverse<Timer>>,
+    next_id: u64,
+    stream_start: Option<Timestamp>,
+}
+
+/// A synthetic event standing for a correlation's alert (S12).
+struct ChainEvent {
+    from: u32,
+    ts: Timestamp,
+    seq: u64,
+    event: Value,
+    text: Arc<str>,
+}
+
+impl Correlator {
+    /// Empty state for the correlations of `set`.
+    pub fn new(set: &RuleSet) -> Correlator {
+        let states = set
+            .correlations
+            .iter()
+            .map(|c| match c.def.kind {
+                CorrelationType::Temporal => State::Temporal(AHashMap::default()),
+                CorrelationType::TemporalOrdered => State::Ordered(AHashMap::default()),
+                CorrelationType::FirstSeen => State::FirstSeen(AHashMap::default()),
+                CorrelationType::Absence => State::Absence(AHashMap::default()),
+                _ => State::Aggregate(AHashMap::default()),
+            })
+            .collect();
+        Correlator {
+            states,
+            last_alert: vec![AHashMap::default(); set.correlations.len()],
+            timers: BinaryHeap::new(),
+            next_id: 0,
+            stream_start: None,
+        }
+    }
+
+    /// Notes the time of an in-order event: the stream's start anchors `learning`.
+    pub fn observe(&mut self, ts: Timestamp) {
+        self.stream_start.get_or_insert(ts);
+    }
+
+    /// True when any correlation consumes one of these detection rules.
+    pub fn interested(set: &RuleSet, matched: &[u32]) -> bool {
+        matched
+            .iter()
+            .any(|d| !set.wiring.by_detection[*d as usize].is_empty())
+    }
+
+    /// An in-order event (not late, with a timestamp) that matched the detection rules
+    /// `matched`. Emitted alerts are appended to `out` (unsorted).
+    pub fn on_event(
+        &mut self,
+        set: &RuleSet,
+        input: Input<'_>,
+        matched: &[u32],
+        out: &mut Vec<Emitted>,
+    ) {
+        self.observe(input.ts);
+        if !Correlator::interested(set, matched) {
+            return;
+        }
+        let mut chain: Vec<ChainEvent> = Vec::new();
+        for &ci in &set.wiring.order {
+            let c = &set.correlations[ci as usize];
+            let vias: Vec<RuleRef> = c
+                .inputs()
+                .filter(|r| matches!(r, RuleRef::Detection(d) if matched.binary_search(d).is_ok()))
+                .collect();
+            if !vias.is_empty() {
+                self.step(set, ci, input, &vias, out, &mut chain);
+            }
+            self.feed_chain(set, ci, out, &mut chain);
+        }
+    }
+
+    /// Feeds correlation `ci` the alerts of the correlations it consumes, produced in this
+    /// step (they are earlier in topological order, so all of them are already there).
+    fn feed_chain(
+        &mut self,
+        set: &RuleSet,
+        ci: u32,
+        out: &mut Vec<Emitted>,
+        chain: &mut Vec<ChainEvent>,
+    ) {
+        let c = &set.correlations[ci as usize];
+        let mine: Vec<usize> = (0..chain.len())
+            .filter(|i| {
+                c.inputs()
+                    .any(|r| r == RuleRef::Correlation(chain[*i].from))
+            })
+            .collect();
+        for i in mine {
+            let (from, ts, seq, event, text) = {
+                let ce = &chain[i];
+                (ce.from, ce.ts, ce.seq, ce.event.clone(), ce.text.clone())
+            };
+            let input = Input {
+                ts,
+                seq,
+                event: &event,
+                text: &text,
+            };
+            self.step(set, ci, input, &[RuleRef::Correlation(from)], out, chain);
+        }
+    }
+
+    /// One input to one correlation.
+    fn step(
+        &mut self,
+        set: &RuleSet,
+        ci: u32,
+        input: Input<'_>,
+        vias: &[RuleRef],
+        out: &mut Vec<Emitted>,
+        chain: &mut Vec<ChainEvent>,
+    ) {
+        let c = &set.correlations[ci as usize];
+        let has = |list: &[RuleRef]| vias.iter().any(|v| list.contains(v));
+        let (is_reset, is_trigger, is_expected) =
+            (has(&c.reset), has(&c.trigger), has(&c.expected));
+        let stages: Vec<usize> = (0..c.rules.len())
+            .filter(|k| vias.contains(&c.rules[*k]))
+            .collect();
+        let via = c
+            .rules
+            .iter()
+            .chain(&c.expected)
+            .chain(&c.reset)
+            .chain(&c.trigger)
+            .find(|r| vias.contains(r))
+            .copied()
+            .unwrap_or(vias[0]);
+        let Some((key, group)) = group_of(c, input.event, via) else {
+            return;
+        };
+        let span = c.def.timespan.unwrap_or(0);
+        let mut candidates: Vec<(Candidate, Vec<(String, Value)>)> = Vec::new();
+        let mut fired_reset = false;
+        match &mut self.states[ci as usize] {
+            State::Aggregate(groups) => {
+                if is_reset {
+                    groups.remove(&key);
+                }
+                let cutoff = input.ts.plus(-span);
+                if is_trigger {
+                    let empty = AggregateGroup::default();
+                    let g = groups.get_mut(&key);
+                    let g = match g {
+                        Some(g) => {
+                            g.evict_before(cutoff);
+                            &*g
+                        }
+                        None => &empty,
+                    };
+                    candidates.extend(
+                        g.evaluate(c.def.kind, &c.def.condition, input.ts)
+                            .map(|x| (x, group.clone())),
+                    );
+                } else if !stages.is_empty() {
+                    let g = groups.entry(key.clone()).or_default();
+                    g.evict_before(cutoff);
+                    g.push(input.ts, value_of(c, input.event), input.text.clone());
+                    if c.trigger.is_empty() {
+                        candidates.extend(
+                            g.evaluate(c.def.kind, &c.def.condition, input.ts)
+                                .map(|x| (x, group.clone())),
+                        );
+                    }
+                }
+                fired_reset = c.def.on_fire_reset;
+            }
+            State::Temporal(groups) => {
+                if is_reset {
+                    groups.remove(&key);
+                }
+                if !stages.is_empty() {
+                    // A rule listed twice counts once.
+                    let g = groups.entry(key.clone()).or_default();
+                    let distinct = distinct_positions(&c.rules, &stages);
+                    candidates.extend(
+                        g.on_match(
+                            distinct_count(&c.rules),
+                            &distinct,
+                            input.ts,
+                            input.text,
+                            span,
+                            &c.def.condition,
+                        )
+                        .map(|x| (x, group.clone())),
+                    );
+                }
+                fired_reset = c.def.on_fire_reset;
+            }
+            State::Ordered(groups) => {
+                if is_reset {
+                    groups.remove(&key);
+                }
+                if !stages.is_empty() {
+                    let g = groups.entry(key.clone()).or_default();
+                    candidates.extend(
+                        g.on_match(c.rules.len(), &stages, input.ts, input.text, span)
+                            .map(|x| (x, group.clone())),
+                    );
+                }
+                fired_reset = c.def.on_fire_reset;
+            }
+            State::FirstSeen(groups) => {
+                if is_reset {
+                    if let Some(g) = groups.get_mut(&key) {
+                        g.clear();
+                    }
+                }
+                if !stages.is_empty() {
+                    if let Some((vkey, value)) = value_of(c, input.event) {
+                        let known = groups.contains_key(&key);
+                        let learning = self
+                            .stream_start
+                            .is_some_and(|s| input.ts < s.plus(c.def.learning));
+                        let policy = Policy {
+                            history: c.def.history.unwrap_or(0),
+                            new_group_alert: c.def.new_group_alert,
+                            learning,
+                        };
+                        let g = groups.entry(key.clone()).or_default();
+                        candidates.extend(
+                            g.on_value(known, vkey, value, input.ts, input.text, &policy)
+                                .map(|x| (x, group.clone())),
+                        );
+                    }
+                }
+            }
+            State::Absence(groups) => {
+                if is_reset {
+                    groups.remove(&key);
+                }
+                if is_expected {
+                    if let Some(g) = groups.get_mut(&key) {
+                        g.discharge(input.ts);
+                        if g.pending.is_empty() {
+                            groups.remove(&key);
+                        }
+                    }
+                }
+                if !stages.is_empty() {
+                    let g = groups.entry(key.clone()).or_default();
+                    let open = match c.def.anchor {
+                        Anchor::First => g.pending.is_empty(),
+                        Anchor::Each => true,
+                        Anchor::Restart => {
+                            g.pending.clear();
+                            true
+                        }
+                    };
+                    if open {
+                        let id = self.next_id;
+                        self.next_id += 1;
+                        let deadline = input.ts.plus(span);
+                        g.pending.push(Obligation {
+                            id,
+                            anchor_ts: input.ts,
+                            deadline,
+                            text: input.text.clone(),
+                            group: group.clone(),
+                        });
+                        self.timers.push(Reverse((
+                            deadline,
+                            c.position,
+                            group_text(&group),
+                            id,
+                            ci,
+                            key.clone(),
+                        )));
+                    }
+                }
+            }
+        }
+        for (cand, group) in candidates {
+            if self.emit(set, ci, &key, cand, group, input.seq, out, chain) && fired_reset {
+                self.clear_group(ci, &key);
+            }
+        }
+    }
+
+    fn clear_group(&mut self, ci: u32, key: &GroupKey) {
+        match &mut self.states[ci as usize] {
+            State::Aggregate(g) => {
+                g.remove(key);
+            }
+            State::Temporal(g) => {
+                g.remove(key);
+            }
+            State::Ordered(g) => {
+                g.remove(key);
+            }
+            State::FirstSeen(_) | State::Absence(_) => {}
+        }
+    }
+
+    /// Suppression (S10), then the alert: to the output unless silenced, and to every
+    /// consuming correlation. Returns whether the candidate was emitted.
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &mut self,
+        set: &RuleSet,
+        ci: u32,
+        key: &GroupKey,
+        cand: Candidate,
+        group: Vec<(String, Value)>,
+        seq: u64,
+        out: &mut Vec<Emitted>,
+        chain: &mut Vec<ChainEvent>,
+    ) -> bool {
+        self.emit_with(set, ci, key, cand, group, seq, false, out, chain)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn emit_with(
+        &mut self,
+        set: &RuleSet,
+        ci: u32,
+        key: &GroupKey,
+        cand: Candidate,
+        group: Vec<(String, Value)>,
+        seq: u64,
+        incomplete: bool,
+        out: &mut Vec<Emitted>,
+        chain: &mut Vec<ChainEvent>,
+    ) -> bool {
+        let c = &set.correlations[ci as usize];
+        if let Some(d) = c.def.suppress {
+            if self.last_alert[ci as usize]
+                .get(key)
+                .is_some_and(|last| cand.ts <= last.plus(d))
+            {
+                return false;
+            }
+            self.last_alert[ci as usize].insert(key.clone(), cand.ts);
+        }
+        let gtext = group_text(&group);
+        if !set.wiring.by_correlation[ci as usize].is_empty() {
+            let mut obj = serde_json::Map::new();
+            obj.insert("timestamp".into(), Value::String(cand.ts.to_string()));
+            for (k, v) in &group {
+                obj.insert(k.clone(), v.clone());
+            }
+            let event = Value::Object(obj);
+            let text: Arc<str> = Arc::from(event.to_string());
+            chain.push(ChainEvent {
+                from: ci,
+                ts: cand.ts,
+                seq,
+                event,
+                text,
+            });
+        }
+        if !set.wiring.silent_correlation[ci as usize] {
+            let alert = alert_of(c, cand, group, incomplete);
+            out.push(Emitted {
+                order: (
+                    alert.timestamp.unwrap_or(Timestamp(i64::MIN)),
+                    c.position,
+                    gtext,
+                    seq,
+                ),
+                alert,
+            });
+        }
+        true
+    }
+
+    /// The earliest absence deadline, if any.
+    pub fn next_deadline(&mut self) -> Option<Timestamp> {
+        self.drop_stale_timers();
+        self.timers.peek().map(|Reverse(t)| t.0)
+    }
+
+    fn drop_stale_timers(&mut self) {
+        while let Some(Reverse(t)) = self.timers.peek() {
+            let live = match &self.states[t.4 as usize] {
+                State::Absence(groups) => groups
+                    .get(&t.5)
+                    .is_some_and(|g| g.pending.iter().any(|o| o.id == t.3)),
+                _ => false,
+            };
+            if live {
+                return;
+            }
+            self.timers.pop();
+        }
+    }
+
+    /// Fires the earliest deadline (the watermark has passed it), with everything its alert
+    /// feeds. `incomplete` marks alerts flushed at end of input.
+    pub fn fire_next(&mut self, set: &RuleSet, incomplete: bool, out: &mut Vec<Emitted>) {
+        self.drop_stale_timers();
+        let Some(Reverse((deadline, _, _, id, ci, key))) = self.timers.pop() else {
+            return;
+        };
+        let State::Absence(groups) = &mut self.states[ci as usize] else {
+            return;
+        };
+        let Some(g) = groups.get_mut(&key) else {
+            return;
+        };
+        let Some(ob) = g.take(id) else { return };
+        if g.pending.is_empty() {
+            groups.remove(&key);
+        }
+        let cand = Candidate {
+            ts: deadline,
+            value: None,
+            values: None,
+            anchor_ts: Some(ob.anchor_ts),
+            events: vec![ob.text.clone()],
+        };
+        let mut chain = Vec::new();
+        // Deadline alerts are ordered after every event of their time; use the largest seq.
+        self.emit_with(
+            set,
+            ci,
+            &key,
+            cand,
+            ob.group,
+            u64::MAX,
+            incomplete,
+            out,
+            &mut chain,
+        );
+        let rank = set.wiring.order.iter().position(|x| *x == ci).unwrap_or(0);
+        for &next in &set.wiring.order[rank + 1..] {
+            self.feed_chain(set, next, out, &mut chain);
+        }
+    }
+
+    /// Obligations still open, by deadline, rule position and group.
+    pub fn pending(&self, set: &RuleSet) -> Vec<Pending> {
+        let mut all: Vec<(Timestamp, u32, String, Pending)> = Vec::new();
+        for (ci, st) in self.states.iter().enumerate() {
+            let State::Absence(groups) = st else { continue };
+            let c = &set.correlations[ci];
+            for g in groups.values() {
+                for o in &g.pending {
+                    all.push((
+                        o.deadline,
+                        c.position,
+                        group_text(&o.group),
+                        Pending {
+                            rule: c.meta.handle().to_string(),
+                            group: o.group.clone(),
+                            deadline: o.deadline,
+                        },
+                    ));
+                }
+            }
+        }
+        all.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+        all.into_iter().map(|x| x.3).collect()
+    }
+}
+
+/// Number of distinct rules in a `rules` list.
+fn distinct_count(rules: &[RuleRef]) -> usize {
+    let mut seen: Vec<RuleRef> = Vec::new();
+    for r in rules {
+        if !seen.contains(r) {
+            seen.push(*r);
+        }
+    }
+    seen.len()
+}
+
+/// Maps positions in `rules` to indices among the distinct rules.
+fn distinct_positions(rules: &[RuleRef], firsts: &[usize]) -> Vec<usize> {
+    let mut distinct: Vec<RuleRef> = Vec::new();
+    for r in rules {
+        if !distinct.contains(r) {
+            distinct.push(*r);
+        }
+    }
+    firsts
+        .iter()
+        .filter_map(|k| distinct.iter().position(|d| *d == rules[*k]))
+        .collect()
+}
+
+fn alert_of(
+    c: &CompiledCorrelation,
+    cand: Candidate,
+    group: Vec<(String, Value)>,
+    incomplete: bool,
+) -> Alert {
+    Alert {
+        rule: c.meta.clone(),
+        rule_type: c.def.kind.as_str(),
+        timestamp: Some(cand.ts),
+        group: Some(group),
+        value: cand.value,
+        values: cand.values,
+        anchor_timestamp: cand.anchor_ts,
+        incomplete,
+        events: cand.events,
+    }
+}

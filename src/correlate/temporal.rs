@@ -1,0 +1,176 @@
+//! `temporal` and `temporal_ordered` (S7).
+
+use super::Candidate;
+use super::aggregate::MAX_ALERT_EVENTS;
+use crate::rule::CmpOp;
+use crate::time::Timestamp;
+use std::sync::Arc;
+
+/// `temporal`: per referenced rule, its latest match in the group.
+#[derive(Debug, Clone, Default)]
+pub struct TemporalGroup {
+    last: Vec<Option<(Timestamp, Arc<str>)>>,
+}
+
+impl TemporalGroup {
+    /// Records a match of the rules at `stages` (indices into the correlation's `rules`)
+    /// and evaluates at `ts`: the number of rules that matched within `[ts − span, ts]`
+    /// against the condition (default: all of them).
+    pub fn on_match(
+        &mut self,
+        n: usize,
+        stages: &[usize],
+        ts: Timestamp,
+        text: &Arc<str>,
+        span: i64,
+        condition: &[(CmpOp, f64)],
+    ) -> Option<Candidate> {
+        if self.last.len() != n {
+            self.last.resize(n, None);
+        }
+        for &k in stages {
+            self.last[k] = Some((ts, text.clone()));
+        }
+        let cutoff = ts.plus(-span);
+        let mut live: Vec<&(Timestamp, Arc<str>)> = self
+            .last
+            .iter()
+            .flatten()
+            .filter(|(t, _)| *t >= cutoff)
+            .collect();
+        let count = live.len() as f64;
+        let holds = if condition.is_empty() {
+            live.len() == n
+        } else {
+            condition.iter().all(|(op, t)| op.test(count, *t))
+        };
+        if !holds {
+            return None;
+        }
+        live.sort_by_key(|(t, _)| *t);
+        Some(Candidate {
+            ts,
+            value: Some(count),
+            values: None,
+            anchor_ts: None,
+            events: live
+                .into_iter()
+                .take(MAX_ALERT_EVENTS)
+                .map(|(_, e)| e.clone())
+                .collect(),
+        })
+    }
+}
+
+/// `temporal_ordered`: for each stage, the latest-starting chain that reached it.
+///
+/// Stage `k` holds a chain e1..e(k+1) matching rules 1..k+1 in processing order. Keeping
+/// only the chain with the latest start per stage is enough: any later completion within
+/// the timespan is possible from it if it is possible from any chain (S7).
+#[derive(Debug, Clone, Default)]
+pub struct OrderedGroup {
+    stages: Vec<Option<(Timestamp, Vec<Arc<str>>)>>,
+}
+
+impl OrderedGroup {
+    /// An event matching the rules at `stages` (ascending indices into `rules`, of length
+    /// `n`) at `ts`. Fires when it completes a chain whose first event is within `span`.
+    pub fn on_match(
+        &mut self,
+        n: usize,
+        stages: &[usize],
+        ts: Timestamp,
+        text: &Arc<str>,
+        span: i64,
+    ) -> Option<Candidate> {
+        if self.stages.len() != n {
+            self.stages.resize(n, None);
+        }
+        let cutoff = ts.plus(-span);
+        // Chains too old to complete can go.
+        for s in &mut self.stages {
+            if s.as_ref().is_some_and(|(start, _)| *start < cutoff) {
+                *s = None;
+            }
+        }
+        // One event fills at most one stage of a chain: extend from the state before it.
+        let before = self.stages.clone();
+        let mut fired = None;
+        for &k in stages {
+            let extended = if k == 0 {
+                Some((ts, vec![text.clone()]))
+            } else {
+                before[k - 1].as_ref().map(|(start, events)| {
+                    let mut events = events.clone();
+                    if events.len() < MAX_ALERT_EVENTS {
+                        events.push(text.clone());
+                    }
+                    (*start, events)
+                })
+            };
+            let Some((start, events)) = extended else {
+                continue;
+            };
+            if k + 1 == n {
+                let better = fired
+                    .as_ref()
+                    .is_none_or(|c: &Candidate| c.anchor_ts.is_some_and(|s| start > s));
+                if better {
+                    fired = Some(Candidate {
+                        ts,
+                        value: Some(n as f64),
+                        values: None,
+                        anchor_ts: Some(start),
+                        events,
+                    });
+                }
+            } else if self.stages[k].as_ref().is_none_or(|(s, _)| start >= *s) {
+                self.stages[k] = Some((start, events));
+            }
+        }
+        // `anchor_ts` carried the chain start only to pick the latest chain.
+        fired.map(|c| Candidate {
+            anchor_ts: None,
+            ..c
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp(s * 1_000_000_000)
+    }
+
+    #[test]
+    fn ordered_needs_order_and_span() {
+        let e: Arc<str> = Arc::from("{}");
+        let mut g = OrderedGroup::default();
+        assert!(
+            g.on_match(2, &[1], t(0), &e, 10_000_000_000).is_none(),
+            "b before a"
+        );
+        assert!(g.on_match(2, &[0], t(1), &e, 10_000_000_000).is_none());
+        assert!(
+            g.on_match(2, &[1], t(11), &e, 10_000_000_000).is_some(),
+            "inclusive span"
+        );
+        let mut g = OrderedGroup::default();
+        g.on_match(2, &[0], t(0), &e, 10_000_000_000);
+        assert!(
+            g.on_match(2, &[1], t(11), &e, 10_000_000_000).is_none(),
+            "too late"
+        );
+    }
+
+    #[test]
+    fn one_event_fills_one_stage() {
+        let e: Arc<str> = Arc::from("{}");
+        let mut g = OrderedGroup::default();
+        // An event matching both rules cannot be both e1 and e2.
+        assert!(g.on_match(2, &[0, 1], t(0), &e, 10_000_000_000).is_none());
+        assert!(g.on_match(2, &[0, 1], t(1), &e, 10_000_000_000).is_some());
+    }
+}

@@ -1,0 +1,50 @@
+//! Run counters and the summary JSON (DESIGN.md 4.2).
+
+use crate::correlate::Pending;
+use serde_json::Value;
+
+/// Counters of one run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stats {
+    /// Valid events processed.
+    pub events: u64,
+    /// Input records that were not valid events.
+    pub invalid: u64,
+    /// Events that arrived behind the watermark.
+    pub late: u64,
+    /// Events without a valid timestamp.
+    pub no_timestamp: u64,
+    /// Alerts emitted.
+    pub alerts: u64,
+    /// Absence obligations open at end of input (`--eof hold`).
+    pub pending: Vec<Pending>,
+}
+
+impl Stats {
+    /// The summary JSON of DESIGN.md 4.2.
+    pub fn to_json(&self) -> String {
+        let pending: Vec<Value> = self
+            .pending
+            .iter()
+            .map(|p| {
+                let mut m = serde_json::Map::new();
+                m.insert("rule".into(), Value::String(p.rule.clone()));
+                m.insert(
+                    "group".into(),
+                    Value::Object(p.group.iter().cloned().collect()),
+                );
+                m.insert("deadline".into(), Value::String(p.deadline.to_string()));
+                Value::Object(m)
+            })
+            .collect();
+        format!(
+            "{{\"events\":{},\"invalid\":{},\"late\":{},\"no_timestamp\":{},\"alerts\":{},\"pending\":{}}}",
+            self.events,
+            self.invalid,
+            self.late,
+            self.no_timestamp,
+            self.alerts,
+            Value::Array(pending)
+        )
+    }
+}
