@@ -5,4 +5,5 @@ mod common;
 mod conformance;
 mod hostile;
 mod rules;
+mod reference;
 mod window;

@@ -1,0 +1,1 @@
+//! Reference implementation of the correlation semantics (see the module doc inside).
