@@ -52,5 +52,6 @@ pub mod time;
 
 pub use alert::{Alert, AlertSink};
 pub use compile::{Options, RuleSet, RuleSetBuilder};
+pub use correlate::Limits;
 pub use diag::{Code, Diagnostic, Diagnostics, Severity};
 pub use eval::{Engine, EventError, Settings, Stats};

@@ -56,6 +56,7 @@ pub fn run_one(set: &RuleSet, rule: RuleRef, path: &str, test: &RuleTest) -> Tes
     let settings = crate::eval::Settings {
         max_lateness: test.settings.max_lateness.unwrap_or(0),
         eof_flush: test.settings.eof_flush,
+        ..Default::default()
     };
     let mut engine = Engine::with_settings(&sub, settings);
     let mut per_event: Vec<Vec<Alert>> = Vec::new();

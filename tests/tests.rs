@@ -4,6 +4,6 @@ mod cli;
 mod common;
 mod conformance;
 mod hostile;
-mod rules;
 mod reference;
+mod rules;
 mod window;

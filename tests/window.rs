@@ -558,3 +558,105 @@ fn bad_correlations_are_rejected_with_codes() {
         );
     }
 }
+
+#[test]
+fn max_groups_evicts_the_least_recently_used_group_and_counts_it() {
+    let s = set(
+        "title: c\nname: c\ncorrelation:\n  type: event_count\n  rules: [failed]\n  group-by: [user]\n  timespan: 1h\n  condition: {gte: 2}\n",
+    );
+    let evs = [
+        ev("10:00:00", "failed", "a", ""),
+        ev("10:01:00", "failed", "b", ""),
+        ev("10:02:00", "failed", "c", ""), // evicts a
+        ev("10:03:00", "failed", "a", ""), // a starts again (evicts b): no alert
+        ev("10:04:00", "failed", "c", ""), // c kept its count
+    ];
+    let limits = session_sigma::Limits {
+        max_groups: 2,
+        max_group_entries: 100,
+    };
+    let (alerts, stats) = run_with(
+        &s,
+        Settings {
+            limits,
+            ..Settings::default()
+        },
+        &evs,
+    );
+    assert_eq!(alerts, ["c 2024-05-01T10:04:00Z [user=c] value=2"]);
+    assert_eq!((stats.evicted_groups, stats.evicted_entries), (2, 0));
+    assert!(
+        stats
+            .to_json()
+            .ends_with(r#""pending":[],"evicted_groups":2,"evicted_entries":0}"#),
+        "{}",
+        stats.to_json()
+    );
+}
+
+#[test]
+fn max_group_entries_drops_the_oldest_entries_and_counts_them() {
+    let s = set(
+        "title: c\nname: c\ncorrelation:\n  type: event_count\n  rules: [failed]\n  group-by: [user]\n  timespan: 1h\n  condition: {gte: 3}\n",
+    );
+    let evs = [
+        ev("10:00:00", "failed", "a", ""),
+        ev("10:01:00", "failed", "a", ""),
+        ev("10:02:00", "failed", "a", ""),
+    ];
+    let limits = session_sigma::Limits {
+        max_groups: 10,
+        max_group_entries: 2,
+    };
+    let (alerts, stats) = run_with(
+        &s,
+        Settings {
+            limits,
+            ..Settings::default()
+        },
+        &evs,
+    );
+    assert_eq!(
+        alerts,
+        Vec::<String>::new(),
+        "the window never holds three entries"
+    );
+    assert_eq!(stats.evicted_entries, 1);
+}
+
+#[test]
+fn idle_groups_are_dropped_once_their_window_has_passed() {
+    let s = set(
+        "title: c\nname: c\ncorrelation:\n  type: event_count\n  rules: [failed]\n  group-by: [user]\n  timespan: 5m\n  condition: {gte: 100}\n",
+    );
+    let mut engine = Engine::new(&s);
+    let mut alerts = Vec::new();
+    for i in 0..1000 {
+        engine
+            .process_line(
+                ev("10:00:00", "failed", &format!("u{i}"), "").as_bytes(),
+                &mut alerts,
+            )
+            .unwrap();
+    }
+    assert_eq!(engine.live_groups(), 1000);
+    engine
+        .process_line(
+            ev("10:05:00", "failed", "late_one", "").as_bytes(),
+            &mut alerts,
+        )
+        .unwrap();
+    assert_eq!(
+        engine.live_groups(),
+        1001,
+        "10:00 is still inside [10:00, 10:05]"
+    );
+    engine
+        .process_line(ev("10:05:01", "failed", "last", "").as_bytes(), &mut alerts)
+        .unwrap();
+    assert_eq!(
+        engine.live_groups(),
+        2,
+        "groups last touched before 10:00:01 cannot matter any more"
+    );
+}

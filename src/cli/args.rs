@@ -75,6 +75,12 @@ pub struct RunArgs {
     /// Alert output format.
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: OutputFormat,
+    /// Most groups one correlation keeps; the least recently used group is evicted (counted).
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_groups: usize,
+    /// Most entries one group keeps (window events, values, obligations); the oldest go first.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_group_entries: usize,
     /// Longest accepted input line in bytes; longer lines are skipped and counted invalid.
     #[arg(long, value_name = "BYTES", default_value_t = session_sigma::ingest::DEFAULT_MAX_LINE)]
     pub max_line_bytes: usize,

@@ -72,6 +72,10 @@ pub fn run(a: &RunArgs) -> u8 {
         );
         return EXIT_ERROR;
     };
+    if a.max_groups == 0 || a.max_group_entries == 0 {
+        eprintln!("error: --max-groups and --max-group-entries must be at least 1");
+        return EXIT_ERROR;
+    }
     if a.max_line_bytes == 0 {
         eprintln!("error: --max-line-bytes must be at least 1");
         return EXIT_ERROR;
@@ -94,6 +98,10 @@ pub fn run(a: &RunArgs) -> u8 {
     let settings = Settings {
         max_lateness,
         eof_flush: a.eof == Eof::Flush,
+        limits: session_sigma::Limits {
+            max_groups: a.max_groups,
+            max_group_entries: a.max_group_entries,
+        },
     };
     let mut engine = Engine::with_settings(&set, settings);
     let mut status = 0u8;

@@ -36,28 +36,45 @@ impl AggregateGroup {
     /// Drops entries older than `cutoff` (S5: `c.ts ≥ e.ts − timespan` stays).
     pub fn evict_before(&mut self, cutoff: Timestamp) {
         while self.entries.front().is_some_and(|e| e.ts < cutoff) {
-            if let Some(e) = self.entries.pop_front() {
-                if let Some(k) = &e.distinct {
-                    if let Some(slot) = self.distinct.get_mut(k) {
-                        slot.0 -= 1;
-                        if slot.0 == 0 {
-                            self.distinct.remove(k);
-                        }
-                    }
-                }
-                if let Some(n) = e.number {
-                    self.sum -= n;
-                    self.numbers -= 1;
+            self.pop_front();
+        }
+    }
+
+    fn pop_front(&mut self) {
+        let Some(e) = self.entries.pop_front() else {
+            return;
+        };
+        if let Some(k) = &e.distinct {
+            if let Some(slot) = self.distinct.get_mut(k) {
+                slot.0 -= 1;
+                if slot.0 == 0 {
+                    self.distinct.remove(k);
                 }
             }
+        }
+        if let Some(n) = e.number {
+            self.sum -= n;
+            self.numbers -= 1;
         }
         if self.numbers == 0 {
             self.sum = 0.0; // no drift once the window has no numbers
         }
     }
 
-    /// Adds a contributing event.
-    pub fn push(&mut self, ts: Timestamp, value: Option<(String, Value)>, text: Arc<str>) {
+    /// Adds a contributing event. When the window holds `cap` entries already, the oldest
+    /// is dropped first and `true` returned (the caller counts it).
+    pub fn push(
+        &mut self,
+        ts: Timestamp,
+        value: Option<(String, Value)>,
+        text: Arc<str>,
+        cap: usize,
+    ) -> bool {
+        let over = self.entries.len() >= cap.max(1);
+        if over {
+            // The oldest entry goes, whatever its time.
+            self.pop_front();
+        }
         let mut number = None;
         let mut distinct = None;
         if let Some((k, v)) = value {
@@ -76,6 +93,7 @@ impl AggregateGroup {
             number,
             text,
         });
+        over
     }
 
     /// The aggregate of the window, if it has one (an average needs a number).

@@ -21,11 +21,14 @@ pub struct Policy {
     pub new_group_alert: bool,
     /// True while the global `learning` warm-up lasts.
     pub learning: bool,
+    /// Most values a group remembers; the least recently seen goes first.
+    pub max_values: usize,
 }
 
 impl FirstSeenGroup {
     /// A contributing event with value `v` at `ts`. `known` says whether the group existed
-    /// before this event. The value is recorded whether or not it alerts.
+    /// before this event. The value is recorded whether or not it alerts. Also returns how
+    /// many remembered values the `max_values` bound pushed out.
     pub fn on_value(
         &mut self,
         known: bool,
@@ -34,14 +37,27 @@ impl FirstSeenGroup {
         ts: Timestamp,
         text: &Arc<str>,
         p: &Policy,
-    ) -> Option<Candidate> {
+    ) -> (Option<Candidate>, u64) {
         let cutoff = ts.plus(-p.history);
         // Values last seen before the history window are forgotten (they are new again).
         self.seen.retain(|_, t| *t >= cutoff);
         let is_new = !self.seen.contains_key(&key);
+        let mut evicted = 0;
+        if is_new && self.seen.len() >= p.max_values.max(1) {
+            // The least recently seen value goes (ties: the smallest key, for determinism).
+            let oldest = self
+                .seen
+                .iter()
+                .min_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)))
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                self.seen.remove(&k);
+                evicted = 1;
+            }
+        }
         self.seen.insert(key, ts);
         let alert = is_new && (known || p.new_group_alert) && !p.learning;
-        alert.then(|| Candidate {
+        let cand = alert.then(|| Candidate {
             ts,
             value: None,
             values: Some(match value {
@@ -50,7 +66,8 @@ impl FirstSeenGroup {
             }),
             anchor_ts: None,
             events: vec![text.clone()],
-        })
+        });
+        (cand, evicted)
     }
 
     /// Forgets the values (the group stays known).

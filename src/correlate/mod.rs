@@ -9,6 +9,7 @@ mod absence;
 mod aggregate;
 mod first_seen;
 pub mod group;
+mod store;
 mod temporal;
 
 use crate::alert::Alert;
@@ -25,6 +26,7 @@ use serde_json::Value;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
+use store::GroupStore;
 use temporal::{OrderedGroup, TemporalGroup};
 
 /// A candidate alert of one correlation and group, before suppression.
@@ -76,11 +78,52 @@ pub struct Pending {
 }
 
 enum State {
-    Aggregate(AHashMap<GroupKey, AggregateGroup>),
-    Temporal(AHashMap<GroupKey, TemporalGroup>),
-    Ordered(AHashMap<GroupKey, OrderedGroup>),
-    FirstSeen(AHashMap<GroupKey, FirstSeenGroup>),
-    Absence(AHashMap<GroupKey, AbsenceGroup>),
+    Aggregate(GroupStore<AggregateGroup>),
+    Temporal(GroupStore<TemporalGroup>),
+    Ordered(GroupStore<OrderedGroup>),
+    FirstSeen(GroupStore<FirstSeenGroup>),
+    Absence(GroupStore<AbsenceGroup>),
+}
+
+impl State {
+    fn evicted_groups(&self) -> u64 {
+        match self {
+            State::Aggregate(g) => g.evicted,
+            State::Temporal(g) => g.evicted,
+            State::Ordered(g) => g.evicted,
+            State::FirstSeen(g) => g.evicted,
+            State::Absence(g) => g.evicted,
+        }
+    }
+
+    fn live_groups(&self) -> usize {
+        match self {
+            State::Aggregate(g) => g.len(),
+            State::Temporal(g) => g.len(),
+            State::Ordered(g) => g.len(),
+            State::FirstSeen(g) => g.len(),
+            State::Absence(g) => g.len(),
+        }
+    }
+}
+
+/// Bounds on correlation state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most groups per correlation; the least recently used group goes first.
+    pub max_groups: usize,
+    /// Most entries one group keeps (window events, remembered values, obligations); the
+    /// oldest goes first.
+    pub max_group_entries: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_groups: 1_000_000,
+            max_group_entries: 10_000,
+        }
+    }
 }
 
 /// A deadline: (deadline, rule position, group text, obligation id), plus where it lives.
@@ -89,6 +132,9 @@ type Timer = (Timestamp, u32, String, u64, u32, GroupKey);
 /// All correlation state of one engine.
 pub struct Correlator {
     states: Vec<State>,
+    limits: Limits,
+    /// Window entries, values and obligations dropped by `max_group_entries`.
+    evicted_entries: u64,
     last_alert: Vec<AHashMap<GroupKey, Timestamp>>,
     timers: BinaryHeap<Reverse<Timer>>,
     next_id: u64,
@@ -106,20 +152,23 @@ struct ChainEvent {
 
 impl Correlator {
     /// Empty state for the correlations of `set`.
-    pub fn new(set: &RuleSet) -> Correlator {
+    pub fn new(set: &RuleSet, limits: Limits) -> Correlator {
+        let n = limits.max_groups;
         let states = set
             .correlations
             .iter()
             .map(|c| match c.def.kind {
-                CorrelationType::Temporal => State::Temporal(AHashMap::default()),
-                CorrelationType::TemporalOrdered => State::Ordered(AHashMap::default()),
-                CorrelationType::FirstSeen => State::FirstSeen(AHashMap::default()),
-                CorrelationType::Absence => State::Absence(AHashMap::default()),
-                _ => State::Aggregate(AHashMap::default()),
+                CorrelationType::Temporal => State::Temporal(GroupStore::new(n)),
+                CorrelationType::TemporalOrdered => State::Ordered(GroupStore::new(n)),
+                CorrelationType::FirstSeen => State::FirstSeen(GroupStore::new(n)),
+                CorrelationType::Absence => State::Absence(GroupStore::new(n)),
+                _ => State::Aggregate(GroupStore::new(n)),
             })
             .collect();
         Correlator {
             states,
+            limits,
+            evicted_entries: 0,
             last_alert: vec![AHashMap::default(); set.correlations.len()],
             timers: BinaryHeap::new(),
             next_id: 0,
@@ -227,39 +276,37 @@ impl Correlator {
             return;
         };
         let span = c.def.timespan.unwrap_or(0);
-        let mut candidates: Vec<(Candidate, Vec<(String, Value)>)> = Vec::new();
+        let cutoff = input.ts.plus(-span);
+        let cap = self.limits.max_group_entries;
+        let mut candidates: Vec<Candidate> = Vec::new();
         let mut fired_reset = false;
         match &mut self.states[ci as usize] {
             State::Aggregate(groups) => {
                 if is_reset {
                     groups.remove(&key);
                 }
-                let cutoff = input.ts.plus(-span);
                 if is_trigger {
+                    // Trigger events are evaluation points, not counted (S6).
                     let empty = AggregateGroup::default();
-                    let g = groups.get_mut(&key);
-                    let g = match g {
+                    let g = match groups.get_mut(&key) {
                         Some(g) => {
                             g.evict_before(cutoff);
                             &*g
                         }
                         None => &empty,
                     };
-                    candidates.extend(
-                        g.evaluate(c.def.kind, &c.def.condition, input.ts)
-                            .map(|x| (x, group.clone())),
-                    );
+                    candidates.extend(g.evaluate(c.def.kind, &c.def.condition, input.ts));
                 } else if !stages.is_empty() {
-                    let g = groups.entry(key.clone()).or_default();
+                    let g = groups.touch(&key, input.ts, AggregateGroup::default);
                     g.evict_before(cutoff);
-                    g.push(input.ts, value_of(c, input.event), input.text.clone());
+                    if g.push(input.ts, value_of(c, input.event), input.text.clone(), cap) {
+                        self.evicted_entries += 1;
+                    }
                     if c.trigger.is_empty() {
-                        candidates.extend(
-                            g.evaluate(c.def.kind, &c.def.condition, input.ts)
-                                .map(|x| (x, group.clone())),
-                        );
+                        candidates.extend(g.evaluate(c.def.kind, &c.def.condition, input.ts));
                     }
                 }
+                groups.expire_before(cutoff);
                 fired_reset = c.def.on_fire_reset;
             }
             State::Temporal(groups) => {
@@ -268,20 +315,19 @@ impl Correlator {
                 }
                 if !stages.is_empty() {
                     // A rule listed twice counts once.
-                    let g = groups.entry(key.clone()).or_default();
                     let distinct = distinct_positions(&c.rules, &stages);
-                    candidates.extend(
-                        g.on_match(
-                            distinct_count(&c.rules),
-                            &distinct,
-                            input.ts,
-                            input.text,
-                            span,
-                            &c.def.condition,
-                        )
-                        .map(|x| (x, group.clone())),
-                    );
+                    let g = groups.touch(&key, input.ts, TemporalGroup::default);
+                    let n = distinct_count(&c.rules);
+                    candidates.extend(g.on_match(
+                        n,
+                        &distinct,
+                        input.ts,
+                        input.text,
+                        span,
+                        &c.def.condition,
+                    ));
                 }
+                groups.expire_before(cutoff);
                 fired_reset = c.def.on_fire_reset;
             }
             State::Ordered(groups) => {
@@ -289,12 +335,16 @@ impl Correlator {
                     groups.remove(&key);
                 }
                 if !stages.is_empty() {
-                    let g = groups.entry(key.clone()).or_default();
-                    candidates.extend(
-                        g.on_match(c.rules.len(), &stages, input.ts, input.text, span)
-                            .map(|x| (x, group.clone())),
-                    );
+                    let g = groups.touch(&key, input.ts, OrderedGroup::default);
+                    candidates.extend(g.on_match(
+                        c.rules.len(),
+                        &stages,
+                        input.ts,
+                        input.text,
+                        span,
+                    ));
                 }
+                groups.expire_before(cutoff);
                 fired_reset = c.def.on_fire_reset;
             }
             State::FirstSeen(groups) => {
@@ -303,23 +353,23 @@ impl Correlator {
                         g.clear();
                     }
                 }
-                if !stages.is_empty() {
-                    if let Some((vkey, value)) = value_of(c, input.event) {
-                        let known = groups.contains_key(&key);
-                        let learning = self
-                            .stream_start
-                            .is_some_and(|s| input.ts < s.plus(c.def.learning));
-                        let policy = Policy {
-                            history: c.def.history.unwrap_or(0),
-                            new_group_alert: c.def.new_group_alert,
-                            learning,
-                        };
-                        let g = groups.entry(key.clone()).or_default();
-                        candidates.extend(
-                            g.on_value(known, vkey, value, input.ts, input.text, &policy)
-                                .map(|x| (x, group.clone())),
-                        );
-                    }
+                if let (false, Some((vkey, value))) = (stages.is_empty(), value_of(c, input.event))
+                {
+                    let known = groups.contains(&key);
+                    let learning = self
+                        .stream_start
+                        .is_some_and(|s| input.ts < s.plus(c.def.learning));
+                    let policy = Policy {
+                        history: c.def.history.unwrap_or(0),
+                        new_group_alert: c.def.new_group_alert,
+                        learning,
+                        max_values: cap,
+                    };
+                    let g = groups.touch(&key, input.ts, FirstSeenGroup::default);
+                    let (cand, evicted) =
+                        g.on_value(known, vkey, value, input.ts, input.text, &policy);
+                    self.evicted_entries += evicted;
+                    candidates.extend(cand);
                 }
             }
             State::Absence(groups) => {
@@ -335,7 +385,7 @@ impl Correlator {
                     }
                 }
                 if !stages.is_empty() {
-                    let g = groups.entry(key.clone()).or_default();
+                    let g = groups.touch(&key, input.ts, AbsenceGroup::default);
                     let open = match c.def.anchor {
                         Anchor::First => g.pending.is_empty(),
                         Anchor::Each => true,
@@ -345,6 +395,10 @@ impl Correlator {
                         }
                     };
                     if open {
+                        if g.pending.len() >= cap.max(1) {
+                            g.pending.remove(0);
+                            self.evicted_entries += 1;
+                        }
                         let id = self.next_id;
                         self.next_id += 1;
                         let deadline = input.ts.plus(span);
@@ -367,8 +421,19 @@ impl Correlator {
                 }
             }
         }
-        for (cand, group) in candidates {
-            if self.emit(set, ci, &key, cand, group, input.seq, out, chain) && fired_reset {
+        for cand in candidates {
+            let emitted = self.emit(
+                set,
+                ci,
+                &key,
+                cand,
+                group.clone(),
+                input.seq,
+                false,
+                out,
+                chain,
+            );
+            if emitted && fired_reset {
                 self.clear_group(ci, &key);
             }
         }
@@ -393,21 +458,6 @@ impl Correlator {
     /// consuming correlation. Returns whether the candidate was emitted.
     #[allow(clippy::too_many_arguments)]
     fn emit(
-        &mut self,
-        set: &RuleSet,
-        ci: u32,
-        key: &GroupKey,
-        cand: Candidate,
-        group: Vec<(String, Value)>,
-        seq: u64,
-        out: &mut Vec<Emitted>,
-        chain: &mut Vec<ChainEvent>,
-    ) -> bool {
-        self.emit_with(set, ci, key, cand, group, seq, false, out, chain)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn emit_with(
         &mut self,
         set: &RuleSet,
         ci: u32,
@@ -508,7 +558,7 @@ impl Correlator {
         };
         let mut chain = Vec::new();
         // Deadline alerts are ordered after every event of their time; use the largest seq.
-        self.emit_with(
+        self.emit(
             set,
             ci,
             &key,
@@ -525,13 +575,28 @@ impl Correlator {
         }
     }
 
+    /// Groups pushed out by `max_groups`, over all correlations.
+    pub fn evicted_groups(&self) -> u64 {
+        self.states.iter().map(State::evicted_groups).sum()
+    }
+
+    /// Entries pushed out by `max_group_entries`.
+    pub fn evicted_entries(&self) -> u64 {
+        self.evicted_entries
+    }
+
+    /// Live groups over all correlations.
+    pub fn live_groups(&self) -> usize {
+        self.states.iter().map(State::live_groups).sum()
+    }
+
     /// Obligations still open, by deadline, rule position and group.
     pub fn pending(&self, set: &RuleSet) -> Vec<Pending> {
         let mut all: Vec<(Timestamp, u32, String, Pending)> = Vec::new();
         for (ci, st) in self.states.iter().enumerate() {
             let State::Absence(groups) = st else { continue };
             let c = &set.correlations[ci];
-            for g in groups.values() {
+            for (_, g) in groups.iter() {
                 for o in &g.pending {
                     all.push((
                         o.deadline,

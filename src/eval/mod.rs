@@ -13,7 +13,7 @@ pub use stats::Stats;
 
 use crate::alert::{Alert, AlertSink};
 use crate::compile::RuleSet;
-use crate::correlate::{Correlator, Emitted, Input};
+use crate::correlate::{Correlator, Emitted, Input, Limits};
 use crate::event::Fields;
 use crate::time::Timestamp;
 use serde_json::Value;
@@ -62,6 +62,8 @@ pub struct Settings {
     pub max_lateness: i64,
     /// At end of input, emit pending obligations as incomplete alerts.
     pub eof_flush: bool,
+    /// Bounds on correlation state.
+    pub limits: Limits,
 }
 
 /// An event waiting in the reorder buffer, ordered by (timestamp, arrival).
@@ -112,6 +114,7 @@ impl<'r> Engine<'r> {
 
     /// A fresh engine.
     pub fn with_settings(set: &'r RuleSet, settings: Settings) -> Self {
+        let limits = settings.limits;
         Engine {
             set,
             settings,
@@ -121,7 +124,7 @@ impl<'r> Engine<'r> {
             max_seen: None,
             seq: 0,
             buffer: BinaryHeap::new(),
-            correlator: Correlator::new(set),
+            correlator: Correlator::new(set, limits),
             step: Vec::new(),
         }
     }
@@ -129,6 +132,11 @@ impl<'r> Engine<'r> {
     /// The watermark W = newest timestamp seen − max_lateness (S2), if any event had one.
     pub fn watermark(&self) -> Option<Timestamp> {
         self.max_seen.map(|t| t.plus(-self.settings.max_lateness))
+    }
+
+    /// Correlation groups currently held, over all correlations.
+    pub fn live_groups(&self) -> usize {
+        self.correlator.live_groups()
     }
 
     /// The counters so far.
@@ -385,6 +393,8 @@ impl<'r> Engine<'r> {
             }
         }
         self.stats.pending = self.correlator.pending(self.set);
+        self.stats.evicted_groups = self.correlator.evicted_groups();
+        self.stats.evicted_entries = self.correlator.evicted_entries();
         self.stats.clone()
     }
 }

@@ -18,6 +18,10 @@ pub struct Stats {
     pub alerts: u64,
     /// Absence obligations open at end of input (`--eof hold`).
     pub pending: Vec<Pending>,
+    /// Correlation groups pushed out by `max_groups` (least recently used first).
+    pub evicted_groups: u64,
+    /// Window entries, remembered values and obligations pushed out by `max_group_entries`.
+    pub evicted_entries: u64,
 }
 
 impl Stats {
@@ -37,14 +41,24 @@ impl Stats {
                 Value::Object(m)
             })
             .collect();
-        format!(
-            "{{\"events\":{},\"invalid\":{},\"late\":{},\"no_timestamp\":{},\"alerts\":{},\"pending\":{}}}",
+        let mut out = format!(
+            "{{\"events\":{},\"invalid\":{},\"late\":{},\"no_timestamp\":{},\"alerts\":{},\"pending\":{}",
             self.events,
             self.invalid,
             self.late,
             self.no_timestamp,
             self.alerts,
             Value::Array(pending)
-        )
+        );
+        // Beyond the contract's keys, and only when they happened, so that a run within
+        // its bounds writes exactly the documented summary.
+        if self.evicted_groups > 0 || self.evicted_entries > 0 {
+            out.push_str(&format!(
+                ",\"evicted_groups\":{},\"evicted_entries\":{}",
+                self.evicted_groups, self.evicted_entries
+            ));
+        }
+        out.push('}');
+        out
     }
 }

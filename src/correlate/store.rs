@@ -1,0 +1,222 @@
+//! Per-correlation group state with a bound: at most `max_groups` groups, least recently
+//! used first out (each eviction counted), and groups whose state can no longer matter
+//! dropped as time moves on.
+//!
+//! Groups live in a slab threaded on a doubly linked list in order of last use, so a touch,
+//! an insertion and an eviction are O(1) and allocate nothing but the new group's key.
+//! Because events are processed in time order, the least recently used group is also the
+//! one touched longest ago in event time, so expiry sweeps from the same end.
+
+use super::group::GroupKey;
+use crate::time::Timestamp;
+use ahash::AHashMap;
+
+const NIL: u32 = u32::MAX;
+
+#[derive(Debug, Clone)]
+struct Slot<G> {
+    key: GroupKey,
+    state: G,
+    /// Event time of the last touch.
+    touched: Timestamp,
+    prev: u32,
+    next: u32,
+}
+
+/// Groups of one correlation.
+#[derive(Debug, Clone)]
+pub struct GroupStore<G> {
+    index: AHashMap<GroupKey, u32>,
+    slots: Vec<Option<Slot<G>>>,
+    free: Vec<u32>,
+    /// Least recently used.
+    head: u32,
+    /// Most recently used.
+    tail: u32,
+    max_groups: usize,
+    /// Groups pushed out by `max_groups`.
+    pub evicted: u64,
+}
+
+impl<G> GroupStore<G> {
+    /// An empty store holding at most `max_groups` groups (at least 1).
+    pub fn new(max_groups: usize) -> Self {
+        GroupStore {
+            index: AHashMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            max_groups: max_groups.max(1),
+            evicted: 0,
+        }
+    }
+
+    /// Number of live groups.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// True when the group exists.
+    pub fn contains(&self, key: &GroupKey) -> bool {
+        self.index.contains_key(key)
+    }
+
+    /// The group's state, without touching it.
+    pub fn get_mut(&mut self, key: &GroupKey) -> Option<&mut G> {
+        let i = *self.index.get(key)?;
+        self.slots[i as usize].as_mut().map(|s| &mut s.state)
+    }
+
+    /// The group's state, without touching it.
+    pub fn get(&self, key: &GroupKey) -> Option<&G> {
+        let i = *self.index.get(key)?;
+        self.slots[i as usize].as_ref().map(|s| &s.state)
+    }
+
+    /// Removes a group.
+    pub fn remove(&mut self, key: &GroupKey) -> Option<G> {
+        let i = self.index.remove(key)?;
+        self.unlink(i);
+        self.free.push(i);
+        self.slots[i as usize].take().map(|s| s.state)
+    }
+
+    /// The group's state, created with `make` if new, marked most recently used at `now`.
+    /// Creating a group in a full store evicts the least recently used one.
+    pub fn touch(&mut self, key: &GroupKey, now: Timestamp, make: impl FnOnce() -> G) -> &mut G {
+        let i = match self.index.get(key) {
+            Some(&i) => {
+                self.unlink(i);
+                i
+            }
+            None => {
+                if self.index.len() >= self.max_groups && self.head != NIL {
+                    let oldest = self.slots[self.head as usize]
+                        .as_ref()
+                        .map(|s| s.key.clone());
+                    if let Some(k) = oldest {
+                        self.remove(&k);
+                        self.evicted += 1;
+                    }
+                }
+                let slot = Slot {
+                    key: key.clone(),
+                    state: make(),
+                    touched: now,
+                    prev: NIL,
+                    next: NIL,
+                };
+                let i = match self.free.pop() {
+                    Some(i) => {
+                        self.slots[i as usize] = Some(slot);
+                        i
+                    }
+                    None => {
+                        self.slots.push(Some(slot));
+                        u32::try_from(self.slots.len() - 1).unwrap_or(NIL)
+                    }
+                };
+                self.index.insert(key.clone(), i);
+                i
+            }
+        };
+        self.link_tail(i);
+        let slot = self.slots[i as usize]
+            .as_mut()
+            .expect("slot linked above is live");
+        slot.touched = now;
+        &mut slot.state
+    }
+
+    /// Drops groups last touched before `cutoff` (their state can no longer matter).
+    pub fn expire_before(&mut self, cutoff: Timestamp) {
+        while self.head != NIL {
+            let Some(s) = self.slots[self.head as usize].as_ref() else {
+                break;
+            };
+            if s.touched >= cutoff {
+                break;
+            }
+            let k = s.key.clone();
+            self.remove(&k);
+        }
+    }
+
+    /// Every live group with its state, least recently used first.
+    pub fn iter(&self) -> impl Iterator<Item = (&GroupKey, &G)> {
+        let mut at = self.head;
+        std::iter::from_fn(move || {
+            let s = self.slots.get(at as usize)?.as_ref()?;
+            at = s.next;
+            Some((&s.key, &s.state))
+        })
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (prev, next) = match self.slots[i as usize].as_ref() {
+            Some(s) => (s.prev, s.next),
+            None => return,
+        };
+        if prev == NIL {
+            self.head = next;
+        } else if let Some(p) = self.slots[prev as usize].as_mut() {
+            p.next = next;
+        }
+        if next == NIL {
+            self.tail = prev;
+        } else if let Some(n) = self.slots[next as usize].as_mut() {
+            n.prev = prev;
+        }
+        if let Some(s) = self.slots[i as usize].as_mut() {
+            s.prev = NIL;
+            s.next = NIL;
+        }
+    }
+
+    fn link_tail(&mut self, i: u32) {
+        let old = self.tail;
+        if let Some(s) = self.slots[i as usize].as_mut() {
+            s.prev = old;
+            s.next = NIL;
+        }
+        if old == NIL {
+            self.head = i;
+        } else if let Some(t) = self.slots[old as usize].as_mut() {
+            t.next = i;
+        }
+        self.tail = i;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(s: &str) -> GroupKey {
+        vec![s.to_string()].into_boxed_slice()
+    }
+
+    #[test]
+    fn lru_eviction_and_expiry() {
+        let mut st: GroupStore<u32> = GroupStore::new(2);
+        *st.touch(&k("a"), Timestamp(1), || 0) += 1;
+        *st.touch(&k("b"), Timestamp(2), || 0) += 1;
+        *st.touch(&k("a"), Timestamp(3), || 0) += 1; // a is now most recent
+        st.touch(&k("c"), Timestamp(4), || 7); // evicts b
+        assert_eq!(st.evicted, 1);
+        assert!(!st.contains(&k("b")));
+        assert_eq!(st.get(&k("a")), Some(&2));
+        let order: Vec<&str> = st.iter().map(|(k, _)| k[0].as_str()).collect();
+        assert_eq!(order, ["a", "c"]);
+        st.expire_before(Timestamp(4));
+        assert_eq!(
+            st.iter().map(|(k, _)| k[0].clone()).collect::<Vec<_>>(),
+            ["c"]
+        );
+        assert_eq!(st.remove(&k("c")), Some(7));
+        assert_eq!(st.len(), 0);
+        st.touch(&k("d"), Timestamp(5), || 1);
+        assert_eq!(st.len(), 1);
+    }
+}
