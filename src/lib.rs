@@ -54,4 +54,4 @@ pub use alert::{Alert, AlertSink};
 pub use compile::{Options, RuleSet, RuleSetBuilder};
 pub use correlate::Limits;
 pub use diag::{Code, Diagnostic, Diagnostics, Severity};
-pub use eval::{Engine, EventError, Settings, Stats};
+pub use eval::{Engine, EventError, Settings, StateError, Stats};

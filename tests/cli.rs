@@ -361,3 +361,201 @@ fn readme_commands_are_the_ones_ci_runs() {
     assert!(readme.contains("cargo run --release -- run examples/events.jsonl"));
     assert!(readme.contains("\ncargo test\n") && ci.contains("cargo test"));
 }
+
+const CORRELATION_RULES: &str = "title: failed\nname: failed\nlogsource: {category: test}\ndetection: {sel: {action: failed}, condition: sel}\n---\ntitle: lock\nname: lock\nlogsource: {category: test}\ndetection: {sel: {action: lock}, condition: sel}\n---\ntitle: unlock\nname: unlock\nlogsource: {category: test}\ndetection: {sel: {action: unlock}, condition: sel}\n---\ntitle: brute\nname: brute\ncorrelation: {type: event_count, rules: [failed], group-by: [user], timespan: 10m, condition: {gte: 3}}\n---\ntitle: lock no unlock\nname: lock_no_unlock\ncorrelation: {type: absence, rules: [lock], expected: [unlock], group-by: [user], timespan: 15m}\n";
+
+fn correlation_events() -> Vec<String> {
+    let mut lines = Vec::new();
+    for (m, action, user) in [
+        (0, "failed", "bob"),
+        (1, "lock", "amy"),
+        (2, "failed", "bob"),
+        (3, "failed", "eve"),
+        (5, "failed", "bob"),
+        (7, "lock", "bob"),
+        (8, "unlock", "bob"),
+        (20, "failed", "x"),
+        (40, "lock", "amy"),
+    ] {
+        lines.push(format!(
+            r#"{{"timestamp":"2024-05-01T10:{m:02}:00Z","action":"{action}","user":"{user}"}}"#
+        ));
+    }
+    lines
+}
+
+#[test]
+fn state_file_joins_two_runs_into_one() {
+    let rules = tmp("state-rules.yml", CORRELATION_RULES);
+    let lines = correlation_events();
+    let all = tmp("state-all.jsonl", &(lines.join("\n") + "\n"));
+    let first = tmp("state-1.jsonl", &(lines[..4].join("\n") + "\n"));
+    let second = tmp("state-2.jsonl", &(lines[4..].join("\n") + "\n"));
+    let state = std::env::temp_dir().join(format!(
+        "session-sigma-cli-{}/state.json",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&state);
+    let r = rules.to_str().unwrap();
+    let one = run(&[
+        "run",
+        "--rules",
+        r,
+        "--max-lateness",
+        "1m",
+        all.to_str().unwrap(),
+    ]);
+    let a = run(&[
+        "run",
+        "--rules",
+        r,
+        "--max-lateness",
+        "1m",
+        "--state",
+        state.to_str().unwrap(),
+        first.to_str().unwrap(),
+    ]);
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    assert!(state.exists());
+    let summary = tmp("state-summary.json", "");
+    let b = run(&[
+        "run",
+        "--rules",
+        r,
+        "--max-lateness",
+        "1m",
+        "--state",
+        state.to_str().unwrap(),
+        "--summary",
+        summary.to_str().unwrap(),
+        second.to_str().unwrap(),
+    ]);
+    assert_eq!(b.status.code(), Some(0), "{}", stderr(&b));
+    // The second segment paused too: the 10:40 lock is still buffered (W = 10:39).
+    let s = std::fs::read_to_string(&summary).unwrap();
+    assert!(s.contains(r#""pending":[]"#), "{s}");
+    assert!(
+        std::fs::read_to_string(&state)
+            .unwrap()
+            .contains("10:40:00Z")
+    );
+    // An empty last segment ends the stream: the buffered lock is released and pending.
+    let empty = tmp("state-3.jsonl", "");
+    let c = run(&[
+        "run",
+        "--rules",
+        r,
+        "--max-lateness",
+        "1m",
+        "--state",
+        state.to_str().unwrap(),
+        "--end-of-stream",
+        "--summary",
+        summary.to_str().unwrap(),
+        empty.to_str().unwrap(),
+    ]);
+    assert_eq!(c.status.code(), Some(0), "{}", stderr(&c));
+    let joined = format!("{}{}{}", stdout(&a), stdout(&b), stdout(&c));
+    assert_eq!(joined, stdout(&one));
+    assert!(
+        joined.contains(r#""name":"brute""#) && joined.contains(r#""name":"lock_no_unlock""#),
+        "{joined}"
+    );
+    let s = std::fs::read_to_string(&summary).unwrap();
+    assert!(s.contains(r#""pending":[{"rule":"lock_no_unlock","group":{"user":"amy"},"deadline":"2024-05-01T10:55:00Z"}]"#), "{s}");
+}
+
+#[test]
+fn corrupt_state_file_is_an_error() {
+    let rules = tmp("corrupt-rules.yml", CORRELATION_RULES);
+    let state = tmp(
+        "corrupt-state.json",
+        "{\"format\": \"session-sigma-state\", \"version\": 1, \"rules\": 5",
+    );
+    let o = run(&[
+        "run",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "examples/events.jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a valid session-sigma state file"),
+        "{}",
+        stderr(&o)
+    );
+    let old = tmp(
+        "old-state.json",
+        "{\"format\": \"session-sigma-state\", \"version\": 0}",
+    );
+    let o = run(&[
+        "run",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--state",
+        old.to_str().unwrap(),
+        "examples/events.jsonl",
+    ]);
+    assert!(
+        stderr(&o).contains("state file version 0 is not supported"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_writes_the_state_and_exits_cleanly() {
+    let rules = tmp("sig-rules.yml", CORRELATION_RULES);
+    let state = std::env::temp_dir().join(format!(
+        "session-sigma-cli-{}/sig-state.json",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&state);
+    let mut child = Command::new(bin())
+        .args([
+            "run",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+            "--eof",
+            "hold",
+        ])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    for l in &correlation_events()[..3] {
+        writeln!(stdin, "{l}").unwrap();
+    }
+    writeln!(
+        stdin,
+        r#"{{"timestamp":"2024-05-01T10:02:30Z","action":"failed","user":"bob"}}"#
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    // The third failure of bob fires `brute`: once its alert is out, the lines were read.
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.contains(r#""name":"brute""#), "{line}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0));
+    let saved = std::fs::read_to_string(&state).expect("state written on SIGTERM");
+    assert!(
+        saved.contains(r#""rule":"lock_no_unlock""#) && saved.contains(r#""user\":\"amy\""#),
+        "{saved}"
+    );
+    drop(stdin);
+}

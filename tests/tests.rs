@@ -1,5 +1,6 @@
 //! Integration tests, one binary (see Cargo.toml `autotests = false`).
 
+mod checkpoint;
 mod cli;
 mod common;
 mod conformance;

@@ -69,6 +69,15 @@ pub struct RunArgs {
     /// At end of input, hold pending obligations (report them) or flush them as alerts.
     #[arg(long, value_enum, default_value = "hold")]
     pub eof: Eof,
+    /// Correlation state file: loaded at start if it exists, written (atomically) at end
+    /// of input and on SIGINT/SIGTERM. A run with a state file is one segment of a longer
+    /// stream: events still inside the lateness window stay buffered in the file.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// With --state: this run's end of input is the end of the stream (release buffered
+    /// events, then hold or flush open obligations as --eof says) before the state is written.
+    #[arg(long, requires = "state")]
+    pub end_of_stream: bool,
     /// Write the run summary as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,

@@ -5,6 +5,8 @@ use super::{EXIT_ERROR, RuleSources};
 use session_sigma::ingest::{Line, LineReader};
 use session_sigma::{Alert, AlertSink, Engine, EventError, Settings};
 use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, mpsc};
 
 /// Invalid lines reported per input before the rest are only counted.
 const MAX_REPORTED_INVALID: u64 = 100;
@@ -104,42 +106,52 @@ pub fn run(a: &RunArgs) -> u8 {
         },
     };
     let mut engine = Engine::with_settings(&set, settings);
-    let mut status = 0u8;
-    let inputs: Vec<Option<&std::path::PathBuf>> = if a.events.is_empty() {
+    if let Some(path) = &a.state {
+        if let Err(code) = load_state(&mut engine, path) {
+            return code;
+        }
+    }
+    let inputs: Vec<Option<PathBuf>> = if a.events.is_empty() {
         vec![None]
     } else {
         a.events
             .iter()
-            .map(|p| (p.as_os_str() != "-").then_some(p))
+            .map(|p| (p.as_os_str() != "-").then(|| p.clone()))
             .collect()
     };
-    for input in inputs {
-        let (name, reader): (String, Box<dyn BufRead>) = match input {
-            None => (
-                "<stdin>".to_string(),
-                Box::new(BufReader::with_capacity(1 << 16, std::io::stdin())),
-            ),
-            Some(p) => match std::fs::File::open(p) {
-                Ok(f) => (
-                    p.display().to_string(),
-                    Box::new(BufReader::with_capacity(1 << 16, f)),
-                ),
-                Err(e) => {
-                    eprintln!("error: cannot read {}: {e}", p.display());
-                    status = EXIT_ERROR;
-                    continue;
-                }
-            },
-        };
-        if let Err(e) = run_input(&name, reader, a.max_line_bytes, &mut engine, &mut sink) {
-            eprintln!("error: reading {name}: {e}");
-            status = EXIT_ERROR;
+    let mut status = if a.state.is_some() {
+        read_interruptible(inputs, a.max_line_bytes, &mut engine, &mut sink)
+    } else {
+        let mut status = 0u8;
+        for input in &inputs {
+            status = status.max(read_one(
+                input.as_deref(),
+                a.max_line_bytes,
+                &mut |name, number, line| handle_line(&mut engine, &mut sink, name, number, line),
+            ));
+            if sink.error.is_some() {
+                break;
+            }
         }
-        if sink.error.is_some() {
-            break;
+        status
+    };
+    let stats = match &a.state {
+        // A run with a state file is one segment of a longer stream: nothing is released,
+        // unless this is the end of the stream.
+        Some(path) => {
+            let stats = if a.end_of_stream {
+                engine.finish(&mut sink)
+            } else {
+                engine.pause()
+            };
+            if let Err(e) = save_state(&engine, path) {
+                eprintln!("error: cannot write state {}: {e}", path.display());
+                status = EXIT_ERROR;
+            }
+            stats
         }
-    }
-    let stats = engine.finish(&mut sink);
+        None => engine.finish(&mut sink),
+    };
     let _ = sink.out.flush();
     if let Some(e) = &sink.error {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -159,34 +171,176 @@ pub fn run(a: &RunArgs) -> u8 {
     status
 }
 
-fn run_input(
+/// One line of input, or a line too long to keep.
+enum Read {
+    Text(Vec<u8>),
+    TooLong(usize),
+}
+
+/// Reads one input (a file, or stdin for `None`) line by line. Returns the exit status
+/// contribution (2 when the input cannot be read).
+fn read_one(
+    input: Option<&std::path::Path>,
+    max_line: usize,
+    f: &mut dyn FnMut(&str, u64, Line<'_>) -> bool,
+) -> u8 {
+    let (name, reader): (String, Box<dyn BufRead>) = match input {
+        None => (
+            "<stdin>".to_string(),
+            Box::new(BufReader::with_capacity(1 << 16, std::io::stdin())),
+        ),
+        Some(p) => match std::fs::File::open(p) {
+            Ok(file) => (
+                p.display().to_string(),
+                Box::new(BufReader::with_capacity(1 << 16, file)),
+            ),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", p.display());
+                return EXIT_ERROR;
+            }
+        },
+    };
+    let mut lines = LineReader::new(reader, max_line);
+    loop {
+        match lines.next_line() {
+            Ok(Some((number, line))) => {
+                if !f(&name, number, line) {
+                    return 0;
+                }
+            }
+            Ok(None) => return 0,
+            Err(e) => {
+                eprintln!("error: reading {name}: {e}");
+                return EXIT_ERROR;
+            }
+        }
+    }
+}
+
+/// Processes one line; reports invalid ones (the first hundred per run). Returns false
+/// when output failed and reading should stop.
+fn handle_line(
+    engine: &mut Engine<'_>,
+    sink: &mut Output<impl Write>,
     name: &str,
-    reader: Box<dyn BufRead>,
+    number: u64,
+    line: Line<'_>,
+) -> bool {
+    let result = match line {
+        Line::Text(bytes) => engine.process_line(bytes, sink),
+        Line::TooLong(n) => {
+            engine.record_invalid();
+            Err(EventError::TooLong(n))
+        }
+    };
+    if let Err(e) = result {
+        let reported = engine.stats().invalid;
+        if reported <= MAX_REPORTED_INVALID {
+            eprintln!("{name}:{number}: invalid event: {e}");
+        } else if reported == MAX_REPORTED_INVALID + 1 {
+            eprintln!("{name}: more invalid lines; only counting them from here");
+        }
+    }
+    sink.error.is_none()
+}
+
+enum Message {
+    Line(Arc<str>, u64, Read),
+    Status(u8),
+    Done,
+    Signal(i32),
+}
+
+/// Reads the inputs on a thread so that SIGINT/SIGTERM can stop the run between lines
+/// (even while waiting on stdin) and the state still gets written.
+fn read_interruptible(
+    inputs: Vec<Option<PathBuf>>,
     max_line: usize,
     engine: &mut Engine<'_>,
     sink: &mut Output<impl Write>,
-) -> std::io::Result<()> {
-    let mut lines = LineReader::new(reader, max_line);
-    let mut reported = 0u64;
-    while let Some((number, line)) = lines.next_line()? {
-        let result = match line {
-            Line::Text(bytes) => engine.process_line(bytes, sink),
-            Line::TooLong(n) => {
-                engine.record_invalid();
-                Err(EventError::TooLong(n))
-            }
-        };
-        if let Err(e) = result {
-            reported += 1;
-            if reported <= MAX_REPORTED_INVALID {
-                eprintln!("{name}:{number}: invalid event: {e}");
-            } else if reported == MAX_REPORTED_INVALID + 1 {
-                eprintln!("{name}: more invalid lines; only counting them from here");
+) -> u8 {
+    let (tx, rx) = mpsc::sync_channel::<Message>(4096);
+    let signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ]);
+    match signals {
+        Ok(mut signals) => {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    let _ = tx.send(Message::Signal(sig));
+                }
+            });
+        }
+        Err(e) => eprintln!(
+            "warning: cannot watch for SIGINT/SIGTERM ({e}); the state is written at end of input only"
+        ),
+    }
+    std::thread::spawn(move || {
+        for input in &inputs {
+            let mut name: Option<Arc<str>> = None;
+            let status = read_one(input.as_deref(), max_line, &mut |n, number, line| {
+                let n = name.get_or_insert_with(|| Arc::from(n)).clone();
+                let read = match line {
+                    Line::Text(b) => Read::Text(b.to_vec()),
+                    Line::TooLong(len) => Read::TooLong(len),
+                };
+                tx.send(Message::Line(n, number, read)).is_ok()
+            });
+            if tx.send(Message::Status(status)).is_err() {
+                return;
             }
         }
-        if sink.error.is_some() {
-            break;
+        let _ = tx.send(Message::Done);
+    });
+    let mut status = 0u8;
+    for msg in rx {
+        match msg {
+            Message::Line(name, number, read) => {
+                let line = match &read {
+                    Read::Text(b) => Line::Text(b),
+                    Read::TooLong(n) => Line::TooLong(*n),
+                };
+                if !handle_line(engine, sink, &name, number, line) {
+                    break;
+                }
+            }
+            Message::Status(s) => status = status.max(s),
+            Message::Done => break,
+            Message::Signal(sig) => {
+                eprintln!("stopping on signal {sig}: writing the state");
+                break;
+            }
         }
     }
-    Ok(())
+    status
+}
+
+fn load_state(engine: &mut Engine<'_>, path: &std::path::Path) -> Result<(), u8> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            eprintln!("error: cannot read state {}: {e}", path.display());
+            return Err(EXIT_ERROR);
+        }
+    };
+    engine.restore(&text).map_err(|e| {
+        eprintln!("error: {}: {e}", path.display());
+        EXIT_ERROR
+    })
+}
+
+/// Writes the checkpoint next to `path`, then renames it over `path` (atomic on POSIX).
+fn save_state(engine: &Engine<'_>, path: &std::path::Path) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(engine.checkpoint().as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
 }

@@ -2,11 +2,12 @@
 //! the watermark passing their deadline.
 
 use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 
 /// One open obligation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Obligation {
     /// Unique id (timer entries refer to it).
     pub id: u64,
@@ -21,7 +22,7 @@ pub struct Obligation {
 }
 
 /// A group's pending obligations, oldest first.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AbsenceGroup {
     /// Pending obligations.
     pub pending: Vec<Obligation>,

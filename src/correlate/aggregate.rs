@@ -7,6 +7,7 @@ use super::Candidate;
 use crate::rule::{CmpOp, CorrelationType};
 use crate::time::Timestamp;
 use ahash::AHashMap;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 /// Most contributing events an alert carries.
 pub const MAX_ALERT_EVENTS: usize = 10;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
     ts: Timestamp,
     /// The distinct-value key (value_count) or the number (value_sum/avg), if any.
@@ -24,9 +25,10 @@ struct Entry {
 }
 
 /// One group's window.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AggregateGroup {
     entries: VecDeque<Entry>,
+    #[serde(serialize_with = "super::group::sorted_map")]
     distinct: AHashMap<String, (u32, Value)>,
     sum: f64,
     numbers: u64,

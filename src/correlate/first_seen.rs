@@ -3,13 +3,15 @@
 use super::Candidate;
 use crate::time::Timestamp;
 use ahash::AHashMap;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 
 /// One group's remembered values. The group exists (is "known") once any value was seen,
 /// even after all its values expire.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FirstSeenGroup {
+    #[serde(serialize_with = "super::group::sorted_map")]
     seen: AHashMap<String, Timestamp>,
 }
 

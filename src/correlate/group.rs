@@ -61,3 +61,14 @@ pub fn value_of(c: &CompiledCorrelation, event: &Value) -> Option<(String, Value
 pub fn group_text(values: &[(String, Value)]) -> String {
     Value::Object(values.iter().cloned().collect()).to_string()
 }
+
+/// Serialises a hash map with its keys sorted, so that checkpoints are deterministic.
+pub fn sorted_map<S, V>(map: &ahash::AHashMap<String, V>, s: S) -> Result<S::Ok, S::Error>
+where
+    S: serde::Serializer,
+    V: serde::Serialize,
+{
+    use serde::Serialize;
+    let sorted: std::collections::BTreeMap<&String, &V> = map.iter().collect();
+    sorted.serialize(s)
+}

@@ -9,6 +9,7 @@ mod absence;
 mod aggregate;
 mod first_seen;
 pub mod group;
+mod snapshot;
 mod store;
 mod temporal;
 
@@ -23,6 +24,7 @@ use ahash::AHashMap;
 use first_seen::{FirstSeenGroup, Policy};
 use group::{GroupKey, group_of, group_text, value_of};
 use serde_json::Value;
+pub use snapshot::CorrelatorSnapshot;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -127,7 +129,7 @@ impl Default for Limits {
 }
 
 /// A deadline: (deadline, rule position, group text, obligation id), plus where it lives.
-type Timer = (Timestamp, u32, String, u64, u32, GroupKey);
+pub(crate) type Timer = (Timestamp, u32, String, u64, u32, GroupKey);
 
 /// All correlation state of one engine.
 pub struct Correlator {

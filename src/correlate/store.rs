@@ -153,6 +153,33 @@ impl<G> GroupStore<G> {
         })
     }
 
+    /// Every group with its last-touch time and state, least recently used first.
+    pub fn snapshot(&self) -> Vec<(GroupKey, Timestamp, G)>
+    where
+        G: Clone,
+    {
+        let mut out = Vec::with_capacity(self.len());
+        let mut at = self.head;
+        while let Some(Some(s)) = self.slots.get(at as usize) {
+            out.push((s.key.clone(), s.touched, s.state.clone()));
+            at = s.next;
+        }
+        out
+    }
+
+    /// Rebuilds a store from [`snapshot`](Self::snapshot) output (same order of use).
+    pub fn restore(max_groups: usize, groups: Vec<(GroupKey, Timestamp, G)>, evicted: u64) -> Self {
+        let mut st = GroupStore::new(max_groups);
+        for (key, touched, state) in groups {
+            let mut state = Some(state);
+            st.touch(&key, touched, || {
+                state.take().expect("each group is restored once")
+            });
+        }
+        st.evicted += evicted;
+        st
+    }
+
     fn unlink(&mut self, i: u32) {
         let (prev, next) = match self.slots[i as usize].as_ref() {
             Some(s) => (s.prev, s.next),

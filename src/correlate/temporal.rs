@@ -4,10 +4,11 @@ use super::Candidate;
 use super::aggregate::MAX_ALERT_EVENTS;
 use crate::rule::CmpOp;
 use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// `temporal`: per referenced rule, its latest match in the group.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TemporalGroup {
     last: Vec<Option<(Timestamp, Arc<str>)>>,
 }
@@ -67,7 +68,7 @@ impl TemporalGroup {
 /// Stage `k` holds a chain e1..e(k+1) matching rules 1..k+1 in processing order. Keeping
 /// only the chain with the latest start per stage is enough: any later completion within
 /// the timespan is possible from it if it is possible from any chain (S7).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct OrderedGroup {
     stages: Vec<Option<(Timestamp, Vec<Arc<str>>)>>,
 }

@@ -6,9 +6,11 @@
 //! behind `W` on arrival is late: it runs detection rules only, at once. Absence deadlines
 //! fire when `W` passes them, interleaved with released events in time order.
 
+mod checkpoint;
 pub mod predicate;
 mod stats;
 
+pub use checkpoint::StateError;
 pub use stats::Stats;
 
 use crate::alert::{Alert, AlertSink};
@@ -378,6 +380,16 @@ impl<'r> Engine<'r> {
             self.stats.alerts += 1;
             sink.alert(e.alert);
         }
+    }
+
+    /// Ends one segment of a longer stream (a run with `--state`): nothing is released or
+    /// flushed, so that the next segment continues exactly where this one stopped. The
+    /// counters report what this segment read; `pending` lists the open obligations.
+    pub fn pause(&mut self) -> Stats {
+        self.stats.pending = self.correlator.pending(self.set);
+        self.stats.evicted_groups = self.correlator.evicted_groups();
+        self.stats.evicted_entries = self.correlator.evicted_entries();
+        self.stats.clone()
     }
 
     /// Ends the input: releases buffered events (W becomes the newest timestamp, S11),

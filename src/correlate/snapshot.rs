@@ -1,0 +1,161 @@
+//! Correlation state as plain data, for checkpoints (`--state`).
+//!
+//! Groups are written least recently used first with their last-touch time, so a restored
+//! store evicts and expires exactly as the original would have. Deadlines are not written:
+//! they are rebuilt from the open obligations.
+
+use super::absence::AbsenceGroup;
+use super::aggregate::AggregateGroup;
+use super::first_seen::FirstSeenGroup;
+use super::group::{GroupKey, group_text};
+use super::store::GroupStore;
+use super::temporal::{OrderedGroup, TemporalGroup};
+use super::{Correlator, Limits, State};
+use crate::compile::RuleSet;
+use crate::time::Timestamp;
+use ahash::AHashMap;
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+type Groups<G> = Vec<(GroupKey, Timestamp, G)>;
+
+/// The groups of one correlation, by type.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", content = "groups", rename_all = "snake_case")]
+enum GroupsSnapshot {
+    Aggregate(Groups<AggregateGroup>),
+    Temporal(Groups<TemporalGroup>),
+    Ordered(Groups<OrderedGroup>),
+    FirstSeen(Groups<FirstSeenGroup>),
+    Absence(Groups<AbsenceGroup>),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CorrelationSnapshot {
+    /// The correlation's handle, checked on restore.
+    rule: String,
+    state: GroupsSnapshot,
+    /// Last alert time per group (`suppress`), sorted by group.
+    last_alert: Vec<(GroupKey, Timestamp)>,
+}
+
+/// All correlation state of an engine.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CorrelatorSnapshot {
+    correlations: Vec<CorrelationSnapshot>,
+    next_id: u64,
+    stream_start: Option<Timestamp>,
+}
+
+impl Correlator {
+    /// The state as plain data.
+    pub fn snapshot(&self, set: &RuleSet) -> CorrelatorSnapshot {
+        let correlations = self
+            .states
+            .iter()
+            .zip(&self.last_alert)
+            .zip(&set.correlations)
+            .map(|((st, last), c)| {
+                let mut last_alert: Vec<(GroupKey, Timestamp)> =
+                    last.iter().map(|(k, t)| (k.clone(), *t)).collect();
+                last_alert.sort();
+                CorrelationSnapshot {
+                    rule: c.meta.handle().to_string(),
+                    state: match st {
+                        State::Aggregate(g) => GroupsSnapshot::Aggregate(g.snapshot()),
+                        State::Temporal(g) => GroupsSnapshot::Temporal(g.snapshot()),
+                        State::Ordered(g) => GroupsSnapshot::Ordered(g.snapshot()),
+                        State::FirstSeen(g) => GroupsSnapshot::FirstSeen(g.snapshot()),
+                        State::Absence(g) => GroupsSnapshot::Absence(g.snapshot()),
+                    },
+                    last_alert,
+                }
+            })
+            .collect();
+        CorrelatorSnapshot {
+            correlations,
+            next_id: self.next_id,
+            stream_start: self.stream_start,
+        }
+    }
+
+    /// Rebuilds the state of `set`'s correlations from a snapshot.
+    pub fn restore(
+        set: &RuleSet,
+        limits: Limits,
+        snap: CorrelatorSnapshot,
+    ) -> Result<Correlator, String> {
+        if snap.correlations.len() != set.correlations.len() {
+            return Err(format!(
+                "the state holds {} correlation(s), the rules have {}",
+                snap.correlations.len(),
+                set.correlations.len()
+            ));
+        }
+        let mut c = Correlator::new(set, limits);
+        c.next_id = snap.next_id;
+        c.stream_start = snap.stream_start;
+        let n = limits.max_groups;
+        for (ci, (cs, def)) in snap
+            .correlations
+            .into_iter()
+            .zip(&set.correlations)
+            .enumerate()
+        {
+            if cs.rule != def.meta.handle() {
+                return Err(format!(
+                    "the state's correlation {} is `{}`, the rules' is `{}`",
+                    ci + 1,
+                    cs.rule,
+                    def.meta.handle()
+                ));
+            }
+            // Eviction counts are run counters: they start again at zero.
+            let e = 0;
+            let state = match (cs.state, &c.states[ci]) {
+                (GroupsSnapshot::Aggregate(g), State::Aggregate(_)) => {
+                    State::Aggregate(GroupStore::restore(n, g, e))
+                }
+                (GroupsSnapshot::Temporal(g), State::Temporal(_)) => {
+                    State::Temporal(GroupStore::restore(n, g, e))
+                }
+                (GroupsSnapshot::Ordered(g), State::Ordered(_)) => {
+                    State::Ordered(GroupStore::restore(n, g, e))
+                }
+                (GroupsSnapshot::FirstSeen(g), State::FirstSeen(_)) => {
+                    State::FirstSeen(GroupStore::restore(n, g, e))
+                }
+                (GroupsSnapshot::Absence(g), State::Absence(_)) => {
+                    State::Absence(GroupStore::restore(n, g, e))
+                }
+                _ => return Err(format!("correlation `{}` changed type", def.meta.handle())),
+            };
+            c.states[ci] = state;
+            c.last_alert[ci] = cs.last_alert.into_iter().collect::<AHashMap<_, _>>();
+        }
+        c.timers = rebuild_timers(set, &c.states);
+        Ok(c)
+    }
+}
+
+fn rebuild_timers(set: &RuleSet, states: &[State]) -> BinaryHeap<Reverse<super::Timer>> {
+    let mut timers = BinaryHeap::new();
+    for (ci, st) in states.iter().enumerate() {
+        let State::Absence(groups) = st else { continue };
+        let position = set.correlations[ci].position;
+        for (key, g) in groups.iter() {
+            for o in &g.pending {
+                timers.push(Reverse((
+                    o.deadline,
+                    position,
+                    group_text(&o.group),
+                    o.id,
+                    ci as u32,
+                    key.clone(),
+                )));
+            }
+        }
+    }
+    timers
+}

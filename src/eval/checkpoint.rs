@@ -1,0 +1,168 @@
+//! Checkpoints: an engine's state as a versioned JSON document (`--state FILE`).
+//!
+//! A checkpoint holds everything that decides future alerts: the newest timestamp seen
+//! (hence the watermark), the arrival counter, the events still waiting in the reorder
+//! buffer, and all correlation state. Run counters are not carried: each run's summary
+//! describes its own input. A stream cut anywhere into two runs joined by a checkpoint
+//! gives exactly the alerts of one run.
+
+use super::{Buffered, Engine};
+use crate::compile::RuleSet;
+use crate::correlate::{Correlator, CorrelatorSnapshot};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::cmp::Reverse;
+use std::fmt;
+use std::sync::Arc;
+
+const FORMAT: &str = "session-sigma-state";
+/// The checkpoint format version this build reads and writes.
+pub const VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Checkpoint {
+    format: String,
+    version: u32,
+    /// Fingerprint of the correlation rules the state belongs to.
+    rules: String,
+    max_seen: Option<Timestamp>,
+    seq: u64,
+    buffer: Vec<(Timestamp, u64, Value, String)>,
+    correlator: CorrelatorSnapshot,
+}
+
+/// Why a checkpoint cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StateError {
+    /// Not a checkpoint, or damaged.
+    Corrupt(String),
+    /// Written by another format version.
+    Version(u32),
+    /// Written for other correlation rules.
+    Rules(String),
+    /// Restored into an engine that already processed events.
+    NotFresh,
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StateError::Corrupt(e) => write!(f, "not a valid session-sigma state file: {e}"),
+            StateError::Version(v) => write!(
+                f,
+                "state file version {v} is not supported (this build reads version {VERSION})"
+            ),
+            StateError::Rules(e) => write!(
+                f,
+                "the state file was written for other correlation rules ({e}); use those rules or start without it"
+            ),
+            StateError::NotFresh => f.write_str("state can only be restored into a fresh engine"),
+        }
+    }
+}
+
+impl std::error::Error for StateError {}
+
+impl Engine<'_> {
+    /// The engine's state as JSON. Call after [`pause`](Engine::pause) (or at any point
+    /// between events).
+    pub fn checkpoint(&self) -> String {
+        let mut buffer: Vec<(Timestamp, u64, Value, String)> = self
+            .buffer
+            .iter()
+            .map(|Reverse(b)| (b.ts, b.seq, b.event.clone(), b.text.to_string()))
+            .collect();
+        buffer.sort_by_key(|b| (b.0, b.1));
+        let cp = Checkpoint {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            rules: fingerprint(self.set),
+            max_seen: self.max_seen,
+            seq: self.seq,
+            buffer,
+            correlator: self.correlator.snapshot(self.set),
+        };
+        serde_json::to_string(&cp).unwrap_or_default()
+    }
+
+    /// Loads a checkpoint into a fresh engine.
+    pub fn restore(&mut self, json: &str) -> Result<(), StateError> {
+        if self.seq != 0 || self.stats.invalid != 0 {
+            return Err(StateError::NotFresh);
+        }
+        let head: Value =
+            serde_json::from_str(json).map_err(|e| StateError::Corrupt(e.to_string()))?;
+        if head.get("format").and_then(Value::as_str) != Some(FORMAT) {
+            return Err(StateError::Corrupt(format!(
+                "the `format` is not `{FORMAT}`"
+            )));
+        }
+        let version = head.get("version").and_then(Value::as_u64).unwrap_or(0);
+        if version != u64::from(VERSION) {
+            return Err(StateError::Version(
+                u32::try_from(version).unwrap_or(u32::MAX),
+            ));
+        }
+        let cp: Checkpoint =
+            serde_json::from_value(head).map_err(|e| StateError::Corrupt(e.to_string()))?;
+        if cp.rules != fingerprint(self.set) {
+            return Err(StateError::Rules("their fingerprint differs".to_string()));
+        }
+        let correlator = Correlator::restore(self.set, self.settings.limits, cp.correlator)
+            .map_err(StateError::Rules)?;
+        self.correlator = correlator;
+        self.max_seen = cp.max_seen;
+        self.seq = cp.seq;
+        self.buffer = cp
+            .buffer
+            .into_iter()
+            .map(|(ts, seq, event, text)| {
+                Reverse(Buffered {
+                    ts,
+                    seq,
+                    event,
+                    text: Arc::from(text),
+                })
+            })
+            .collect();
+        Ok(())
+    }
+}
+
+/// A fingerprint of everything in the correlation rules that shapes their state.
+fn fingerprint(set: &RuleSet) -> String {
+    let mut text = String::new();
+    for c in &set.correlations {
+        let d = &c.def;
+        let names = |refs: &[crate::rule::Reference]| {
+            refs.iter().map(|r| r.name.clone()).collect::<Vec<_>>()
+        };
+        text.push_str(&format!(
+            "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}\n",
+            c.meta.handle(),
+            d.kind,
+            names(&d.rules),
+            d.group_by,
+            d.timespan,
+            d.condition,
+            d.fields,
+            names(&d.reset),
+            names(&d.trigger),
+            names(&d.expected),
+            d.anchor,
+            d.history,
+            d.learning,
+            d.suppress,
+            d.on_fire_reset
+        ));
+    }
+    // FNV-1a, 64 bits: stable across builds and platforms.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
