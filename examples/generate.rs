@@ -1,6 +1,7 @@
 //! Writes seeded benchmark inputs:
 //! `cargo run --release --example generate -- events 200000 > events.jsonl`
 //! `cargo run --release --example generate -- rules 1000 > rules.yml`
+//! `cargo run --release --example generate -- groups 10000000 1000000 > many-groups.jsonl`
 
 #[path = "../benches/gen/mod.rs"]
 mod generator;
@@ -20,11 +21,34 @@ fn main() {
                 let _ = writeln!(out, "{}", generator::event(&mut rng, i, 1_714_521_600));
             }
         }
+        Some("groups") => {
+            // `groups N USERS`: N events over USERS distinct users (and as many hosts / 10),
+            // 100 events per second of event time.
+            let users: u64 = args
+                .get(2)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1_000_000);
+            let mut rng = generator::Rng::new(7);
+            for i in 0..n {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    generator::event_among(
+                        &mut rng,
+                        i,
+                        1_714_521_600,
+                        users,
+                        (users / 10).max(1),
+                        100
+                    )
+                );
+            }
+        }
         Some("rules") => {
             let _ = out.write_all(generator::rules(seed, n as usize).as_bytes());
         }
         _ => {
-            eprintln!("usage: generate events|rules N [SEED]");
+            eprintln!("usage: generate events N [SEED] | rules N [SEED] | groups N USERS");
             std::process::exit(2);
         }
     }

@@ -67,7 +67,7 @@ fn main() {
             "first_seen"
         };
         println!(
-            "{kind}: {} live groups, {:.0} bytes per group (RSS +{} MiB; each group keeps its one ~120-byte event for alerts)",
+            "{kind}: {} live groups, {:.0} bytes per group (RSS +{} MiB)",
             engine.live_groups(),
             (after.saturating_sub(before)) as f64 / n as f64,
             (after.saturating_sub(before)) >> 20

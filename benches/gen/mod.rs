@@ -46,6 +46,19 @@ const ACTIONS: &[(&str, &str, u64)] = &[
 
 /// One session event as a JSON line (about 200–230 bytes), `i`-th of a stream.
 pub fn event(rng: &mut Rng, i: u64, start_epoch: i64) -> String {
+    event_among(rng, i, start_epoch, 5000, 800, 4)
+}
+
+/// Like [`event`], drawing users uniformly from `users` and hosts from `hosts`, with
+/// `per_second` events per second of event time.
+pub fn event_among(
+    rng: &mut Rng,
+    i: u64,
+    start_epoch: i64,
+    users: u64,
+    hosts: u64,
+    per_second: u64,
+) -> String {
     let total: u64 = ACTIONS.iter().map(|a| a.2).sum();
     let mut pick = rng.below(total);
     let (action, login_type) = ACTIONS
@@ -59,10 +72,13 @@ pub fn event(rng: &mut Rng, i: u64, start_epoch: i64) -> String {
             }
         })
         .map_or(("login", ""), |a| (a.0, a.1));
-    let ts = start_epoch + (i / 4) as i64;
+    let ts = start_epoch + (i / per_second.max(1)) as i64;
     let (y, mo, d, h, mi, s) = civil(ts);
-    let user = rng.skewed(5000);
-    let host = rng.skewed(800);
+    let (user, host) = if users == 5000 && hosts == 800 {
+        (rng.skewed(users), rng.skewed(hosts))
+    } else {
+        (rng.below(users), rng.below(hosts))
+    };
     let hostname = if host < 5 {
         format!("DC{host:02}")
     } else {

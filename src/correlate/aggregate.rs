@@ -8,6 +8,16 @@ use crate::rule::{CmpOp, CorrelationType};
 use crate::time::Timestamp;
 use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
+
+/// Serialises the distinct-value map with its keys sorted (deterministic checkpoints).
+fn sorted_distinct<S: serde::Serializer>(
+    map: &Option<Box<AHashMap<Box<str>, (u32, Value)>>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let sorted: Option<std::collections::BTreeMap<&Box<str>, &(u32, Value)>> =
+        map.as_ref().map(|m| m.iter().collect());
+    sorted.serialize(s)
+}
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,19 +29,24 @@ pub const MAX_ALERT_EVENTS: usize = 10;
 struct Entry {
     ts: Timestamp,
     /// The distinct-value key (value_count) or the number (value_sum/avg), if any.
-    distinct: Option<String>,
+    distinct: Option<Box<str>>,
     number: Option<f64>,
-    text: Arc<str>,
+    /// The event, kept only while fewer than [`MAX_ALERT_EVENTS`] entries of the window
+    /// hold theirs: memory per group stays bounded however long the window is.
+    text: Option<Arc<str>>,
 }
 
 /// One group's window.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AggregateGroup {
     entries: VecDeque<Entry>,
-    #[serde(serialize_with = "super::group::sorted_map")]
-    distinct: AHashMap<String, (u32, Value)>,
+    /// value_count only: each distinct value with its number of entries (allocated on use).
+    #[serde(serialize_with = "sorted_distinct")]
+    distinct: Option<Box<AHashMap<Box<str>, (u32, Value)>>>,
     sum: f64,
     numbers: u64,
+    /// Entries holding their event text.
+    texts: u8,
 }
 
 impl AggregateGroup {
@@ -46,11 +61,14 @@ impl AggregateGroup {
         let Some(e) = self.entries.pop_front() else {
             return;
         };
-        if let Some(k) = &e.distinct {
-            if let Some(slot) = self.distinct.get_mut(k) {
+        if e.text.is_some() {
+            self.texts -= 1;
+        }
+        if let (Some(k), Some(map)) = (&e.distinct, self.distinct.as_mut()) {
+            if let Some(slot) = map.get_mut(k) {
                 slot.0 -= 1;
                 if slot.0 == 0 {
-                    self.distinct.remove(k);
+                    map.remove(k);
                 }
             }
         }
@@ -63,14 +81,16 @@ impl AggregateGroup {
         }
     }
 
-    /// Adds a contributing event. When the window holds `cap` entries already, the oldest
-    /// is dropped first and `true` returned (the caller counts it).
+    /// Adds a contributing event (its value counted as distinct when `count_distinct`).
+    /// When the window holds `cap` entries already, the oldest is dropped first and `true`
+    /// returned (the caller counts it).
     pub fn push(
         &mut self,
         ts: Timestamp,
         value: Option<(String, Value)>,
         text: Arc<str>,
         cap: usize,
+        count_distinct: bool,
     ) -> bool {
         let over = self.entries.len() >= cap.max(1);
         if over {
@@ -81,13 +101,24 @@ impl AggregateGroup {
         let mut distinct = None;
         if let Some((k, v)) = value {
             number = crate::event::number_of(&v);
-            let slot = self.distinct.entry(k.clone()).or_insert((0, v));
-            slot.0 += 1;
-            distinct = Some(k);
+            if count_distinct {
+                let k: Box<str> = k.into_boxed_str();
+                let map = self.distinct.get_or_insert_with(Default::default);
+                map.entry(k.clone()).or_insert((0, v)).0 += 1;
+                distinct = Some(k);
+            }
         }
         if let Some(n) = number {
             self.sum += n;
             self.numbers += 1;
+        }
+        if self.entries.capacity() == 0 {
+            // Most groups hold one event: do not reserve the default four slots.
+            self.entries.reserve_exact(1);
+        }
+        let text = (usize::from(self.texts) < MAX_ALERT_EVENTS).then_some(text);
+        if text.is_some() {
+            self.texts += 1;
         }
         self.entries.push_back(Entry {
             ts,
@@ -102,7 +133,9 @@ impl AggregateGroup {
     pub fn aggregate(&self, kind: CorrelationType) -> Option<f64> {
         match kind {
             CorrelationType::EventCount => Some(self.entries.len() as f64),
-            CorrelationType::ValueCount => Some(self.distinct.len() as f64),
+            CorrelationType::ValueCount => {
+                Some(self.distinct.as_ref().map_or(0, |m| m.len()) as f64)
+            }
             CorrelationType::ValueSum => Some(self.sum),
             CorrelationType::ValueAvg => (self.numbers > 0).then(|| self.sum / self.numbers as f64),
             _ => None,
@@ -121,8 +154,12 @@ impl AggregateGroup {
             return None;
         }
         let values = (kind == CorrelationType::ValueCount).then(|| {
-            let mut vs: Vec<(&String, &Value)> =
-                self.distinct.iter().map(|(k, (_, v))| (k, v)).collect();
+            let mut vs: Vec<(&Box<str>, &Value)> = self
+                .distinct
+                .iter()
+                .flat_map(|m| m.iter())
+                .map(|(k, (_, v))| (k, v))
+                .collect();
             vs.sort_by(|a, b| a.0.cmp(b.0));
             vs.into_iter().map(|(_, v)| v.clone()).collect()
         });
@@ -134,8 +171,8 @@ impl AggregateGroup {
             events: self
                 .entries
                 .iter()
+                .filter_map(|e| e.text.clone())
                 .take(MAX_ALERT_EVENTS)
-                .map(|e| e.text.clone())
                 .collect(),
         })
     }

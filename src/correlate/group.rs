@@ -3,8 +3,9 @@
 use crate::compile::correlation::{CompiledCorrelation, RuleRef};
 use serde_json::Value;
 
-/// A group: the text of each `group-by` value, in order.
-pub type GroupKey = Box<[String]>;
+/// A group: the text of each `group-by` value, in order. Shared (`Arc`) between the index
+/// and the slot of a group store, and with timers.
+pub type GroupKey = std::sync::Arc<[Box<str>]>;
 
 /// The text a group or value compares by: strings as they are, numbers and booleans as
 /// JSON writes them, arrays and objects as their JSON text. `None` for null.
@@ -27,10 +28,10 @@ pub fn group_of(
     let mut values = Vec::with_capacity(c.group_by.len());
     for g in &c.group_by {
         let v = g.path_for(via).resolve(event)?;
-        key.push(key_text(v)?);
+        key.push(key_text(v)?.into_boxed_str());
         values.push((g.name.clone(), v.clone()));
     }
-    Some((key.into_boxed_slice(), values))
+    Some((key.into(), values))
 }
 
 /// The value of `condition.field` / `field` for an input: one field's value, or for a list

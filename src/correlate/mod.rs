@@ -301,7 +301,14 @@ impl Correlator {
                 } else if !stages.is_empty() {
                     let g = groups.touch(&key, input.ts, AggregateGroup::default);
                     g.evict_before(cutoff);
-                    if g.push(input.ts, value_of(c, input.event), input.text.clone(), cap) {
+                    let distinct = c.def.kind == CorrelationType::ValueCount;
+                    if g.push(
+                        input.ts,
+                        value_of(c, input.event),
+                        input.text.clone(),
+                        cap,
+                        distinct,
+                    ) {
                         self.evicted_entries += 1;
                     }
                     if c.trigger.is_empty() {
@@ -336,7 +343,8 @@ impl Correlator {
                 if is_reset {
                     groups.remove(&key);
                 }
-                if !stages.is_empty() {
+                // A later stage without a chain to extend changes nothing: no group for it.
+                if !stages.is_empty() && (stages[0] == 0 || groups.contains(&key)) {
                     let g = groups.touch(&key, input.ts, OrderedGroup::default);
                     candidates.extend(g.on_match(
                         c.rules.len(),

@@ -221,7 +221,7 @@ mod tests {
     use super::*;
 
     fn k(s: &str) -> GroupKey {
-        vec![s.to_string()].into_boxed_slice()
+        vec![Box::<str>::from(s)].into()
     }
 
     #[test]
@@ -234,11 +234,11 @@ mod tests {
         assert_eq!(st.evicted, 1);
         assert!(!st.contains(&k("b")));
         assert_eq!(st.get(&k("a")), Some(&2));
-        let order: Vec<&str> = st.iter().map(|(k, _)| k[0].as_str()).collect();
+        let order: Vec<&str> = st.iter().map(|(k, _)| &*k[0]).collect();
         assert_eq!(order, ["a", "c"]);
         st.expire_before(Timestamp(4));
         assert_eq!(
-            st.iter().map(|(k, _)| k[0].clone()).collect::<Vec<_>>(),
+            st.iter().map(|(k, _)| k[0].to_string()).collect::<Vec<_>>(),
             ["c"]
         );
         assert_eq!(st.remove(&k("c")), Some(7));
