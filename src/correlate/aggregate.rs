@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Serialises the distinct-value map with its keys sorted (deterministic checkpoints).
 fn sorted_distinct<S: serde::Serializer>(
-    map: &Option<Box<AHashMap<Box<str>, (u32, Value)>>>,
+    map: &Option<Box<DistinctValues>>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
     let sorted: Option<std::collections::BTreeMap<&Box<str>, &(u32, Value)>> =
@@ -21,6 +21,9 @@ fn sorted_distinct<S: serde::Serializer>(
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::Arc;
+
+/// Each distinct value's text, with its number of window entries and its JSON value.
+type DistinctValues = AHashMap<Box<str>, (u32, Value)>;
 
 /// Most contributing events an alert carries.
 pub const MAX_ALERT_EVENTS: usize = 10;
@@ -42,7 +45,7 @@ pub struct AggregateGroup {
     entries: VecDeque<Entry>,
     /// value_count only: each distinct value with its number of entries (allocated on use).
     #[serde(serialize_with = "sorted_distinct")]
-    distinct: Option<Box<AHashMap<Box<str>, (u32, Value)>>>,
+    distinct: Option<Box<DistinctValues>>,
     sum: f64,
     numbers: u64,
     /// Entries holding their event text.
