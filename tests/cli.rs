@@ -575,3 +575,45 @@ fn sigterm_writes_the_state_and_exits_cleanly() {
     );
     drop(stdin);
 }
+
+#[test]
+fn readme_correlation_examples_compile() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let mut docs = Vec::new();
+    for block in readme.split("```yaml\n").skip(1) {
+        let text = block.split("```").next().unwrap_or_default();
+        if text.contains("correlation:") {
+            let n = docs.len();
+            let head = if text.contains("title:") {
+                String::new()
+            } else {
+                format!("title: example {n}\n")
+            };
+            docs.push(format!("{head}{text}"));
+        }
+    }
+    // Eight types; value_sum and value_avg share one example.
+    assert!(
+        docs.len() >= 7,
+        "expected an example per correlation type, found {}",
+        docs.len()
+    );
+    let mut text = String::new();
+    for name in [
+        "failed_logon",
+        "vpn_session",
+        "lock",
+        "unlock",
+        "rdp_logon",
+        "logon_success",
+    ] {
+        text.push_str(&format!("title: {name}\nname: {name}\nlogsource: {{category: test}}\ndetection: {{sel: {{action: {name}}}, condition: sel}}\n---\n"));
+    }
+    text.push_str(&docs.join("---\n"));
+    if let Err(d) = session_sigma::RuleSet::builder()
+        .add_str("README.md", text)
+        .build()
+    {
+        panic!("README examples do not compile:\n{d}");
+    }
+}
