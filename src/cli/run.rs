@@ -168,6 +168,8 @@ pub fn run(a: &RunArgs) -> u8 {
     if stats.invalid > 0 {
         eprintln!("{} invalid line(s) skipped", stats.invalid);
     }
+    // The process ends here: freeing millions of groups one by one would only cost time.
+    std::mem::forget(engine);
     status
 }
 

@@ -17,21 +17,31 @@ pub fn key_text(v: &Value) -> Option<String> {
     }
 }
 
-/// The group of an input that arrived through `via`, with the values as they appear (for
-/// alerts). `None` when a group-by field is missing or null: the correlation ignores it.
-pub fn group_of(
-    c: &CompiledCorrelation,
-    event: &Value,
-    via: RuleRef,
-) -> Option<(GroupKey, Vec<(String, Value)>)> {
+/// The group of an input that arrived through `via`. `None` when a group-by field is
+/// missing or null: the correlation ignores the input (S4).
+pub fn group_key(c: &CompiledCorrelation, event: &Value, via: RuleRef) -> Option<GroupKey> {
     let mut key = Vec::with_capacity(c.group_by.len());
-    let mut values = Vec::with_capacity(c.group_by.len());
     for g in &c.group_by {
-        let v = g.path_for(via).resolve(event)?;
-        key.push(key_text(v)?.into_boxed_str());
-        values.push((g.name.clone(), v.clone()));
+        key.push(key_text(g.path_for(via).resolve(event)?)?.into_boxed_str());
     }
-    Some((key.into(), values))
+    Some(key.into())
+}
+
+/// The group's values as they appear in the input, for alerts (only built for alerts and
+/// obligations; [`group_key`] has already checked that they are there).
+pub fn group_values(c: &CompiledCorrelation, event: &Value, via: RuleRef) -> Vec<(String, Value)> {
+    c.group_by
+        .iter()
+        .map(|g| {
+            (
+                g.name.clone(),
+                g.path_for(via)
+                    .resolve(event)
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            )
+        })
+        .collect()
 }
 
 /// The value of `condition.field` / `field` for an input: one field's value, or for a list

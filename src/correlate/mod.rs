@@ -22,7 +22,7 @@ use absence::{AbsenceGroup, Obligation};
 use aggregate::AggregateGroup;
 use ahash::AHashMap;
 use first_seen::{FirstSeenGroup, Policy};
-use group::{GroupKey, group_of, group_text, value_of};
+use group::{GroupKey, group_key, group_text, group_values, value_of};
 use serde_json::Value;
 pub use snapshot::CorrelatorSnapshot;
 use std::cmp::Reverse;
@@ -274,7 +274,7 @@ impl Correlator {
             .find(|r| vias.contains(r))
             .copied()
             .unwrap_or(vias[0]);
-        let Some((key, group)) = group_of(c, input.event, via) else {
+        let Some(key) = group_key(c, input.event, via) else {
             return;
         };
         let span = c.def.timespan.unwrap_or(0);
@@ -412,6 +412,7 @@ impl Correlator {
                         let id = self.next_id;
                         self.next_id += 1;
                         let deadline = input.ts.plus(span);
+                        let group = group_values(c, input.event, via);
                         g.pending.push(Obligation {
                             id,
                             anchor_ts: input.ts,
@@ -437,7 +438,7 @@ impl Correlator {
                 ci,
                 &key,
                 cand,
-                group.clone(),
+                group_values(c, input.event, via),
                 input.seq,
                 false,
                 out,
