@@ -28,6 +28,9 @@
 //! let event = br#"{"timestamp":"2024-05-01T10:00:00Z","action":"rdp","user":"bob","src_ip":"8.8.8.8"}"#;
 //! engine.process_line(event, &mut alerts).expect("valid event");
 //! engine.process_line(br#"{"action":"rdp","src_ip":"10.1.1.1"}"#, &mut alerts).unwrap();
+//! // Alerts of one time are written once time moves on (so that ties are ordered), or on
+//! // `flush` / `finish`.
+//! engine.finish(&mut alerts);
 //! assert_eq!(alerts.len(), 1);
 //! assert_eq!(alerts[0].rule.name.as_deref(), Some("rdp_public"));
 //! assert_eq!(alerts[0].timestamp.unwrap().to_string(), "2024-05-01T10:00:00Z");

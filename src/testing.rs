@@ -66,6 +66,8 @@ pub fn run_one(set: &RuleSet, rule: RuleRef, path: &str, test: &RuleTest) -> Tes
     for ev in &test.events {
         let mut alerts = Vec::new();
         let _ = engine.process(ev, &mut alerts);
+        // Alerts wait until time moves on (tie ordering); take this event's now.
+        engine.flush(&mut alerts);
         per_event.push(mine(alerts));
     }
     let mut tail = Vec::new();

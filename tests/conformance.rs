@@ -178,6 +178,7 @@ fn matches(set: &RuleSet, events: &[Value]) -> Vec<bool> {
         .map(|e| {
             let mut alerts = Vec::new();
             engine.process(e, &mut alerts).expect("events are objects");
+            engine.flush(&mut alerts);
             !alerts.is_empty()
         })
         .collect()

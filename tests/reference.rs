@@ -1,1 +1,2363 @@
 //! Reference implementation of the correlation semantics (see the module doc inside).
+//!
+//! # What this is
+//!
+//! A second, independent implementation of DESIGN.md 3.2–3.3 (S1–S12), written from the text
+//! of the design alone (not from `src/correlate/`), and property tests that run random event
+//! streams through both it and the engine and demand the same outcome.
+//!
+//! The reference keeps **no incremental state**. It decides, up front, which events are late
+//! and in which order the others are processed (S2, S3), and then, for every evaluation point,
+//! looks back over the whole processed history:
+//!
+//! * a group's state starts at its last *clear point*: the latest `reset` event of the group at
+//!   or before the evaluation point (3.2: "first resets, then counts", so the reset event
+//!   itself still counts), or just after the latest alert of the group when `on_fire: reset`;
+//! * count / value types (S6) take every contributing event of the group since the clear point
+//!   with `e.ts − timespan ≤ c.ts ≤ e.ts`;
+//! * `temporal` (S7) asks whether every rule matched in the group within the span;
+//! * `temporal_ordered` (S7) searches for a chain `e1 < … < en = e` over the history;
+//! * `first_seen` (S8) looks for an earlier occurrence of the value within `history`;
+//! * `absence` (S9) decides, for each anchor, whether the obligations opened before it are still
+//!   pending (not discharged, not replaced, and not yet fired: a deadline fires before any event
+//!   with a later timestamp, S9), and at the end whether the final watermark (the largest
+//!   timestamp, S11) passed each live deadline;
+//! * `suppress` (S10) compares with the latest alert already emitted for the (rule, group);
+//! * chaining (S12) inserts a correlation's alerts, as events carrying the group fields, into
+//!   the processed stream right after the event they were raised at (absence: after the last
+//!   event at or before the deadline);
+//! * the output (4.1) is ordered by time, rule position, group, input position, and each
+//!   alert's `events` are the first ten of its window (count and value types), the event
+//!   (first_seen) or the anchor (absence).
+//!
+//! Besides the alerts (rule, time, group, value, values, anchor_timestamp, incomplete), the
+//! properties compare `late`, `no_timestamp`, the `pending` obligations, the detection alerts
+//! (`generate`), the output order and the `events` of each alert.
+//!
+//! Disagreements with the engine each have an `engine_bug_*` test (ignored while the bug
+//! stands) and a switch (`NUMERIC_GROUP_ORDER`, `EVENTS_BEYOND_TEN`,
+//! `ABSENCE_TIE_NUMBER_STRING`) that turns off only that sub-case in the properties; set it to
+//! `true` once the engine is fixed. `regression_*` tests are disagreements already fixed.
+//!
+//! Things the design leaves open and the reference fixes (each agrees with the engine; the
+//! generators exercise all of them):
+//! * `value` of a `temporal` / `temporal_ordered` alert is the number of rules (as the scenario
+//!   tests in `window.rs` pin it); `first_seen` and `absence` alerts carry no `value`;
+//! * a contributing event without `condition.field` is still an evaluation point; with
+//!   `trigger`, an empty window is still evaluated (count 0, no distinct values, sum 0); an
+//!   average of no values is no candidate;
+//! * an event that matches a trigger rule is never counted, even if it also matches `rules`;
+//!   an event that is reset, trigger and/or contributing resets first, then is evaluated;
+//! * values (value_count, first_seen) compare as strings, like groups: `3` and `"3"` are one
+//!   value; a `first_seen` tuple with a null part is skipped; `values` of a tuple is the tuple;
+//! * absence: an event that is both an anchor and an expected event first discharges the
+//!   obligations anchored before it, then anchors;
+//! * `suppress` applies to every type, `first_seen` and `absence` included (3.2 lists it for
+//!   all types; "they deduplicate by their own semantics" is read as: `on_fire` does not apply
+//!   to them), including absence alerts flushed as incomplete, which also chain (S12) like
+//!   any other alert.
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config as ProptestConfig, TestCaseError};
+use serde_json::{Map, Value};
+use session_sigma::time::{Timestamp, parse_rfc3339};
+use session_sigma::{Alert, Engine, RuleSet, Settings};
+use std::collections::{BTreeMap, BTreeSet};
+
+const SEC: i64 = 1_000_000_000;
+const MIN: i64 = 60 * SEC;
+
+/// 2024-05-01T10:00:00Z, in ns.
+fn base() -> i64 {
+    parse_rfc3339("2024-05-01T10:00:00Z").expect("valid").0
+}
+
+fn rfc(ns: i64) -> String {
+    Timestamp(ns).to_string()
+}
+
+/// "HH:MM[:SS]" on 2024-05-01, in ns.
+fn hm(s: &str) -> i64 {
+    let full = if s.len() == 5 {
+        format!("2024-05-01T{s}:00Z")
+    } else {
+        format!("2024-05-01T{s}Z")
+    };
+    parse_rfc3339(&full).expect("valid time").0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+// ---------------------------------------------------------------------------------------------
+
+/// The detection rules every scenario loads (positions 0–4 in the rule set): `r_x` matches
+/// `action: x`, `r_ab` matches `a` or `b`. Action `z` matches nothing.
+const DETECTIONS: &str = "title: r_a\nname: r_a\nlogsource: {category: user_session}\ndetection:\n  sel: {action: a}\n  condition: sel\n\
+---\ntitle: r_b\nname: r_b\nlogsource: {category: user_session}\ndetection:\n  sel: {action: b}\n  condition: sel\n\
+---\ntitle: r_c\nname: r_c\nlogsource: {category: user_session}\ndetection:\n  sel: {action: c}\n  condition: sel\n\
+---\ntitle: r_d\nname: r_d\nlogsource: {category: user_session}\ndetection:\n  sel: {action: d}\n  condition: sel\n\
+---\ntitle: r_ab\nname: r_ab\nlogsource: {category: user_session}\ndetection:\n  sel: {action: [a, b]}\n  condition: sel\n";
+
+/// Which of the detection rules above an event matches.
+fn detect(event: &Value) -> BTreeSet<String> {
+    let action = event.get("action").and_then(Value::as_str).unwrap_or("");
+    let names: &[&str] = match action {
+        "a" => &["r_a", "r_ab"],
+        "b" => &["r_b", "r_ab"],
+        "c" => &["r_c"],
+        "d" => &["r_d"],
+        _ => &[],
+    };
+    names.iter().map(|s| (*s).to_string()).collect()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    EventCount,
+    ValueCount,
+    ValueSum,
+    ValueAvg,
+    Temporal,
+    Ordered,
+    FirstSeen,
+    Absence,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::EventCount => "event_count",
+            Kind::ValueCount => "value_count",
+            Kind::ValueSum => "value_sum",
+            Kind::ValueAvg => "value_avg",
+            Kind::Temporal => "temporal",
+            Kind::Ordered => "temporal_ordered",
+            Kind::FirstSeen => "first_seen",
+            Kind::Absence => "absence",
+        }
+    }
+
+    fn is_counting(self) -> bool {
+        matches!(
+            self,
+            Kind::EventCount | Kind::ValueCount | Kind::ValueSum | Kind::ValueAvg
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    Eq,
+    Neq,
+}
+
+impl Op {
+    fn key(self) -> &'static str {
+        match self {
+            Op::Gt => "gt",
+            Op::Gte => "gte",
+            Op::Lt => "lt",
+            Op::Lte => "lte",
+            Op::Eq => "eq",
+            Op::Neq => "neq",
+        }
+    }
+
+    #[allow(clippy::float_cmp)]
+    fn holds(self, v: f64, t: f64) -> bool {
+        match self {
+            Op::Gt => v > t,
+            Op::Gte => v >= t,
+            Op::Lt => v < t,
+            Op::Lte => v <= t,
+            Op::Eq => v == t,
+            Op::Neq => v != t,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AnchorMode {
+    First,
+    Each,
+    Restart,
+}
+
+/// One correlation rule, as the reference understands it (DESIGN.md 3.2).
+#[derive(Clone, Debug)]
+struct Spec {
+    name: String,
+    kind: Kind,
+    rules: Vec<String>,
+    group_by: Vec<String>,
+    timespan: i64,
+    conds: Vec<(Op, i64)>,
+    /// `condition.field` (value types) or `field` (first_seen).
+    field: Option<String>,
+    keep: bool,
+    suppress: Option<i64>,
+    reset: Vec<String>,
+    trigger: Vec<String>,
+    generate: bool,
+    history: i64,
+    new_group_alert: bool,
+    learning: i64,
+    expected: Vec<String>,
+    anchor: AnchorMode,
+    /// `aliases`: group-by name → (rule → the event field it reads for that rule).
+    aliases: Vec<(String, Vec<(String, String)>)>,
+}
+
+fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_string()).collect()
+}
+
+impl Spec {
+    fn new(name: &str, kind: Kind, rules: &[&str], group_by: &[&str], timespan: i64) -> Spec {
+        Spec {
+            name: name.to_string(),
+            kind,
+            rules: strs(rules),
+            group_by: strs(group_by),
+            timespan,
+            conds: Vec::new(),
+            field: None,
+            keep: false,
+            suppress: None,
+            reset: Vec::new(),
+            trigger: Vec::new(),
+            generate: false,
+            history: 0,
+            new_group_alert: false,
+            learning: 0,
+            expected: Vec::new(),
+            anchor: AnchorMode::First,
+            aliases: Vec::new(),
+        }
+    }
+
+    /// Every rule this correlation names (for `generate`).
+    fn named(&self) -> impl Iterator<Item = &String> {
+        self.rules
+            .iter()
+            .chain(&self.reset)
+            .chain(&self.trigger)
+            .chain(&self.expected)
+    }
+
+    fn yaml(&self) -> String {
+        let list = |v: &[String]| v.join(", ");
+        let mut s = format!(
+            "title: {n}\nname: {n}\ncorrelation:\n  type: {}\n  rules: [{}]\n  group-by: [{}]\n",
+            self.kind.name(),
+            list(&self.rules),
+            list(&self.group_by),
+            n = self.name,
+        );
+        if self.kind != Kind::FirstSeen {
+            s += &format!("  timespan: {}\n", dur(self.timespan));
+        }
+        if self.kind.is_counting() {
+            let mut parts = Vec::new();
+            if self.kind != Kind::EventCount {
+                parts.push(format!("field: {}", self.field.as_deref().expect("field")));
+            }
+            for (op, t) in &self.conds {
+                parts.push(format!("{}: {t}", op.key()));
+            }
+            s += &format!("  condition: {{{}}}\n", parts.join(", "));
+        }
+        if self.keep {
+            s += "  on_fire: keep\n";
+        }
+        if let Some(d) = self.suppress {
+            s += &format!("  suppress: {}\n", dur(d));
+        }
+        if !self.reset.is_empty() {
+            s += &format!("  reset: [{}]\n", list(&self.reset));
+        }
+        if !self.aliases.is_empty() {
+            s += "  aliases:\n";
+            for (name, map) in &self.aliases {
+                s += &format!("    {name}:\n");
+                for (rule, field) in map {
+                    s += &format!("      {rule}: {field}\n");
+                }
+            }
+        }
+        if !self.trigger.is_empty() {
+            s += &format!("  trigger: [{}]\n", list(&self.trigger));
+        }
+        if self.generate {
+            s += "  generate: true\n";
+        }
+        if self.kind == Kind::FirstSeen {
+            s += &format!(
+                "  field: {}\n  history: {}\n  new_group: {}\n",
+                self.field.as_deref().expect("field"),
+                dur(self.history),
+                if self.new_group_alert {
+                    "alert"
+                } else {
+                    "learn"
+                }
+            );
+            if self.learning > 0 {
+                s += &format!("  learning: {}\n", dur(self.learning));
+            }
+        }
+        if self.kind == Kind::Absence {
+            s += &format!(
+                "  expected: [{}]\n  anchor: {}\n",
+                list(&self.expected),
+                match self.anchor {
+                    AnchorMode::First => "first",
+                    AnchorMode::Each => "each",
+                    AnchorMode::Restart => "restart",
+                }
+            );
+        }
+        s
+    }
+}
+
+fn dur(ns: i64) -> String {
+    if ns % MIN == 0 {
+        format!("{}m", ns / MIN)
+    } else {
+        format!("{}s", ns / SEC)
+    }
+}
+
+fn rules_yaml(specs: &[Spec]) -> String {
+    let mut s = DETECTIONS.to_string();
+    for spec in specs {
+        s.push_str("---\n");
+        s.push_str(&spec.yaml());
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outcome
+// ---------------------------------------------------------------------------------------------
+
+type Group = Vec<(String, String)>;
+
+/// One correlation alert, reduced to what is compared.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Out {
+    ts: i64,
+    rule: String,
+    group: Group,
+    value: Option<String>,
+    values: Option<Vec<String>>,
+    anchor: Option<i64>,
+    incomplete: bool,
+}
+
+impl std::fmt::Display for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let g: Vec<String> = self.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        write!(f, "{} {} [{}]", self.rule, rfc(self.ts), g.join(","))?;
+        if let Some(v) = &self.value {
+            write!(f, " value={v}")?;
+        }
+        if let Some(v) = &self.values {
+            write!(f, " values={v:?}")?;
+        }
+        if let Some(a) = self.anchor {
+            write!(f, " anchor={}", rfc(a))?;
+        }
+        if self.incomplete {
+            write!(f, " incomplete")?;
+        }
+        Ok(())
+    }
+}
+
+fn num(v: f64) -> String {
+    format!("{:.6}", v + 0.0) // no "-0"
+}
+
+fn val_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct PendingOut {
+    rule: String,
+    group: Group,
+    deadline: i64,
+}
+
+type AlertEvents = (Out, Option<Vec<String>>, Option<Vec<String>>);
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+struct Outcome {
+    /// Correlation alerts, in output order.
+    alerts: Vec<Out>,
+    /// Each correlation alert with its `events` (None: not checked) and, where the events are
+    /// checked loosely, the whole window.
+    events: Vec<AlertEvents>,
+    /// Detection alerts (rule, event time), sorted.
+    detections: Vec<(String, i64)>,
+    late: u64,
+    no_timestamp: u64,
+    /// Sorted.
+    pending: Vec<PendingOut>,
+}
+
+impl Outcome {
+    fn show(&self) -> String {
+        let mut s = String::new();
+        for a in &self.alerts {
+            s += &format!("  {a}\n");
+        }
+        s += &format!("  late={} pending=[", self.late);
+        for p in &self.pending {
+            let g: Vec<String> = p.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            s += &format!(" {} [{}] {}", p.rule, g.join(","), rfc(p.deadline));
+        }
+        s += " ]\n";
+        s
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reference
+// ---------------------------------------------------------------------------------------------
+
+/// One element of the processed stream: an event (or, S12, a correlation alert as an event).
+#[derive(Clone, Debug)]
+struct Item {
+    ts: i64,
+    fields: Map<String, Value>,
+    matched: BTreeSet<String>,
+    /// The input line (None for a correlation alert seen as an event).
+    text: Option<String>,
+}
+
+/// S1: RFC 3339 text or epoch seconds (the generators use no other form).
+fn ts_of(e: &Value) -> Option<i64> {
+    match e.get("timestamp")? {
+        Value::String(s) => parse_rfc3339(s).map(|t| t.0),
+        Value::Number(n) => n.as_i64().map(|secs| secs * SEC),
+        _ => None,
+    }
+}
+
+/// S4: the group, or None when a group-by field is missing or null.
+/// With `aliases`, a group-by name reads, for an event of rule r, the field the alias gives
+/// for r (the generators never let one event match two rules of an alias).
+fn group_of(spec: &Spec, it: &Item) -> Option<Group> {
+    spec.group_by
+        .iter()
+        .map(|f| {
+            let source = spec
+                .aliases
+                .iter()
+                .find(|(name, _)| name == f)
+                .and_then(|(_, map)| map.iter().find(|(rule, _)| it.matched.contains(rule)))
+                .map_or(f, |(_, field)| field);
+            match it.fields.get(source) {
+                None | Some(Value::Null) => None,
+                Some(v) => Some((f.clone(), val_str(v))),
+            }
+        })
+        .collect()
+}
+
+fn matches_any(it: &Item, rules: &[String]) -> bool {
+    rules.iter().any(|r| it.matched.contains(r))
+}
+
+/// A raised alert and the index (in the stream it was evaluated on) of the item it was raised at.
+struct Raised {
+    at: usize,
+    out: Out,
+    /// The alert's `events` (DESIGN.md 4.1: the contributing events, the first ten), where the
+    /// reference decides them: the window of a count or value type, the event of a
+    /// first_seen, the anchor of an absence. None: not checked (temporal types, where which
+    /// of several matching events contribute is not specified, and chained events).
+    events: Option<Vec<String>>,
+    /// Count and value types, when more than ten events entered the group's state since it
+    /// was last cleared: the whole window (see `EVENTS_BEYOND_TEN`).
+    window: Option<Vec<String>>,
+}
+
+/// The first index whose events belong to the group's state at evaluation point `p`: after the
+/// latest `on_fire: reset` alert of the group, and from the latest reset event (inclusive).
+fn clear_start(spec: &Spec, items: &[Item], raised: &[Raised], g: &Group, p: usize) -> usize {
+    let mut start = 0;
+    for (q, it) in items.iter().enumerate().take(p + 1) {
+        if matches_any(it, &spec.reset) && group_of(spec, it).as_ref() == Some(g) {
+            start = start.max(q);
+        }
+    }
+    if !spec.keep {
+        for r in raised {
+            if r.at < p && &r.out.group == g {
+                start = start.max(r.at + 1);
+            }
+        }
+    }
+    start
+}
+
+/// S10: emits the candidate unless suppressed.
+fn candidate(
+    spec: &Spec,
+    raised: &mut Vec<Raised>,
+    at: usize,
+    out: Out,
+    events: Option<Vec<String>>,
+    window: Option<Vec<String>>,
+) {
+    if let Some(d) = spec.suppress {
+        let last = raised
+            .iter()
+            .filter(|r| r.out.group == out.group)
+            .map(|r| r.out.ts)
+            .max();
+        if last.is_some_and(|l| out.ts <= l + d) {
+            return;
+        }
+    }
+    raised.push(Raised {
+        at,
+        out,
+        events,
+        window,
+    });
+}
+
+fn out(spec: &Spec, ts: i64, g: &Group) -> Out {
+    Out {
+        ts,
+        rule: spec.name.clone(),
+        group: g.clone(),
+        value: None,
+        values: None,
+        anchor: None,
+        incomplete: false,
+    }
+}
+
+/// S6: event_count, value_count, value_sum, value_avg.
+fn eval_counting(spec: &Spec, items: &[Item]) -> Vec<Raised> {
+    let mut raised = Vec::new();
+    // Trigger events are not counted, even when they also match `rules`.
+    let counts = |c: &Item| {
+        matches_any(c, &spec.rules) && (spec.trigger.is_empty() || !matches_any(c, &spec.trigger))
+    };
+    for (p, e) in items.iter().enumerate() {
+        let Some(g) = group_of(spec, e) else {
+            continue;
+        };
+        let evaluate = if spec.trigger.is_empty() {
+            matches_any(e, &spec.rules)
+        } else {
+            matches_any(e, &spec.trigger)
+        };
+        if !evaluate {
+            continue;
+        }
+        let start = clear_start(spec, items, &raised, &g, p);
+        let window: Vec<&Item> = items[start..=p]
+            .iter()
+            .filter(|c| {
+                counts(c)
+                    && group_of(spec, c).as_ref() == Some(&g)
+                    && e.ts - spec.timespan <= c.ts
+                    && c.ts <= e.ts
+            })
+            .collect();
+        let field_values = || {
+            let f = spec.field.as_deref().expect("field");
+            window
+                .iter()
+                .filter_map(|c| c.fields.get(f))
+                .filter(|v| !v.is_null())
+                .cloned()
+                .collect::<Vec<Value>>()
+        };
+        let numbers = || {
+            field_values()
+                .iter()
+                .filter_map(|v| match v {
+                    Value::Number(n) => n.as_f64(),
+                    Value::String(s) => s.trim().parse::<f64>().ok(),
+                    _ => None,
+                })
+                .collect::<Vec<f64>>()
+        };
+        let (value, values) = match spec.kind {
+            Kind::EventCount => (Some(window.len() as f64), None),
+            Kind::ValueCount => {
+                // Distinct as strings (3 and "3" are one value), like groups (S4).
+                let distinct: BTreeSet<String> = field_values().iter().map(val_str).collect();
+                (
+                    Some(distinct.len() as f64),
+                    Some(distinct.into_iter().collect()),
+                )
+            }
+            Kind::ValueSum => (Some(numbers().iter().fold(0.0, |a, b| a + b)), None),
+            Kind::ValueAvg => {
+                let ns = numbers();
+                if ns.is_empty() {
+                    (None, None)
+                } else {
+                    (
+                        Some(ns.iter().fold(0.0, |a, b| a + b) / ns.len() as f64),
+                        None,
+                    )
+                }
+            }
+            _ => unreachable!(),
+        };
+        let Some(value) = value else {
+            continue;
+        };
+        if !spec.conds.iter().all(|(op, t)| op.holds(value, *t as f64)) {
+            continue;
+        }
+        let mut o = out(spec, e.ts, &g);
+        o.value = Some(num(value));
+        o.values = values;
+        let events = window.iter().take(10).map(|c| c.text.clone()).collect();
+        let entered = items[start..=p]
+            .iter()
+            .filter(|c| counts(c) && group_of(spec, c).as_ref() == Some(&g))
+            .count();
+        let whole = (entered > 10)
+            .then(|| window.iter().map(|c| c.text.clone()).collect())
+            .flatten();
+        candidate(spec, &mut raised, p, o, events, whole);
+    }
+    raised
+}
+
+/// S7: temporal (any order).
+fn eval_temporal(spec: &Spec, items: &[Item]) -> Vec<Raised> {
+    let mut raised = Vec::new();
+    for (p, e) in items.iter().enumerate() {
+        if !matches_any(e, &spec.rules) {
+            continue;
+        }
+        let Some(g) = group_of(spec, e) else {
+            continue;
+        };
+        let start = clear_start(spec, items, &raised, &g, p);
+        let all = spec.rules.iter().all(|r| {
+            items[start..=p].iter().any(|c| {
+                c.matched.contains(r)
+                    && group_of(spec, c).as_ref() == Some(&g)
+                    && e.ts - spec.timespan <= c.ts
+            })
+        });
+        if all {
+            let mut o = out(spec, e.ts, &g);
+            o.value = Some(num(spec.rules.len() as f64));
+            candidate(spec, &mut raised, p, o, None, None);
+        }
+    }
+    raised
+}
+
+/// S7: temporal_ordered, by searching every chain e1 < … < en = e in the history.
+fn eval_ordered(spec: &Spec, items: &[Item]) -> Vec<Raised> {
+    let mut raised = Vec::new();
+    let n = spec.rules.len();
+    for (p, e) in items.iter().enumerate() {
+        if !e.matched.contains(&spec.rules[n - 1]) {
+            continue;
+        }
+        let Some(g) = group_of(spec, e) else {
+            continue;
+        };
+        let start = clear_start(spec, items, &raised, &g, p);
+        let cands: Vec<usize> = (start..=p)
+            .filter(|&q| group_of(spec, &items[q]).as_ref() == Some(&g))
+            .collect();
+        // starts[k][j]: the start times of every chain r1..r(k+1) ending at cands[j].
+        let mut starts: Vec<Vec<BTreeSet<i64>>> = vec![vec![BTreeSet::new(); cands.len()]; n];
+        for (j, &q) in cands.iter().enumerate() {
+            for k in 0..n {
+                if !items[q].matched.contains(&spec.rules[k]) {
+                    continue;
+                }
+                starts[k][j] = if k == 0 {
+                    [items[q].ts].into_iter().collect()
+                } else {
+                    (0..j).flat_map(|i| starts[k - 1][i].clone()).collect()
+                };
+            }
+        }
+        let last = cands.len() - 1;
+        if starts[n - 1][last]
+            .iter()
+            .any(|s| e.ts - s <= spec.timespan)
+        {
+            let mut o = out(spec, e.ts, &g);
+            o.value = Some(num(n as f64));
+            candidate(spec, &mut raised, p, o, None, None);
+        }
+    }
+    raised
+}
+
+/// S8: first_seen.
+fn eval_first_seen(spec: &Spec, items: &[Item]) -> Vec<Raised> {
+    let mut raised = Vec::new();
+    let Some(t0) = items.first().map(|i| i.ts) else {
+        return raised;
+    };
+    // `field: f` or `field: [f, g]`: the value is the tuple; null if any part is null.
+    let fields: Vec<String> = spec
+        .field
+        .as_deref()
+        .expect("field")
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|f| f.trim().to_string())
+        .collect();
+    // Values compare as strings (3 and "3" are one value), like groups (S4).
+    let value = |it: &Item| -> Option<Vec<String>> {
+        fields
+            .iter()
+            .map(|f| it.fields.get(f).filter(|v| !v.is_null()).map(val_str))
+            .collect()
+    };
+    for (p, e) in items.iter().enumerate() {
+        if !matches_any(e, &spec.rules) {
+            continue;
+        }
+        let Some(g) = group_of(spec, e) else {
+            continue;
+        };
+        let Some(v) = value(e) else {
+            continue;
+        };
+        let earlier: Vec<&Item> = items[..p]
+            .iter()
+            .filter(|c| {
+                matches_any(c, &spec.rules)
+                    && group_of(spec, c).as_ref() == Some(&g)
+                    && value(c).is_some()
+            })
+            .collect();
+        let group_known = !earlier.is_empty();
+        let is_new = !earlier
+            .iter()
+            .any(|c| value(c).as_ref() == Some(&v) && c.ts >= e.ts - spec.history);
+        let learning = e.ts < t0 + spec.learning;
+        if is_new && (group_known || spec.new_group_alert) && !learning {
+            let mut o = out(spec, e.ts, &g);
+            o.values = Some(v.clone());
+            let events = e.text.clone().map(|t| vec![t]);
+            candidate(spec, &mut raised, p, o, events, None);
+        }
+    }
+    raised
+}
+
+/// S9/S11: absence. Returns the alerts and the obligations pending at the end.
+fn eval_absence(
+    spec: &Spec,
+    items: &[Item],
+    max_seen: Option<i64>,
+    eof_flush: bool,
+) -> (Vec<Raised>, Vec<PendingOut>) {
+    struct Obligation {
+        anchor: usize,
+        deadline: i64,
+        group: Group,
+    }
+    let in_group = |it: &Item, g: &Group| group_of(spec, it).as_ref() == Some(g);
+    let is_anchor = |it: &Item| matches_any(it, &spec.rules) && group_of(spec, it).is_some();
+    let is_expected = |it: &Item| matches_any(it, &spec.expected);
+    // Discharged by an expected event of the group processed after the anchor and before `p`
+    // (exclusive), at or before the deadline.
+    let discharged_before = |o: &Obligation, p: usize| {
+        items[o.anchor + 1..p]
+            .iter()
+            .any(|x| is_expected(x) && in_group(x, &o.group) && x.ts <= o.deadline)
+    };
+    // Live at `p` (before `p` is processed), ignoring replacement: not discharged, and not fired
+    // (a deadline fires before any event with a later timestamp; an event at the deadline's
+    // own time goes first).
+    let live_at = |o: &Obligation, p: usize| {
+        !discharged_before(o, p) && (p == items.len() || items[p].ts <= o.deadline)
+    };
+    // `restart`: replaced by the next anchor of the group if still pending there.
+    let replaced_before = |o: &Obligation, p: usize| {
+        if spec.anchor != AnchorMode::Restart {
+            return false;
+        }
+        let next =
+            (o.anchor + 1..p).find(|&q| is_anchor(&items[q]) && in_group(&items[q], &o.group));
+        next.is_some_and(|q| live_at(o, q))
+    };
+    let pending_at = |o: &Obligation, p: usize| live_at(o, p) && !replaced_before(o, p);
+    // An event that is both an anchor and an expected event first discharges the obligations
+    // anchored before it, then anchors (the design does not order the two; this is what the
+    // engine does, and `anchor: first` then opens a new obligation).
+    let pending_for_anchor = |o: &Obligation, p: usize| {
+        pending_at(o, p)
+            && !(is_expected(&items[p])
+                && in_group(&items[p], &o.group)
+                && items[p].ts <= o.deadline)
+    };
+
+    let mut obligations: Vec<Obligation> = Vec::new();
+    for (p, a) in items.iter().enumerate() {
+        if !is_anchor(a) {
+            continue;
+        }
+        let g = group_of(spec, a).expect("anchor has a group");
+        let open = match spec.anchor {
+            AnchorMode::First => !obligations
+                .iter()
+                .any(|o| o.group == g && pending_for_anchor(o, p)),
+            AnchorMode::Each | AnchorMode::Restart => true,
+        };
+        if open {
+            obligations.push(Obligation {
+                anchor: p,
+                deadline: a.ts + spec.timespan,
+                group: g,
+            });
+        }
+    }
+    let end = items.len();
+    let mut alerts = Vec::new();
+    let mut pending = Vec::new();
+    for o in &obligations {
+        if !pending_at(o, end) {
+            continue;
+        }
+        let fired = max_seen.is_some_and(|w| w > o.deadline);
+        if fired || eof_flush {
+            let mut a = out(spec, o.deadline, &o.group);
+            a.anchor = Some(items[o.anchor].ts);
+            a.incomplete = !fired;
+            // Where a chained correlation sees it (S12): after the events up to the deadline.
+            let at = items
+                .iter()
+                .rposition(|it| it.ts <= o.deadline)
+                .unwrap_or(0);
+            let events = items[o.anchor].text.clone().map(|t| vec![t]);
+            alerts.push(Raised {
+                at,
+                out: a,
+                events,
+                window: None,
+            });
+        } else {
+            pending.push(PendingOut {
+                rule: spec.name.clone(),
+                group: o.group.clone(),
+                deadline: o.deadline,
+            });
+        }
+    }
+    // Deadlines fire in time order, then by group (obligations are in anchor order); S10
+    // `suppress` applies to them as to any candidate (3.2 lists it for every type).
+    alerts.sort_by(|a, b| (a.out.ts, &a.out.group).cmp(&(b.out.ts, &b.out.group)));
+    let mut emitted = Vec::new();
+    for a in alerts {
+        let at = a.at;
+        candidate(spec, &mut emitted, at, a.out, a.events, None);
+    }
+    (emitted, pending)
+}
+
+/// A scenario: correlations (referenced ones before the ones that reference them), events in
+/// arrival order, engine settings.
+#[derive(Clone, Debug)]
+struct Scenario {
+    specs: Vec<Spec>,
+    events: Vec<Value>,
+    lateness: i64,
+    eof_flush: bool,
+}
+
+/// Whether a rule alerts on its own (DESIGN.md 3.2 `generate`).
+fn silent(specs: &[Spec], rule: &str) -> bool {
+    let namers: Vec<&Spec> = specs
+        .iter()
+        .filter(|s| s.named().any(|n| n == rule))
+        .collect();
+    !namers.is_empty() && namers.iter().all(|s| !s.generate)
+}
+
+/// The whole reference: S2/S3 lateness and order, then every correlation by brute force.
+fn reference(sc: &Scenario) -> Outcome {
+    // S2/S3: W before each arrival is the largest timestamp seen so far − max_lateness.
+    let mut max_seen: Option<i64> = None;
+    let mut late = 0;
+    let mut no_timestamp = 0;
+    let mut kept: Vec<(i64, usize)> = Vec::new();
+    let mut detections = Vec::new();
+    for (i, e) in sc.events.iter().enumerate() {
+        let ts = ts_of(e);
+        for r in detect(e) {
+            if !silent(&sc.specs, &r) {
+                detections.push((r, ts.unwrap_or(i64::MIN)));
+            }
+        }
+        // S1: no timestamp: detection only; it does not move W and is not late.
+        let Some(ts) = ts else {
+            no_timestamp += 1;
+            continue;
+        };
+        if max_seen.is_some_and(|m| ts < m - sc.lateness) {
+            late += 1;
+            continue;
+        }
+        max_seen = Some(max_seen.map_or(ts, |m| m.max(ts)));
+        kept.push((ts, i));
+    }
+    detections.sort();
+    kept.sort();
+    let mut stream: Vec<Item> = kept
+        .iter()
+        .map(|&(ts, i)| Item {
+            ts,
+            fields: sc.events[i].as_object().expect("object").clone(),
+            matched: detect(&sc.events[i]),
+            text: Some(sc.events[i].to_string()),
+        })
+        .collect();
+
+    let mut alerts: Vec<(usize, Out)> = Vec::new(); // (rule position, alert)
+    let mut events: Vec<AlertEvents> = Vec::new();
+    let mut pending = Vec::new();
+    for (pos, spec) in sc.specs.iter().enumerate() {
+        let raised = match spec.kind {
+            Kind::EventCount | Kind::ValueCount | Kind::ValueSum | Kind::ValueAvg => {
+                eval_counting(spec, &stream)
+            }
+            Kind::Temporal => eval_temporal(spec, &stream),
+            Kind::Ordered => eval_ordered(spec, &stream),
+            Kind::FirstSeen => eval_first_seen(spec, &stream),
+            Kind::Absence => {
+                let (a, p) = eval_absence(spec, &stream, max_seen, sc.eof_flush);
+                pending.extend(p);
+                a
+            }
+        };
+        // S12: a referenced correlation's alerts become events right after the event they
+        // were raised at (absence: after the last event at or before the deadline).
+        if sc.specs.iter().any(|s| s.named().any(|n| *n == spec.name)) {
+            let mut next = Vec::with_capacity(stream.len() + raised.len());
+            for (p, it) in stream.iter().enumerate() {
+                next.push(it.clone());
+                for r in raised.iter().filter(|r| r.at == p) {
+                    let fields: Map<String, Value> = r
+                        .out
+                        .group
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                        .collect();
+                    next.push(Item {
+                        ts: r.out.ts,
+                        fields,
+                        matched: [spec.name.clone()].into_iter().collect(),
+                        text: None,
+                    });
+                }
+            }
+            stream = next;
+        }
+        if !silent(&sc.specs, &spec.name) {
+            for r in raised {
+                events.push((r.out.clone(), r.events, r.window));
+                alerts.push((pos, r.out));
+            }
+        }
+    }
+    // DESIGN.md 4.1: event time, rule position, group (the alerts of one rule at one time are
+    // in distinct groups, so the input position never decides here).
+    alerts.sort_by(|(pa, a), (pb, b)| (a.ts, pa, &a.group).cmp(&(b.ts, pb, &b.group)));
+    pending.sort();
+    Outcome {
+        alerts: alerts.into_iter().map(|(_, a)| a).collect(),
+        events,
+        detections,
+        late,
+        no_timestamp,
+        pending,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine
+// ---------------------------------------------------------------------------------------------
+
+fn to_out(a: &Alert) -> Out {
+    Out {
+        ts: a.timestamp.expect("correlation alerts have a time").0,
+        rule: a.rule.name.clone().unwrap_or_default(),
+        group: a
+            .group
+            .as_ref()
+            .map(|g| g.iter().map(|(k, v)| (k.clone(), val_str(v))).collect())
+            .unwrap_or_default(),
+        value: a.value.map(num),
+        values: a.values.as_ref().map(|vs| vs.iter().map(val_str).collect()),
+        anchor: a.anchor_timestamp.map(|t| t.0),
+        incomplete: a.incomplete,
+    }
+}
+
+fn engine(sc: &Scenario) -> Outcome {
+    let text = rules_yaml(&sc.specs);
+    let set = RuleSet::builder()
+        .add_str("reference.yml", text.clone())
+        .build()
+        .unwrap_or_else(|d| panic!("{d}\n{text}"));
+    let settings = Settings {
+        max_lateness: sc.lateness,
+        eof_flush: sc.eof_flush,
+        ..Settings::default()
+    };
+    let mut engine = Engine::with_settings(&set, settings);
+    let mut alerts: Vec<Alert> = Vec::new();
+    for e in &sc.events {
+        engine
+            .process_line(e.to_string().as_bytes(), &mut alerts)
+            .expect("valid event");
+    }
+    let stats = engine.finish(&mut alerts);
+    let mut detections: Vec<(String, i64)> = alerts
+        .iter()
+        .filter(|a| a.rule_type == "detection")
+        .map(|a| {
+            (
+                a.rule.name.clone().unwrap_or_default(),
+                a.timestamp.map_or(i64::MIN, |t| t.0),
+            )
+        })
+        .collect();
+    detections.sort();
+    let mut pending: Vec<PendingOut> = stats
+        .pending
+        .iter()
+        .map(|p| PendingOut {
+            rule: p.rule.clone(),
+            group: p
+                .group
+                .iter()
+                .map(|(k, v)| (k.clone(), val_str(v)))
+                .collect(),
+            deadline: p.deadline.0,
+        })
+        .collect();
+    pending.sort();
+    Outcome {
+        alerts: alerts
+            .iter()
+            .filter(|a| a.rule_type != "detection")
+            .map(to_out)
+            .collect(),
+        events: alerts
+            .iter()
+            .filter(|a| a.rule_type != "detection")
+            .map(|a| {
+                let events = a.events.iter().map(|e| e.to_string()).collect();
+                (to_out(a), Some(events), None)
+            })
+            .collect(),
+        detections,
+        late: stats.late,
+        no_timestamp: stats.no_timestamp,
+        pending,
+    }
+}
+
+fn show_events(events: &[Value]) -> String {
+    events.iter().map(|e| format!("  {e}\n")).collect()
+}
+
+/// Runs both and compares. `ordered`: also demand the exact output order of DESIGN.md 4.1.
+fn check(sc: &Scenario, ordered: bool) -> Result<(), TestCaseError> {
+    let want = reference(sc);
+    let got = engine(sc);
+    let context = || {
+        format!(
+            "rules:\n{}\nmax_lateness={} eof_flush={}\nevents (arrival order):\n{}reference:\n{}engine:\n{}",
+            sc.specs
+                .iter()
+                .map(Spec::yaml)
+                .collect::<Vec<_>>()
+                .join("---\n"),
+            dur(sc.lateness),
+            sc.eof_flush,
+            show_events(&sc.events),
+            want.show(),
+            got.show()
+        )
+    };
+    let mut a = want.alerts.clone();
+    let mut b = got.alerts.clone();
+    a.sort();
+    b.sort();
+    prop_assert!(a == b, "correlation alerts differ\n{}", context());
+    if ordered {
+        prop_assert!(
+            want.alerts == got.alerts,
+            "alert order differs\n{}",
+            context()
+        );
+    } else {
+        let times: Vec<i64> = got.alerts.iter().map(|a| a.ts).collect();
+        prop_assert!(
+            times.windows(2).all(|w| w[0] <= w[1]),
+            "alerts not in event-time order\n{}",
+            context()
+        );
+    }
+    // 4.1 `events`, where the reference decides them; alerts equal in every other field are
+    // matched as multisets.
+    #[derive(Default)]
+    struct Pair<'a> {
+        want: Vec<&'a Vec<String>>,
+        windows: Vec<&'a Vec<String>>,
+        got: Vec<&'a Vec<String>>,
+        unchecked: bool,
+        loose: bool,
+    }
+    let mut by_alert: BTreeMap<&Out, Pair> = BTreeMap::new();
+    for (o, e, w) in &want.events {
+        let entry = by_alert.entry(o).or_default();
+        match e {
+            Some(e) => {
+                entry.want.push(e);
+                entry.windows.push(w.as_ref().unwrap_or(e));
+            }
+            None => entry.unchecked = true,
+        }
+        entry.loose |= w.is_some() && !EVENTS_BEYOND_TEN;
+    }
+    for (o, e, _) in &got.events {
+        if let (Some(entry), Some(e)) = (by_alert.get_mut(o), e) {
+            entry.got.push(e);
+        }
+    }
+    for (o, mut pair) in by_alert {
+        if pair.unchecked {
+            continue;
+        }
+        if pair.loose {
+            // Each alert's events are some of the events of a window of its alert, in order.
+            for g in &pair.got {
+                let within = pair.windows.iter().any(|w| {
+                    let mut rest = w.iter();
+                    g.iter().all(|e| rest.any(|x| x == e))
+                });
+                prop_assert!(
+                    within,
+                    "events of {} are not from its window: got {:?}, windows {:?}\n{}",
+                    o,
+                    g,
+                    pair.windows,
+                    context()
+                );
+            }
+            continue;
+        }
+        pair.want.sort();
+        pair.got.sort();
+        prop_assert!(
+            pair.want == pair.got,
+            "events of {} differ: want {:?} got {:?}\n{}",
+            o,
+            pair.want,
+            pair.got,
+            context()
+        );
+    }
+    prop_assert!(want.late == got.late, "late differs\n{}", context());
+    prop_assert!(
+        want.no_timestamp == got.no_timestamp,
+        "no_timestamp differs\n{}",
+        context()
+    );
+    prop_assert!(
+        want.pending == got.pending,
+        "pending differs\n{}",
+        context()
+    );
+    prop_assert!(
+        want.detections == got.detections,
+        "detection alerts differ: want {:?} got {:?}\n{}",
+        want.detections,
+        got.detections,
+        context()
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hand-worked examples pinning the reference
+// ---------------------------------------------------------------------------------------------
+
+/// An event at "HH:MM[:SS]".
+fn ev(t: &str, action: &str, user: &str, extra: &[(&str, Value)]) -> Value {
+    let mut m = Map::new();
+    m.insert("timestamp".into(), Value::String(rfc(hm(t))));
+    m.insert("action".into(), Value::String(action.into()));
+    if !user.is_empty() {
+        m.insert("user".into(), Value::String(user.into()));
+    }
+    m.insert("host".into(), Value::String("h1".into()));
+    for (k, v) in extra {
+        m.insert((*k).to_string(), v.clone());
+    }
+    Value::Object(m)
+}
+
+fn scenario(specs: Vec<Spec>, events: Vec<Value>) -> Scenario {
+    Scenario {
+        specs,
+        events,
+        lateness: 0,
+        eof_flush: false,
+    }
+}
+
+fn shown(o: &Outcome) -> Vec<String> {
+    o.alerts.iter().map(ToString::to_string).collect()
+}
+
+/// Both the reference (against the hand-worked expectation) and the engine (against the
+/// reference) on one example.
+fn pin(sc: &Scenario, expected: &[&str]) -> Outcome {
+    let o = reference(sc);
+    assert_eq!(shown(&o), expected, "reference");
+    if let Err(e) = check(sc, false) {
+        panic!("{e}");
+    }
+    o
+}
+
+#[test]
+fn reference_event_count_inclusive_window_and_reset_on_fire() {
+    let mut s = Spec::new("c", Kind::EventCount, &["r_a"], &["user"], 5 * MIN);
+    s.conds = vec![(Op::Gte, 3)];
+    let evs = vec![
+        ev("10:00", "a", "bob", &[]),
+        ev("10:02", "a", "bob", &[]),
+        ev("10:03", "a", "eve", &[]),
+        ev("10:05", "a", "bob", &[]), // 10:00 still inside: 3
+        ev("10:06", "a", "bob", &[]), // state cleared by the alert: 1
+        ev("10:07", "a", "bob", &[]),
+        ev("10:08", "a", "bob", &[]),
+        ev("10:08", "a", "", &[]), // no user: ignored
+    ];
+    pin(
+        &scenario(vec![s.clone()], evs.clone()),
+        &[
+            "c 2024-05-01T10:05:00Z [user=bob] value=3.000000",
+            "c 2024-05-01T10:08:00Z [user=bob] value=3.000000",
+        ],
+    );
+    // keep: every later event with ≥ 3 in its window fires; 10:06 sees 10:02, 10:05, 10:06.
+    s.keep = true;
+    pin(
+        &scenario(vec![s.clone()], evs.clone()),
+        &[
+            "c 2024-05-01T10:05:00Z [user=bob] value=3.000000",
+            "c 2024-05-01T10:06:00Z [user=bob] value=3.000000",
+            "c 2024-05-01T10:07:00Z [user=bob] value=4.000000",
+            "c 2024-05-01T10:08:00Z [user=bob] value=4.000000",
+        ],
+    );
+    // suppress 2m: 10:06 and 10:07 fall within 10:05 + 2m; 10:08 does not.
+    s.suppress = Some(2 * MIN);
+    pin(
+        &scenario(vec![s], evs),
+        &[
+            "c 2024-05-01T10:05:00Z [user=bob] value=3.000000",
+            "c 2024-05-01T10:08:00Z [user=bob] value=4.000000",
+        ],
+    );
+}
+
+#[test]
+fn reference_lateness_and_processing_order() {
+    let mut s = Spec::new("c", Kind::EventCount, &["r_a"], &["user"], 60 * MIN);
+    s.conds = vec![(Op::Gte, 2)];
+    let evs = vec![
+        ev("10:00", "a", "bob", &[]),
+        ev("10:10", "z", "x", &[]),
+        ev("10:05", "a", "bob", &[]), // late with max_lateness 0: W = 10:10
+        ev("10:10", "a", "bob", &[]), // exactly W: not late
+    ];
+    let mut sc = scenario(vec![s], evs);
+    let o = pin(&sc, &["c 2024-05-01T10:10:00Z [user=bob] value=2.000000"]);
+    assert_eq!(o.late, 1);
+    sc.lateness = 10 * MIN;
+    let o = pin(&sc, &["c 2024-05-01T10:05:00Z [user=bob] value=2.000000"]);
+    assert_eq!(o.late, 0);
+}
+
+#[test]
+fn reference_value_types_reset_and_trigger() {
+    let mut s = Spec::new("v", Kind::ValueCount, &["r_a"], &["host"], 60 * MIN);
+    s.field = Some("user".into());
+    s.conds = vec![(Op::Gte, 1)];
+    s.reset = strs(&["r_c"]);
+    s.trigger = strs(&["r_d"]);
+    let evs = vec![
+        ev("10:00", "a", "old", &[]),
+        ev("10:01", "c", "-", &[]), // reset
+        ev("10:02", "a", "zed", &[]),
+        ev("10:03", "a", "amy", &[]),
+        ev("10:03", "a", "zed", &[]),
+        ev("10:04", "d", "x", &[]), // trigger: not counted
+    ];
+    pin(
+        &scenario(vec![s.clone()], evs.clone()),
+        &[r#"v 2024-05-01T10:04:00Z [host=h1] value=2.000000 values=["amy", "zed"]"#],
+    );
+    // A trigger with an empty window still evaluates: 0 distinct values, `lt 1` holds.
+    s.conds = vec![(Op::Lt, 1)];
+    pin(
+        &scenario(
+            vec![s],
+            vec![ev("10:00", "c", "-", &[]), ev("10:01", "d", "x", &[])],
+        ),
+        &[r#"v 2024-05-01T10:01:00Z [host=h1] value=0.000000 values=[]"#],
+    );
+    // An event both reset and contributing first resets, then counts.
+    let mut s = Spec::new("sum", Kind::ValueSum, &["r_ab"], &["user"], 60 * MIN);
+    s.field = Some("bytes".into());
+    s.conds = vec![(Op::Gte, 5)];
+    s.keep = true;
+    s.reset = strs(&["r_b"]);
+    let b = |n: i64| [("bytes", Value::from(n))];
+    let evs = vec![
+        ev("10:00", "a", "bob", &b(4)),
+        ev("10:01", "b", "bob", &b(3)), // resets, then counts: 3
+        ev("10:02", "a", "bob", &b(2)), // 5
+        ev("10:03", "a", "bob", &[]),   // no value: 5
+    ];
+    pin(
+        &scenario(vec![s.clone()], evs.clone()),
+        &[
+            "sum 2024-05-01T10:02:00Z [user=bob] value=5.000000",
+            "sum 2024-05-01T10:03:00Z [user=bob] value=5.000000",
+        ],
+    );
+    s.kind = Kind::ValueAvg;
+    s.conds = vec![(Op::Lte, 3)];
+    pin(
+        &scenario(vec![s], evs),
+        &[
+            "sum 2024-05-01T10:01:00Z [user=bob] value=3.000000",
+            "sum 2024-05-01T10:02:00Z [user=bob] value=2.500000",
+            "sum 2024-05-01T10:03:00Z [user=bob] value=2.500000",
+        ],
+    );
+}
+
+#[test]
+fn reference_temporal_and_ordered() {
+    let t = Spec::new("t", Kind::Temporal, &["r_a", "r_b"], &["user"], 10 * MIN);
+    let evs = vec![
+        ev("10:00", "b", "bob", &[]),
+        ev("10:09", "a", "eve", &[]),
+        ev("10:10", "a", "bob", &[]), // b at 10:00 still inside
+        ev("10:30", "a", "bob", &[]),
+    ];
+    pin(
+        &scenario(vec![t], evs),
+        &["t 2024-05-01T10:10:00Z [user=bob] value=2.000000"],
+    );
+    // One event fills at most one stage: `a` matches both r_a and r_ab.
+    let o = Spec::new("o", Kind::Ordered, &["r_a", "r_ab"], &["user"], 10 * MIN);
+    pin(
+        &scenario(vec![o.clone()], vec![ev("10:00", "a", "bob", &[])]),
+        &[],
+    );
+    pin(
+        &scenario(
+            vec![o.clone()],
+            vec![ev("10:00", "a", "bob", &[]), ev("10:00", "a", "bob", &[])],
+        ),
+        &["o 2024-05-01T10:00:00Z [user=bob] value=2.000000"],
+    );
+    // Order matters; the span is measured from the chain's first event; reset on fire.
+    let o = Spec::new(
+        "o",
+        Kind::Ordered,
+        &["r_c", "r_a", "r_b"],
+        &["user"],
+        10 * MIN,
+    );
+    let evs = vec![
+        ev("10:00", "a", "bob", &[]),
+        ev("10:01", "c", "bob", &[]),
+        ev("10:05", "c", "bob", &[]),
+        ev("10:06", "b", "bob", &[]),
+        ev("10:07", "a", "bob", &[]),
+        ev("10:15", "b", "bob", &[]), // chain 10:05 c, 10:07 a, 10:15 b: 10m
+        ev("10:16", "b", "bob", &[]), // cleared
+    ];
+    pin(
+        &scenario(vec![o], evs),
+        &["o 2024-05-01T10:15:00Z [user=bob] value=3.000000"],
+    );
+}
+
+#[test]
+fn reference_first_seen() {
+    let mut s = Spec::new("n", Kind::FirstSeen, &["r_a"], &["user"], 0);
+    s.field = Some("host".into());
+    s.history = 10 * MIN;
+    let h = |x: &str| [("host", Value::String(x.into()))];
+    let evs = vec![
+        ev("10:00", "a", "bob", &h("h1")), // new group: learned
+        ev("10:01", "a", "bob", &h("h2")), // new value
+        ev("10:11", "a", "bob", &h("h2")), // exactly 10m after: not new
+        ev("10:22", "a", "bob", &h("h1")), // 22m: new again
+        ev("10:23", "a", "bob", &h("H1")), // exact strings: new
+    ];
+    pin(
+        &scenario(vec![s.clone()], evs.clone()),
+        &[
+            r#"n 2024-05-01T10:01:00Z [user=bob] values=["h2"]"#,
+            r#"n 2024-05-01T10:22:00Z [user=bob] values=["h1"]"#,
+            r#"n 2024-05-01T10:23:00Z [user=bob] values=["H1"]"#,
+        ],
+    );
+    s.new_group_alert = true;
+    s.learning = MIN; // [10:00, 10:01): the first alert is now learning
+    let mut evs2 = vec![ev("09:59:59", "z", "x", &[])];
+    evs2.extend(evs);
+    s.learning = MIN + SEC; // from the first processed event of any kind: ends at 10:01
+    pin(
+        &scenario(vec![s], evs2),
+        &[
+            r#"n 2024-05-01T10:01:00Z [user=bob] values=["h2"]"#,
+            r#"n 2024-05-01T10:22:00Z [user=bob] values=["h1"]"#,
+            r#"n 2024-05-01T10:23:00Z [user=bob] values=["H1"]"#,
+        ],
+    );
+}
+
+#[test]
+fn reference_absence() {
+    let s = Spec::new("ab", Kind::Absence, &["r_a"], &["user"], 15 * MIN);
+    let s = Spec {
+        expected: strs(&["r_b"]),
+        ..s
+    };
+    let evs = vec![
+        ev("10:00", "a", "carol", &[]),
+        ev("10:20", "a", "carol", &[]),
+        ev("10:21", "a", "dave", &[]),
+        ev("10:30", "b", "dave", &[]),
+    ];
+    let mut sc = scenario(vec![s.clone()], evs.clone());
+    let o = pin(
+        &sc,
+        &["ab 2024-05-01T10:15:00Z [user=carol] anchor=2024-05-01T10:00:00Z"],
+    );
+    assert_eq!(
+        o.pending,
+        [PendingOut {
+            rule: "ab".into(),
+            group: vec![("user".into(), "carol".into())],
+            deadline: hm("10:35")
+        }]
+    );
+    sc.eof_flush = true;
+    let o = pin(
+        &sc,
+        &[
+            "ab 2024-05-01T10:15:00Z [user=carol] anchor=2024-05-01T10:00:00Z",
+            "ab 2024-05-01T10:35:00Z [user=carol] anchor=2024-05-01T10:20:00Z incomplete",
+        ],
+    );
+    assert!(o.pending.is_empty());
+    // Anchor modes; an anchor exactly at a pending deadline still sees it pending.
+    let evs = vec![
+        ev("10:00", "a", "carol", &[]),
+        ev("10:10", "a", "carol", &[]),
+        ev("10:15", "a", "carol", &[]),
+        ev("11:00", "z", "x", &[]),
+    ];
+    pin(
+        &scenario(vec![s.clone()], evs.clone()),
+        &["ab 2024-05-01T10:15:00Z [user=carol] anchor=2024-05-01T10:00:00Z"],
+    );
+    let each = Spec {
+        anchor: AnchorMode::Each,
+        ..s.clone()
+    };
+    pin(
+        &scenario(vec![each], evs.clone()),
+        &[
+            "ab 2024-05-01T10:15:00Z [user=carol] anchor=2024-05-01T10:00:00Z",
+            "ab 2024-05-01T10:25:00Z [user=carol] anchor=2024-05-01T10:10:00Z",
+            "ab 2024-05-01T10:30:00Z [user=carol] anchor=2024-05-01T10:15:00Z",
+        ],
+    );
+    let restart = Spec {
+        anchor: AnchorMode::Restart,
+        ..s.clone()
+    };
+    pin(
+        &scenario(vec![restart], evs),
+        &["ab 2024-05-01T10:30:00Z [user=carol] anchor=2024-05-01T10:15:00Z"],
+    );
+    // Expected exactly at the deadline discharges; an expected before the anchor does not.
+    let evs = vec![
+        ev("10:00", "b", "carol", &[]),
+        ev("10:00", "a", "carol", &[]),
+        ev("10:15", "b", "carol", &[]),
+        ev("10:20", "a", "carol", &[]),
+        ev("10:20", "b", "carol", &[]),
+        ev("10:40", "z", "x", &[]),
+    ];
+    pin(&scenario(vec![s], evs), &[]);
+}
+
+#[test]
+fn reference_chaining() {
+    let mut inner = Spec::new("many", Kind::EventCount, &["r_a"], &["user"], 10 * MIN);
+    inner.conds = vec![(Op::Gte, 2)];
+    let outer = Spec::new("then", Kind::Ordered, &["many", "r_b"], &["user"], 30 * MIN);
+    let evs = vec![
+        ev("10:00", "a", "bob", &[]),
+        ev("10:01", "b", "bob", &[]), // no chain yet
+        ev("10:02", "a", "bob", &[]), // many fires at 10:02 (silent: generate false)
+        ev("10:02", "b", "bob", &[]), // after the derived event at 10:02: chain
+        ev("10:03", "b", "eve", &[]),
+    ];
+    let o = pin(
+        &scenario(vec![inner.clone(), outer.clone()], evs.clone()),
+        &["then 2024-05-01T10:02:00Z [user=bob] value=2.000000"],
+    );
+    let own = |o: &Outcome| o.detections.iter().filter(|(r, _)| r != "r_ab").count();
+    assert_eq!(own(&o), 0, "{:?}", o.detections);
+    // `generate` belongs to the naming correlation: `then: generate: true` lets `many` (and
+    // r_b) alert on their own; r_a stays silent (named only by `many`, which does not generate).
+    let outer = Spec {
+        generate: true,
+        ..outer
+    };
+    let o = pin(
+        &scenario(vec![inner, outer], evs),
+        &[
+            "many 2024-05-01T10:02:00Z [user=bob] value=2.000000",
+            "then 2024-05-01T10:02:00Z [user=bob] value=2.000000",
+        ],
+    );
+    assert_eq!(own(&o), 3, "{:?}", o.detections);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Disagreements with the engine (minimal reproductions)
+// ---------------------------------------------------------------------------------------------
+
+/// Every alert of a run, as "rule time [group]", in output order.
+fn engine_order(sc: &Scenario) -> Vec<String> {
+    let text = rules_yaml(&sc.specs);
+    let set = RuleSet::builder()
+        .add_str("reference.yml", text)
+        .build()
+        .unwrap_or_else(|d| panic!("{d}"));
+    let mut engine = Engine::new(&set);
+    let mut alerts: Vec<Alert> = Vec::new();
+    for e in &sc.events {
+        engine
+            .process_line(e.to_string().as_bytes(), &mut alerts)
+            .expect("valid event");
+    }
+    engine.finish(&mut alerts);
+    alerts
+        .iter()
+        .map(|a| {
+            let mut s = format!(
+                "{} {}",
+                a.rule.name.as_deref().unwrap_or_default(),
+                a.timestamp.map(|t| t.to_string()).unwrap_or_default()
+            );
+            if let Some(g) = &a.group {
+                let g: Vec<String> = g
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", val_str(v)))
+                    .collect();
+                s += &format!(" [{}]", g.join(","));
+            }
+            s
+        })
+        .collect()
+}
+
+/// DESIGN.md 4.1: "Alerts are written in event-time order, ties broken by the rule's position
+/// in the rule set, then the group, then the input position". Two events at the same time in
+/// groups u2 then u1: the alert of group u1 must come first. The engine sorted only the alerts
+/// of one processed event and wrote events' alerts in processing (arrival) order: u2, u1.
+// See: alerts of different events at one time not ordered by group (found by the reference).
+#[test]
+fn regression_tie_order_group() {
+    let mut s = Spec::new("c", Kind::EventCount, &["r_a"], &["user"], 5 * MIN);
+    s.conds = vec![(Op::Gte, 1)];
+    let sc = scenario(
+        vec![s],
+        vec![ev("10:00", "a", "u2", &[]), ev("10:00", "a", "u1", &[])],
+    );
+    assert_eq!(
+        shown(&reference(&sc)),
+        [
+            "c 2024-05-01T10:00:00Z [user=u1] value=1.000000",
+            "c 2024-05-01T10:00:00Z [user=u2] value=1.000000"
+        ]
+    );
+    // r_ab (position 4, named by no correlation) alerts on its own, before `c` (position 5).
+    assert_eq!(
+        engine_order(&sc),
+        [
+            "r_ab 2024-05-01T10:00:00Z",
+            "r_ab 2024-05-01T10:00:00Z",
+            "c 2024-05-01T10:00:00Z [user=u1]",
+            "c 2024-05-01T10:00:00Z [user=u2]"
+        ]
+    );
+}
+
+/// DESIGN.md 4.1 again, for the rule position: `c0` (defined first) and `c1` fire at 10:00 on
+/// two events, the `c1` one arriving first; `c0` must be written first. The same holds for
+/// detection alerts: `r_a` (position 0) before `r_b` (position 1) at the same time. The engine
+/// wrote c1, c0 and r_b, r_a (arrival order).
+// See: alerts of different events at one time not ordered by rule position (found by the
+// reference).
+#[test]
+fn regression_tie_order_rule_position() {
+    let mut c0 = Spec::new("c0", Kind::EventCount, &["r_a"], &["user"], 5 * MIN);
+    c0.conds = vec![(Op::Gte, 1)];
+    c0.generate = true;
+    let mut c1 = Spec::new("c1", Kind::EventCount, &["r_b"], &["user"], 5 * MIN);
+    c1.conds = vec![(Op::Gte, 1)];
+    c1.generate = true;
+    let sc = scenario(
+        vec![c0, c1],
+        vec![ev("10:00", "b", "u1", &[]), ev("10:00", "a", "u1", &[])],
+    );
+    assert_eq!(
+        engine_order(&sc),
+        [
+            "r_a 2024-05-01T10:00:00Z",
+            "r_b 2024-05-01T10:00:00Z",
+            "r_ab 2024-05-01T10:00:00Z",
+            "r_ab 2024-05-01T10:00:00Z",
+            "c0 2024-05-01T10:00:00Z [user=u1]",
+            "c1 2024-05-01T10:00:00Z [user=u1]",
+        ]
+    );
+}
+
+/// `first_seen` values: the engine treated `3` and `"3"` as one value for `field: bytes` (the
+/// reading the reference takes: values, like groups, compare as strings), but as two values
+/// for `field: [host, bytes]`. Whatever the comparison is, a tuple of one more field cannot
+/// change it: (h1, 3) then (h1, "3") 1 minute later, history 10m, is not new.
+// See: first_seen tuple values compared 3 and "3" as different (found by the reference).
+#[test]
+fn regression_first_seen_tuple_number_vs_string() {
+    let mut single = Spec::new("fs", Kind::FirstSeen, &["r_a"], &["user"], 0);
+    single.field = Some("bytes".into());
+    single.history = 10 * MIN;
+    let evs = vec![
+        ev("10:00", "a", "u1", &[("bytes", Value::from(3))]),
+        ev("10:01", "a", "u1", &[("bytes", Value::from("3"))]),
+    ];
+    // The single field: no alert, in both.
+    pin(&scenario(vec![single.clone()], evs.clone()), &[]);
+    // The tuple (host is h1 in both events): no alert either.
+    let tuple = Spec {
+        field: Some("[host, bytes]".into()),
+        ..single
+    };
+    let sc = scenario(vec![tuple], evs);
+    assert_eq!(shown(&reference(&sc)), Vec::<String>::new());
+    assert_eq!(shown(&engine(&sc)), Vec::<String>::new());
+}
+
+/// The `events` of every correlation alert of a run, in output order.
+fn engine_events(sc: &Scenario) -> Vec<Vec<String>> {
+    engine(sc)
+        .events
+        .into_iter()
+        .map(|(_, e, _)| e.unwrap_or_default())
+        .collect()
+}
+
+/// DESIGN.md 4.1: `events` holds the contributing events of a correlation alert, the first
+/// ten. event_count over r_a by user, 5m, `gte: 1`, `on_fire: keep`: ten events at 10:00, one
+/// at 10:01, one at 10:06. The alert at 10:06 counts the window [10:01, 10:06] (value 2, which
+/// the engine gets right) and its events are those two; the engine gives only the 10:06 one:
+/// it stores the first ten events that enter the group's state and never the later ones, so
+/// once those ten leave the window the later contributing events are missing (with a trigger,
+/// even an empty `events` next to `value: 1`).
+#[test]
+fn regression_events_beyond_the_first_ten() {
+    let mut s = Spec::new("c", Kind::EventCount, &["r_a"], &["user"], 5 * MIN);
+    s.conds = vec![(Op::Gte, 1)];
+    s.keep = true;
+    let mut evs: Vec<Value> = (0..10)
+        .map(|i| ev("10:00", "a", "u1", &[("n", Value::from(i))]))
+        .collect();
+    evs.push(ev("10:01", "a", "u1", &[("n", Value::from(10))]));
+    evs.push(ev("10:06", "a", "u1", &[("n", Value::from(11))]));
+    let sc = scenario(vec![s], evs.clone());
+    let want = reference(&sc);
+    assert_eq!(
+        want.alerts.last().map(ToString::to_string).as_deref(),
+        Some("c 2024-05-01T10:06:00Z [user=u1] value=2.000000")
+    );
+    let last = |events: &[Vec<String>]| events.last().cloned().unwrap_or_default();
+    let expected = vec![evs[10].to_string(), evs[11].to_string()];
+    assert_eq!(
+        last(
+            &want
+                .events
+                .iter()
+                .map(|(_, e, _)| e.clone().unwrap())
+                .collect::<Vec<_>>()
+        ),
+        expected
+    );
+    assert_eq!(last(&engine_events(&sc)), expected);
+}
+
+/// Two `anchor: each` obligations of one group with the same deadline tie on time, rule and
+/// group, so DESIGN.md 4.1 orders them by input position: the first anchor's alert first, and
+/// with `suppress` it is the one emitted (S10). Group values compare as strings (S4), so
+/// `user: 7` and `user: "7"` are one group (the engine agrees: one alert). The engine fires the
+/// `"7"` anchor's obligation first whatever the input order (it orders same-deadline timers by
+/// the JSON text of the values, where `"\"7\""` < `"7"`), so the alert carries the second
+/// anchor.
+#[test]
+fn regression_absence_tie_by_value_text() {
+    let s = Spec {
+        expected: strs(&["r_b"]),
+        anchor: AnchorMode::Each,
+        suppress: Some(2 * MIN),
+        ..Spec::new("ab", Kind::Absence, &["r_a"], &["user"], 2 * MIN)
+    };
+    let evs = vec![
+        ev("10:00", "a", "", &[("user", Value::from(7))]),
+        ev("10:00", "a", "", &[("user", Value::from("7"))]),
+        ev("10:03", "z", "x", &[]),
+    ];
+    let sc = scenario(vec![s], evs.clone());
+    assert_eq!(
+        shown(&reference(&sc)),
+        ["ab 2024-05-01T10:02:00Z [user=7] anchor=2024-05-01T10:00:00Z"]
+    );
+    assert_eq!(engine_events(&sc), [vec![evs[0].to_string()]]);
+}
+
+/// DESIGN.md 4.1 ties: time, rule position, then the group, and a group is its values compared
+/// as strings (S4). `user: "u1"` then `user: 7` at 10:00: the groups are "u1" and "7", and
+/// "7" < "u1", so the `7` alert comes first. The engine writes u1 first: it orders tied groups
+/// by the JSON text of the values (`"u1"` with its quote sorts before `7`), although it groups
+/// by the string (`7` and `"7"` are one group in the engine too).
+#[test]
+fn regression_tie_order_numeric_group_value() {
+    let mut s = Spec::new("c", Kind::EventCount, &["r_a"], &["user"], 5 * MIN);
+    s.conds = vec![(Op::Gte, 1)];
+    let sc = scenario(
+        vec![s],
+        vec![
+            ev("10:00", "a", "u1", &[]),
+            ev("10:00", "a", "", &[("user", Value::from(7))]),
+        ],
+    );
+    let want = [
+        "c 2024-05-01T10:00:00Z [user=7] value=1.000000",
+        "c 2024-05-01T10:00:00Z [user=u1] value=1.000000",
+    ];
+    assert_eq!(shown(&reference(&sc)), want);
+    assert_eq!(shown(&engine(&sc)), want);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property tests
+// ---------------------------------------------------------------------------------------------
+
+/// Users: case variants (groups compare as exact strings), and the number 7 next to the string
+/// "7" (the same group: "compared as exact strings", S4).
+fn user(i: usize) -> Value {
+    match i {
+        0 => Value::from("u1"),
+        1 => Value::from("U1"),
+        2 => Value::from(7),
+        3 => Value::from("7"),
+        _ => Value::from("u2"),
+    }
+}
+const HOSTS: [&str; 3] = ["h1", "H1", "h2"];
+/// Weighted: more a and b.
+const ACTIONS: [&str; 8] = ["a", "a", "a", "b", "b", "c", "d", "z"];
+
+/// 64 cases per property (`REFERENCE_CASES=n` for a longer hunt).
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: std::env::var("REFERENCE_CASES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(64),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// At most 60 events per stream (`REFERENCE_EVENTS=n` for longer ones).
+fn max_events() -> usize {
+    std::env::var("REFERENCE_EVENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60)
+}
+
+/// Events in arrival order, and a max_lateness.
+#[derive(Clone, Debug)]
+struct Stream {
+    events: Vec<Value>,
+    lateness: i64,
+}
+
+/// Up to `max` events on whole minutes of 10 minutes, one hour (most cases) or 5 hours (sparse:
+/// state expires, groups go idle), so ties and exact window edges are common; 2–5 users (some
+/// events without a user or with a null one), a host (rarely missing), `bytes` (mostly, some
+/// as numeric strings), `peer` (another user-like field, mostly); a
+/// few events without a timestamp, some with epoch seconds; disorder by a random jitter of
+/// the arrival order, and max_lateness 0, 2m or 10m.
+fn stream(max: usize) -> impl Strategy<Value = Stream> {
+    (
+        prop::sample::select(vec![10i64, 60, 60, 60, 300]),
+        2usize..=5,
+        prop::sample::select(vec![0i64, 2, 5, 15]),
+        prop::sample::select(vec![0, 2 * MIN, 10 * MIN]),
+        prop::collection::vec(
+            (
+                0i64..60,
+                0usize..ACTIONS.len(),
+                0usize..12,
+                0usize..20,
+                prop::option::weighted(0.9, 0i64..14),
+                -10i64..=10,
+                0usize..30,
+                0usize..12,
+            ),
+            0..=max,
+        ),
+    )
+        .prop_map(|(span, users, amp, lateness, raw)| {
+            let b = base();
+            let mut evs: Vec<(i64, usize, Value)> = raw
+                .into_iter()
+                .enumerate()
+                .map(|(i, (m, a, u, h, bytes, jitter, form, peer))| {
+                    let m = m * span / 60;
+                    let mut o = Map::new();
+                    match form {
+                        0 => {}
+                        1..=3 => {
+                            o.insert("timestamp".into(), Value::from((b + m * MIN) / SEC));
+                        }
+                        _ => {
+                            o.insert("timestamp".into(), Value::String(rfc(b + m * MIN)));
+                        }
+                    }
+                    o.insert("action".into(), Value::String(ACTIONS[a].into()));
+                    match u {
+                        0 => {}
+                        1 => {
+                            o.insert("user".into(), Value::Null);
+                        }
+                        _ => {
+                            o.insert("user".into(), user((u - 2) % users));
+                        }
+                    }
+                    if h > 0 {
+                        o.insert("host".into(), Value::String(HOSTS[h % HOSTS.len()].into()));
+                    }
+                    // Another user-like field, for `aliases`.
+                    if peer > 0 {
+                        o.insert("peer".into(), user((peer - 1) % users));
+                    }
+                    match bytes {
+                        Some(n @ 0..10) => {
+                            o.insert("bytes".into(), Value::from(n));
+                        }
+                        // A number as a string: sums read it; "3" and 3 are one value.
+                        Some(n) => {
+                            o.insert("bytes".into(), Value::from((n - 10).to_string()));
+                        }
+                        None => {}
+                    }
+                    (m * 10 + jitter * amp, i, Value::Object(o))
+                })
+                .collect();
+            evs.sort_by_key(|(k, i, _)| (*k, *i));
+            Stream {
+                events: evs.into_iter().map(|(_, _, e)| e).collect(),
+                lateness,
+            }
+        })
+}
+
+fn timespan() -> impl Strategy<Value = i64> {
+    prop::sample::select(vec![MIN, 2 * MIN, 5 * MIN, 10 * MIN, 20 * MIN])
+}
+
+fn group_by() -> impl Strategy<Value = Vec<String>> {
+    prop::sample::select(vec![strs(&["user"]), strs(&["user", "host"])])
+}
+
+fn suppress() -> impl Strategy<Value = Option<i64>> {
+    prop::sample::select(vec![None, None, Some(2 * MIN), Some(5 * MIN)])
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop::sample::select(vec![
+        Op::Gt,
+        Op::Gte,
+        Op::Gte,
+        Op::Lt,
+        Op::Lte,
+        Op::Eq,
+        Op::Neq,
+    ])
+}
+
+/// One or two conditions with thresholds in 0..=max.
+fn conds(max: i64) -> impl Strategy<Value = Vec<(Op, i64)>> {
+    (
+        (op(), 0..=max),
+        prop::option::weighted(0.25, (op(), 0..=max)),
+    )
+        // YAML keys are unique: a second condition uses another operator.
+        .prop_map(|(a, b)| std::iter::once(a).chain(b.filter(|b| b.0 != a.0)).collect())
+}
+
+fn pick(options: &[&[&str]]) -> impl Strategy<Value = Vec<String>> {
+    prop::sample::select(options.iter().map(|o| strs(o)).collect::<Vec<_>>())
+}
+
+/// A count or value correlation. Contributing, reset and trigger rules overlap in every way
+/// (r_a, r_b, r_ab): events both resetting and counting, triggers that match `rules`, resets
+/// that trigger.
+fn counting(kind: Kind) -> impl Strategy<Value = Spec> {
+    let max = match kind {
+        Kind::EventCount => 5,
+        Kind::ValueCount => 4,
+        Kind::ValueSum => 30,
+        _ => 9,
+    };
+    let field = match kind {
+        Kind::ValueCount => prop::sample::select(vec!["host", "bytes"]).boxed(),
+        Kind::EventCount => Just("").boxed(),
+        _ => Just("bytes").boxed(),
+    };
+    (
+        pick(&[&["r_a"], &["r_a", "r_b"], &["r_ab"], &["r_a", "r_ab"]]),
+        pick(&[&[], &[], &["r_c"], &["r_a"], &["r_ab"]]),
+        pick(&[&[], &[], &["r_d"], &["r_d"], &["r_a"], &["r_b"]]),
+        group_by(),
+        timespan(),
+        conds(max),
+        any::<bool>(),
+        suppress(),
+        any::<bool>(),
+        field,
+    )
+        .prop_map(
+            move |(
+                rules,
+                reset,
+                trigger,
+                group_by,
+                timespan,
+                conds,
+                keep,
+                suppress,
+                generate,
+                field,
+            )| {
+                Spec {
+                    rules,
+                    group_by,
+                    conds,
+                    field: (!field.is_empty()).then(|| field.to_string()),
+                    keep,
+                    suppress,
+                    reset,
+                    trigger,
+                    generate,
+                    ..Spec::new("corr", kind, &[], &[], timespan)
+                }
+            },
+        )
+}
+
+fn temporal(kind: Kind) -> impl Strategy<Value = Spec> {
+    let rules = if kind == Kind::Temporal {
+        pick(&[
+            &["r_a", "r_b"],
+            &["r_a", "r_b", "r_c"],
+            &["r_a", "r_ab"],
+            &["r_ab", "r_c"],
+        ])
+    } else {
+        pick(&[
+            &["r_a", "r_b"],
+            &["r_b", "r_a"],
+            &["r_a", "r_b", "r_c"],
+            &["r_a", "r_ab"],
+            &["r_ab", "r_a"],
+            &["r_c", "r_ab", "r_b"],
+            &["r_a", "r_a"],
+        ])
+    };
+    (
+        rules,
+        pick(&[&[], &[], &["r_d"], &["r_c"]]),
+        group_by(),
+        timespan(),
+        any::<bool>(),
+        suppress(),
+        any::<bool>(),
+    )
+        .prop_map(
+            move |(rules, reset, group_by, timespan, keep, suppress, generate)| Spec {
+                rules,
+                group_by,
+                keep,
+                suppress,
+                reset,
+                generate,
+                ..Spec::new("corr", kind, &[], &[], timespan)
+            },
+        )
+}
+
+fn first_seen() -> impl Strategy<Value = Spec> {
+    (
+        pick(&[&["r_a"], &["r_a", "r_b"], &["r_ab"]]),
+        prop::sample::select(vec!["host", "bytes", "[host, bytes]"]),
+        prop::sample::select(vec![2 * MIN, 5 * MIN, 10 * MIN, 30 * MIN]),
+        any::<bool>(),
+        prop::sample::select(vec![0, 0, 5 * MIN, 15 * MIN]),
+        any::<bool>(),
+        suppress(),
+    )
+        .prop_map(
+            |(rules, field, history, new_group_alert, learning, generate, suppress)| Spec {
+                rules,
+                field: Some(field.to_string()),
+                history,
+                new_group_alert,
+                learning,
+                generate,
+                suppress,
+                ..Spec::new("corr", Kind::FirstSeen, &[], &["user"], 0)
+            },
+        )
+}
+
+/// An absence. Anchor and expected rules may overlap (r_ab).
+fn absence() -> impl Strategy<Value = Spec> {
+    (
+        pick(&[&["r_a"], &["r_a", "r_c"], &["r_ab"]]),
+        pick(&[&["r_b"], &["r_b", "r_d"], &["r_ab"]]),
+        group_by(),
+        prop::sample::select(vec![2 * MIN, 5 * MIN, 10 * MIN]),
+        prop::sample::select(vec![
+            AnchorMode::First,
+            AnchorMode::Each,
+            AnchorMode::Restart,
+        ]),
+        any::<bool>(),
+        suppress(),
+    )
+        .prop_map(
+            |(rules, expected, group_by, timespan, anchor, generate, suppress)| Spec {
+                rules,
+                group_by,
+                expected,
+                anchor,
+                generate,
+                suppress,
+                ..Spec::new("corr", Kind::Absence, &[], &[], timespan)
+            },
+        )
+}
+
+/// An event_count over r_a feeding a temporal_ordered (or temporal) with r_b / r_c.
+fn chained() -> impl Strategy<Value = Vec<Spec>> {
+    (
+        timespan(),
+        1i64..=3,
+        any::<bool>(),
+        suppress(),
+        any::<bool>(),
+        prop::sample::select(vec![Kind::Ordered, Kind::Ordered, Kind::Temporal]),
+        pick(&[&["many", "r_b"], &["r_b", "many"], &["r_c", "many", "r_b"]]),
+        timespan(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(t1, n, keep1, suppress1, generate1, kind, rules, t2, keep2, generate2)| {
+                let inner = Spec {
+                    conds: vec![(Op::Gte, n)],
+                    keep: keep1,
+                    suppress: suppress1,
+                    generate: generate1,
+                    ..Spec::new("many", Kind::EventCount, &["r_a"], &["user"], t1)
+                };
+                let outer = Spec {
+                    rules,
+                    keep: keep2,
+                    generate: generate2,
+                    ..Spec::new("outer", kind, &[], &["user"], t2)
+                };
+                vec![inner, outer]
+            },
+        )
+}
+
+/// An absence feeding an event_count or a temporal_ordered (S12: the alert is an event at the
+/// deadline, after the events up to it; alerts flushed as incomplete at the end of input
+/// chain too).
+fn chained_absence() -> impl Strategy<Value = Vec<Spec>> {
+    (
+        prop::sample::select(vec![2 * MIN, 5 * MIN, 10 * MIN]),
+        prop::sample::select(vec![
+            AnchorMode::First,
+            AnchorMode::Each,
+            AnchorMode::Restart,
+        ]),
+        any::<bool>(),
+        prop::sample::select(vec![Kind::EventCount, Kind::Ordered]),
+        pick(&[&["gone", "r_c"], &["r_c", "gone"]]),
+        prop::sample::select(vec![5 * MIN, 10 * MIN, 30 * MIN]),
+        1i64..=3,
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(t1, anchor, generate1, kind, ordered_rules, t2, n, keep, generate2)| {
+                let inner = Spec {
+                    expected: strs(&["r_b"]),
+                    anchor,
+                    generate: generate1,
+                    ..Spec::new("gone", Kind::Absence, &["r_a"], &["user"], t1)
+                };
+                let outer = if kind == Kind::EventCount {
+                    Spec {
+                        conds: vec![(Op::Gte, n)],
+                        keep,
+                        generate: generate2,
+                        ..Spec::new("outer", kind, &["gone"], &["user"], t2)
+                    }
+                } else {
+                    Spec {
+                        rules: ordered_rules,
+                        keep,
+                        generate: generate2,
+                        ..Spec::new("outer", kind, &[], &["user"], t2)
+                    }
+                };
+                vec![inner, outer]
+            },
+        )
+}
+
+/// A correlation grouping by `acct`, read from `user` for r_a events and from `peer` for r_b
+/// and r_c events (`aliases`); the named rules never match one event together.
+fn aliased() -> impl Strategy<Value = Spec> {
+    (
+        prop::sample::select(vec![Kind::EventCount, Kind::Temporal, Kind::Ordered]),
+        pick(&[&["r_a", "r_b"], &["r_b", "r_a"]]),
+        pick(&[&[], &["r_c"]]),
+        timespan(),
+        1i64..=3,
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(kind, rules, reset, timespan, n, keep, generate)| {
+            let aliases = vec![(
+                "acct".to_string(),
+                vec![
+                    ("r_a".to_string(), "user".to_string()),
+                    ("r_b".to_string(), "peer".to_string()),
+                    ("r_c".to_string(), "peer".to_string()),
+                ],
+            )];
+            Spec {
+                rules,
+                reset,
+                conds: if kind == Kind::EventCount {
+                    vec![(Op::Gte, n)]
+                } else {
+                    Vec::new()
+                },
+                keep,
+                generate,
+                aliases,
+                ..Spec::new("corr", kind, &[], &["acct"], timespan)
+            }
+        })
+}
+
+/// Two or three correlations of any types in one rule set (independent state, shared
+/// detection rules, `generate` across several namers).
+fn several() -> impl Strategy<Value = Vec<Spec>> {
+    let one = prop_oneof![
+        counting(Kind::EventCount),
+        counting(Kind::ValueCount),
+        counting(Kind::ValueSum),
+        counting(Kind::ValueAvg),
+        temporal(Kind::Temporal),
+        temporal(Kind::Ordered),
+        first_seen(),
+        absence(),
+    ];
+    prop::collection::vec(one, 2..=3).prop_map(|mut v| {
+        for (i, s) in v.iter_mut().enumerate() {
+            s.name = format!("c{i}");
+        }
+        v
+    })
+}
+
+/// Whether the properties demand DESIGN.md 4.1's full tie order (time, rule position, group,
+/// input position) when a group value is a number. Off: the engine orders tied groups by the
+/// JSON text of their values (a string sorts as `"u1"`, with its quote, before the number
+/// `7`), not by the strings the groups are made of (S4: `"7"` < `"u1"`; see
+/// `engine_bug_tie_order_numeric_group_value`); the order is still checked for every stream
+/// without a numeric group value, and the alerts always.
+const NUMERIC_GROUP_ORDER: bool = false;
+
+/// Whether the properties demand the exact `events` of a count or value alert (the first ten
+/// events of its window) even when more than ten events entered the group's state since it
+/// was last cleared. Off: the engine keeps only the first ten events that enter the state, so
+/// once they leave the window later contributing events are missing (see
+/// `engine_bug_events_beyond_the_first_ten`); the properties then only demand that the
+/// engine's events be events of the window, in order.
+const EVENTS_BEYOND_TEN: bool = false;
+
+/// Whether the properties let `anchor: each` absences with `suppress` see both `user: 7` and
+/// `user: "7"`. Off: which of two same-deadline obligations of one group the engine emits
+/// depends on the JSON type of their values (see `engine_bug_absence_tie_by_value_text`), so
+/// for those rules the number becomes a string; every other case keeps both.
+const ABSENCE_TIE_NUMBER_STRING: bool = false;
+
+fn run_prop(specs: Vec<Spec>, s: Stream, eof_flush: bool) -> Result<(), TestCaseError> {
+    let mut events = s.events;
+    let tie = specs
+        .iter()
+        .any(|s| s.kind == Kind::Absence && s.anchor == AnchorMode::Each && s.suppress.is_some());
+    if tie && !ABSENCE_TIE_NUMBER_STRING {
+        for e in &mut events {
+            if let Some(n) = e.get("user").and_then(Value::as_i64) {
+                e["user"] = Value::from(n.to_string());
+            }
+        }
+    }
+    let numeric = events.iter().any(|e| {
+        ["user", "peer"]
+            .iter()
+            .any(|f| e.get(f).is_some_and(Value::is_number))
+    });
+    check(
+        &Scenario {
+            specs,
+            events,
+            lateness: s.lateness,
+            eof_flush,
+        },
+        NUMERIC_GROUP_ORDER || !numeric,
+    )
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn prop_event_count(spec in counting(Kind::EventCount), s in stream(max_events())) {
+        run_prop(vec![spec], s, false)?;
+    }
+
+    #[test]
+    fn prop_value_count(spec in counting(Kind::ValueCount), s in stream(max_events())) {
+        run_prop(vec![spec], s, false)?;
+    }
+
+    #[test]
+    fn prop_value_sum(spec in counting(Kind::ValueSum), s in stream(max_events())) {
+        run_prop(vec![spec], s, false)?;
+    }
+
+    #[test]
+    fn prop_value_avg(spec in counting(Kind::ValueAvg), s in stream(max_events())) {
+        run_prop(vec![spec], s, false)?;
+    }
+
+    #[test]
+    fn prop_temporal(spec in temporal(Kind::Temporal), s in stream(max_events())) {
+        run_prop(vec![spec], s, false)?;
+    }
+
+    #[test]
+    fn prop_temporal_ordered(spec in temporal(Kind::Ordered), s in stream(max_events())) {
+        run_prop(vec![spec], s, false)?;
+    }
+
+    #[test]
+    fn prop_first_seen(spec in first_seen(), s in stream(max_events())) {
+        run_prop(vec![spec], s, false)?;
+    }
+
+    #[test]
+    fn prop_absence(spec in absence(), s in stream(max_events()), flush in any::<bool>()) {
+        run_prop(vec![spec], s, flush)?;
+    }
+
+    #[test]
+    fn prop_several(specs in several(), s in stream(max_events()), flush in any::<bool>()) {
+        run_prop(specs, s, flush)?;
+    }
+
+    #[test]
+    fn prop_chained_absence(specs in chained_absence(), s in stream(max_events()), flush in any::<bool>()) {
+        run_prop(specs, s, flush)?;
+    }
+
+    #[test]
+    fn prop_aliases(spec in aliased(), s in stream(max_events())) {
+        run_prop(vec![spec], s, false)?;
+    }
+
+    #[test]
+    fn prop_chained(specs in chained(), s in stream(max_events())) {
+        run_prop(specs, s, false)?;
+    }
+}

@@ -41,6 +41,24 @@ impl<W: Write> AlertSink for Output<W> {
     }
 }
 
+fn stdin_is_file() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .ok()
+            .map(std::fs::File::from)
+            .and_then(|f| f.metadata().ok())
+            .is_some_and(|m| m.is_file())
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
 fn stdout_is_file() -> bool {
     #[cfg(unix)]
     {
@@ -119,8 +137,17 @@ pub fn run(a: &RunArgs) -> u8 {
             .map(|p| (p.as_os_str() != "-").then(|| p.clone()))
             .collect()
     };
-    let mut status = if a.state.is_some() {
-        read_interruptible(inputs, a.max_line_bytes, &mut engine, &mut sink)
+    // Live input (stdin not redirected from a file) and state runs read on a thread, so
+    // that held alerts are written when the input goes quiet and signals are handled.
+    let live = inputs.iter().any(Option::is_none) && !stdin_is_file();
+    let mut status = if a.state.is_some() || live {
+        read_threaded(
+            inputs,
+            a.max_line_bytes,
+            &mut engine,
+            &mut sink,
+            a.state.is_some(),
+        )
     } else {
         let mut status = 0u8;
         for input in &inputs {
@@ -253,31 +280,39 @@ enum Message {
     Signal(i32),
 }
 
-/// Reads the inputs on a thread so that SIGINT/SIGTERM can stop the run between lines
-/// (even while waiting on stdin) and the state still gets written.
-fn read_interruptible(
+/// How long the input may be quiet before held alerts are written.
+const IDLE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Reads the inputs on a thread: when no line comes for [`IDLE`], the alerts held for
+/// ordering are written (a live stream sees its alerts at once), and with a state file
+/// SIGINT/SIGTERM stop the run between lines (even while waiting on stdin) so that the
+/// state still gets written.
+fn read_threaded(
     inputs: Vec<Option<PathBuf>>,
     max_line: usize,
     engine: &mut Engine<'_>,
     sink: &mut Output<impl Write>,
+    watch_signals: bool,
 ) -> u8 {
     let (tx, rx) = mpsc::sync_channel::<Message>(4096);
-    let signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-    ]);
-    match signals {
-        Ok(mut signals) => {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                if let Some(sig) = signals.forever().next() {
-                    let _ = tx.send(Message::Signal(sig));
-                }
-            });
+    if watch_signals {
+        let signals = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+        ]);
+        match signals {
+            Ok(mut signals) => {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    if let Some(sig) = signals.forever().next() {
+                        let _ = tx.send(Message::Signal(sig));
+                    }
+                });
+            }
+            Err(e) => eprintln!(
+                "warning: cannot watch for SIGINT/SIGTERM ({e}); the state is written at end of input only"
+            ),
         }
-        Err(e) => eprintln!(
-            "warning: cannot watch for SIGINT/SIGTERM ({e}); the state is written at end of input only"
-        ),
     }
     std::thread::spawn(move || {
         for input in &inputs {
@@ -297,7 +332,15 @@ fn read_interruptible(
         let _ = tx.send(Message::Done);
     });
     let mut status = 0u8;
-    for msg in rx {
+    loop {
+        let msg = match rx.recv_timeout(IDLE) {
+            Ok(m) => m,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                engine.flush(sink);
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         match msg {
             Message::Line(name, number, read) => {
                 let line = match &read {

@@ -34,9 +34,8 @@ struct Entry {
     /// The distinct-value key (value_count) or the number (value_sum/avg), if any.
     distinct: Option<Box<str>>,
     number: Option<f64>,
-    /// The event, kept only while fewer than [`MAX_ALERT_EVENTS`] entries of the window
-    /// hold theirs: memory per group stays bounded however long the window is.
-    text: Option<Arc<str>>,
+    /// The event (shared with every other state holding it), for the alert's `events`.
+    text: Arc<str>,
 }
 
 /// One group's window.
@@ -48,8 +47,6 @@ pub struct AggregateGroup {
     distinct: Option<Box<DistinctValues>>,
     sum: f64,
     numbers: u64,
-    /// Entries holding their event text.
-    texts: u8,
 }
 
 impl AggregateGroup {
@@ -64,9 +61,6 @@ impl AggregateGroup {
         let Some(e) = self.entries.pop_front() else {
             return;
         };
-        if e.text.is_some() {
-            self.texts -= 1;
-        }
         if let (Some(k), Some(map)) = (&e.distinct, self.distinct.as_mut()) {
             if let Some(slot) = map.get_mut(k) {
                 slot.0 -= 1;
@@ -119,10 +113,6 @@ impl AggregateGroup {
             // Most groups hold one event: do not reserve the default four slots.
             self.entries.reserve_exact(1);
         }
-        let text = (usize::from(self.texts) < MAX_ALERT_EVENTS).then_some(text);
-        if text.is_some() {
-            self.texts += 1;
-        }
         self.entries.push_back(Entry {
             ts,
             distinct,
@@ -174,8 +164,8 @@ impl AggregateGroup {
             events: self
                 .entries
                 .iter()
-                .filter_map(|e| e.text.clone())
                 .take(MAX_ALERT_EVENTS)
+                .map(|e| e.text.clone())
                 .collect(),
         })
     }

@@ -54,23 +54,24 @@ pub fn value_of(c: &CompiledCorrelation, event: &Value) -> Option<(String, Value
             Some((key_text(v)?, v.clone()))
         }
         many => {
+            // Each element compares by its text, as a single value does: (h1, 3) = (h1, "3").
             let mut vs = Vec::with_capacity(many.len());
+            let mut texts = Vec::with_capacity(many.len());
             for f in many {
                 let v = f.resolve(event)?;
-                if v.is_null() {
-                    return None;
-                }
+                texts.push(Value::String(key_text(v)?));
                 vs.push(v.clone());
             }
-            let v = Value::Array(vs);
-            Some((v.to_string(), v))
+            Some((Value::Array(texts).to_string(), Value::Array(vs)))
         }
     }
 }
 
-/// The group as a JSON object text, for ordering alerts deterministically.
-pub fn group_text(values: &[(String, Value)]) -> String {
-    Value::Object(values.iter().cloned().collect()).to_string()
+/// The group's strings as one text, for ordering alerts of one time by group (groups
+/// compare as strings, S4, so `7` and `"7"` order alike).
+pub fn group_order(key: &GroupKey) -> String {
+    let parts: Vec<&str> = key.iter().map(|k| &**k).collect();
+    serde_json::to_string(&parts).unwrap_or_default()
 }
 
 /// Serialises a hash map with its keys sorted, so that checkpoints are deterministic.

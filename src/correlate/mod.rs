@@ -22,7 +22,7 @@ use absence::{AbsenceGroup, Obligation};
 use aggregate::AggregateGroup;
 use ahash::AHashMap;
 use first_seen::{FirstSeenGroup, Policy};
-use group::{GroupKey, group_key, group_text, group_values, value_of};
+use group::{GroupKey, group_key, group_order, group_values, value_of};
 use serde_json::Value;
 pub use snapshot::CorrelatorSnapshot;
 use std::cmp::Reverse;
@@ -423,7 +423,7 @@ impl Correlator {
                         self.timers.push(Reverse((
                             deadline,
                             c.position,
-                            group_text(&group),
+                            group_order(&key),
                             id,
                             ci,
                             key.clone(),
@@ -490,7 +490,7 @@ impl Correlator {
             }
             self.last_alert[ci as usize].insert(key.clone(), cand.ts);
         }
-        let gtext = group_text(&group);
+        let gtext = group_order(key);
         if !set.wiring.by_correlation[ci as usize].is_empty() {
             let mut obj = serde_json::Map::new();
             obj.insert("timestamp".into(), Value::String(cand.ts.to_string()));
@@ -603,16 +603,17 @@ impl Correlator {
 
     /// Obligations still open, by deadline, rule position and group.
     pub fn pending(&self, set: &RuleSet) -> Vec<Pending> {
-        let mut all: Vec<(Timestamp, u32, String, Pending)> = Vec::new();
+        let mut all: Vec<(Timestamp, u32, String, u64, Pending)> = Vec::new();
         for (ci, st) in self.states.iter().enumerate() {
             let State::Absence(groups) = st else { continue };
             let c = &set.correlations[ci];
-            for (_, g) in groups.iter() {
+            for (key, g) in groups.iter() {
                 for o in &g.pending {
                     all.push((
                         o.deadline,
                         c.position,
-                        group_text(&o.group),
+                        group_order(key),
+                        o.id,
                         Pending {
                             rule: c.meta.handle().to_string(),
                             group: o.group.clone(),
@@ -622,8 +623,8 @@ impl Correlator {
                 }
             }
         }
-        all.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
-        all.into_iter().map(|x| x.3).collect()
+        all.sort_by(|a, b| (a.0, a.1, &a.2, a.3).cmp(&(b.0, b.1, &b.2, b.3)));
+        all.into_iter().map(|x| x.4).collect()
     }
 }
 

@@ -7,7 +7,7 @@
 use super::absence::AbsenceGroup;
 use super::aggregate::AggregateGroup;
 use super::first_seen::FirstSeenGroup;
-use super::group::{GroupKey, group_text};
+use super::group::{GroupKey, group_order};
 use super::store::GroupStore;
 use super::temporal::{OrderedGroup, TemporalGroup};
 use super::{Correlator, Limits, State};
@@ -149,7 +149,7 @@ fn rebuild_timers(set: &RuleSet, states: &[State]) -> BinaryHeap<Reverse<super::
                 timers.push(Reverse((
                     o.deadline,
                     position,
-                    group_text(&o.group),
+                    group_order(key),
                     o.id,
                     ci as u32,
                     key.clone(),

@@ -7,8 +7,9 @@
 //! gives exactly the alerts of one run.
 
 use super::{Buffered, Engine};
+use crate::alert::Alert;
 use crate::compile::RuleSet;
-use crate::correlate::{Correlator, CorrelatorSnapshot};
+use crate::correlate::{Correlator, CorrelatorSnapshot, Emitted};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -30,6 +31,25 @@ struct Checkpoint {
     seq: u64,
     buffer: Vec<(Timestamp, u64, Value, String)>,
     correlator: CorrelatorSnapshot,
+    /// Alerts held for ordering (all at `held_at`), written by the next segment.
+    held_at: Option<Timestamp>,
+    held: Vec<HeldAlert>,
+}
+
+/// An alert as plain data; the rule is named by its position in the rule set.
+#[derive(Serialize, Deserialize)]
+struct HeldAlert {
+    position: u32,
+    rule_type: String,
+    timestamp: Option<Timestamp>,
+    group: Option<Vec<(String, Value)>>,
+    value: Option<f64>,
+    values: Option<Vec<Value>>,
+    anchor_timestamp: Option<Timestamp>,
+    incomplete: bool,
+    events: Vec<String>,
+    order_group: String,
+    order_seq: u64,
 }
 
 /// Why a checkpoint cannot be used.
@@ -83,6 +103,24 @@ impl Engine<'_> {
             seq: self.seq,
             buffer,
             correlator: self.correlator.snapshot(self.set),
+            held_at: self.held_at,
+            held: self
+                .held
+                .iter()
+                .map(|e| HeldAlert {
+                    position: e.order.1,
+                    rule_type: e.alert.rule_type.to_string(),
+                    timestamp: e.alert.timestamp,
+                    group: e.alert.group.clone(),
+                    value: e.alert.value,
+                    values: e.alert.values.clone(),
+                    anchor_timestamp: e.alert.anchor_timestamp,
+                    incomplete: e.alert.incomplete,
+                    events: e.alert.events.iter().map(|t| t.to_string()).collect(),
+                    order_group: e.order.2.clone(),
+                    order_seq: e.order.3,
+                })
+                .collect(),
         };
         serde_json::to_string(&cp).unwrap_or_default()
     }
@@ -112,6 +150,36 @@ impl Engine<'_> {
         }
         let correlator = Correlator::restore(self.set, self.settings.limits, cp.correlator)
             .map_err(StateError::Rules)?;
+        let mut held = Vec::with_capacity(cp.held.len());
+        for h in cp.held {
+            let (meta, rule_type) =
+                rule_at(self.set, h.position, &h.rule_type).ok_or_else(|| {
+                    StateError::Rules(format!(
+                        "no rule at position {} of type `{}`",
+                        h.position, h.rule_type
+                    ))
+                })?;
+            let alert = Alert {
+                rule: meta,
+                rule_type,
+                timestamp: h.timestamp,
+                group: h.group,
+                value: h.value,
+                values: h.values,
+                anchor_timestamp: h.anchor_timestamp,
+                incomplete: h.incomplete,
+                events: h.events.into_iter().map(Arc::from).collect(),
+            };
+            let order = (
+                h.timestamp.unwrap_or(Timestamp(i64::MIN)),
+                h.position,
+                h.order_group,
+                h.order_seq,
+            );
+            held.push(Emitted { alert, order });
+        }
+        self.held = held;
+        self.held_at = cp.held_at;
         self.correlator = correlator;
         self.max_seen = cp.max_seen;
         self.seq = cp.seq;
@@ -129,6 +197,21 @@ impl Engine<'_> {
             .collect();
         Ok(())
     }
+}
+
+/// The rule at a position of the rule set, with its alert type.
+fn rule_at(
+    set: &RuleSet,
+    position: u32,
+    rule_type: &str,
+) -> Option<(Arc<crate::rule::RuleMeta>, &'static str)> {
+    if rule_type == "detection" {
+        let r = set.rules.iter().find(|r| r.position == position)?;
+        return Some((r.meta.clone(), "detection"));
+    }
+    let c = set.correlations.iter().find(|c| c.position == position)?;
+    let t = c.def.kind.as_str();
+    (t == rule_type).then(|| (c.meta.clone(), t))
 }
 
 /// A fingerprint of everything in the correlation rules that shapes their state.

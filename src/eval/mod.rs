@@ -106,6 +106,9 @@ pub struct Engine<'r> {
     buffer: BinaryHeap<Reverse<Buffered>>,
     correlator: Correlator,
     step: Vec<Emitted>,
+    /// Alerts of the latest processed time, not yet written (see `hold`).
+    held: Vec<Emitted>,
+    held_at: Option<Timestamp>,
 }
 
 impl<'r> Engine<'r> {
@@ -128,6 +131,8 @@ impl<'r> Engine<'r> {
             buffer: BinaryHeap::new(),
             correlator: Correlator::new(set, limits),
             step: Vec::new(),
+            held: Vec::new(),
+            held_at: None,
         }
     }
 
@@ -263,9 +268,13 @@ impl<'r> Engine<'r> {
     }
 
     fn fire_one(&mut self, incomplete: bool, sink: &mut dyn AlertSink) {
+        let Some(deadline) = self.correlator.next_deadline() else {
+            return;
+        };
+        self.write_held_before(deadline, sink);
         let mut step = std::mem::take(&mut self.step);
         self.correlator.fire_next(self.set, incomplete, &mut step);
-        self.flush_step(&mut step, sink);
+        self.hold(deadline, &mut step);
         self.step = step;
     }
 
@@ -333,7 +342,8 @@ impl<'r> Engine<'r> {
         let text: Arc<str> = Arc::from(text.map_or_else(|| event.to_string(), str::to_string));
         let mut step = std::mem::take(&mut self.step);
         self.detection_alerts(ts, &text, seq, &mut step);
-        self.flush_step(&mut step, sink);
+        // Written when they arrive (DESIGN.md 4.1), not held for ordering.
+        self.write_sorted(&mut step, sink);
         self.step = step;
     }
 
@@ -347,6 +357,7 @@ impl<'r> Engine<'r> {
         sink: &mut dyn AlertSink,
     ) {
         self.correlator.observe(ts);
+        self.write_held_before(ts, sink);
         self.detect(event);
         if self.matched.is_empty() {
             return;
@@ -369,22 +380,50 @@ impl<'r> Engine<'r> {
             );
             self.matched = matched;
         }
-        self.flush_step(&mut step, sink);
+        self.hold(ts, &mut step);
         self.step = step;
     }
 
-    /// Writes one step's alerts in (time, rule position, group, input position) order.
-    fn flush_step(&mut self, step: &mut Vec<Emitted>, sink: &mut dyn AlertSink) {
-        step.sort_by(|a, b| a.order.cmp(&b.order));
-        for e in step.drain(..) {
+    /// Keeps a step's alerts (all at time `t`) until processing passes `t`: alerts of
+    /// several events at one time are written in (rule position, group, input position)
+    /// order (DESIGN.md 4.1).
+    fn hold(&mut self, t: Timestamp, step: &mut Vec<Emitted>) {
+        if !step.is_empty() {
+            self.held_at = Some(t);
+            self.held.append(step);
+        }
+    }
+
+    /// Writes the held alerts if they are older than `t`.
+    fn write_held_before(&mut self, t: Timestamp, sink: &mut dyn AlertSink) {
+        if self.held_at.is_some_and(|h| h < t) {
+            self.flush(sink);
+        }
+    }
+
+    /// Writes the alerts held for ordering now. The CLI calls this when its input is idle,
+    /// so that a live stream sees its alerts at once; a library user may call it any time
+    /// (alerts of later events at the same timestamp then follow instead of interleaving).
+    pub fn flush(&mut self, sink: &mut dyn AlertSink) {
+        let mut held = std::mem::take(&mut self.held);
+        self.write_sorted(&mut held, sink);
+        self.held = held;
+        self.held_at = None;
+    }
+
+    /// Writes alerts in (time, rule position, group, input position) order.
+    fn write_sorted(&mut self, alerts: &mut Vec<Emitted>, sink: &mut dyn AlertSink) {
+        alerts.sort_by(|a, b| a.order.cmp(&b.order));
+        for e in alerts.drain(..) {
             self.stats.alerts += 1;
             sink.alert(e.alert);
         }
     }
 
     /// Ends one segment of a longer stream (a run with `--state`): nothing is released or
-    /// flushed, so that the next segment continues exactly where this one stopped. The
-    /// counters report what this segment read; `pending` lists the open obligations.
+    /// flushed, so that the next segment continues exactly where this one stopped (alerts
+    /// still held for ordering go into the checkpoint). The counters report what this
+    /// segment read; `pending` lists the open obligations.
     pub fn pause(&mut self) -> Stats {
         self.stats.pending = self.correlator.pending(self.set);
         self.stats.evicted_groups = self.correlator.evicted_groups();
@@ -404,6 +443,7 @@ impl<'r> Engine<'r> {
                 self.fire_one(true, sink);
             }
         }
+        self.flush(sink);
         self.stats.pending = self.correlator.pending(self.set);
         self.stats.evicted_groups = self.correlator.evicted_groups();
         self.stats.evicted_entries = self.correlator.evicted_entries();
