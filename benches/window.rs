@@ -1,29 +1,12 @@
 //! Correlation state: cost of one event's window update against the number of live groups
 //! (10² … 10⁶), for a count window and a first_seen history.
 
+#[path = "gen/mod.rs"]
+mod generator;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use session_sigma::{Alert, AlertSink, Engine, RuleSet};
 use std::hint::black_box;
-
-const RULES: &str = r#"
-title: failed
-name: failed
-logsource: {category: user_session}
-detection: {sel: {action: failed}, condition: sel}
----
-title: rdp
-name: rdp
-logsource: {category: user_session}
-detection: {sel: {action: rdp}, condition: sel}
----
-title: brute
-name: brute
-correlation: {type: event_count, rules: [failed], group-by: [user], timespan: 1h, condition: {gte: 1000000}}
----
-title: new source
-name: new_src
-correlation: {type: first_seen, rules: [rdp], group-by: [user], field: src_ip, history: 30d}
-"#;
 
 struct Count(u64);
 
@@ -46,7 +29,10 @@ fn line(action: &str, user: u64, second: u64, ip: u64) -> String {
 }
 
 fn window(c: &mut Criterion) {
-    let set = RuleSet::builder().add_str("w.yml", RULES).build().unwrap();
+    let set = RuleSet::builder()
+        .add_str("w.yml", generator::STATEFUL_RULES)
+        .build()
+        .unwrap();
     let mut group = c.benchmark_group("window_update");
     group.sample_size(20);
     for live in [100u64, 10_000, 1_000_000] {

@@ -2,27 +2,10 @@
 //! engine and prints the resident-memory growth per group (Linux, /proc/self/statm).
 //! `cargo run --release --example memory -- 1000000`
 
-use session_sigma::{Alert, AlertSink, Engine, RuleSet};
+#[path = "../benches/gen/mod.rs"]
+mod generator;
 
-const RULES: &str = r#"
-title: failed
-name: failed
-logsource: {category: user_session}
-detection: {sel: {action: failed}, condition: sel}
----
-title: rdp
-name: rdp
-logsource: {category: user_session}
-detection: {sel: {action: rdp}, condition: sel}
----
-title: brute
-name: brute
-correlation: {type: event_count, rules: [failed], group-by: [user], timespan: 1h, condition: {gte: 1000000}}
----
-title: new source
-name: new_src
-correlation: {type: first_seen, rules: [rdp], group-by: [user], field: src_ip, history: 30d}
-"#;
+use session_sigma::{Alert, AlertSink, Engine, RuleSet};
 
 struct Drop0;
 
@@ -46,7 +29,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
     let set = RuleSet::builder()
-        .add_str("m.yml", RULES)
+        .add_str("m.yml", generator::STATEFUL_RULES)
         .build()
         .expect("rules compile");
     for action in ["failed", "rdp"] {

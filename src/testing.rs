@@ -106,7 +106,7 @@ pub fn run_one(set: &RuleSet, rule: RuleRef, path: &str, test: &RuleTest) -> Tes
                     .pending
                     .iter()
                     .filter(|x| x.rule == meta.handle())
-                    .map(pending_view)
+                    .map(crate::correlate::Pending::to_json)
                     .collect();
                 let expected: Vec<Value> = p.iter().map(|e| normalise_pending(e, &meta)).collect();
                 if actual != expected {
@@ -132,17 +132,6 @@ pub fn run_one(set: &RuleSet, rule: RuleRef, path: &str, test: &RuleTest) -> Tes
         name: test.name.clone(),
         failure,
     }
-}
-
-fn pending_view(p: &crate::correlate::Pending) -> Value {
-    let mut m = Map::new();
-    m.insert("rule".into(), Value::String(p.rule.clone()));
-    m.insert(
-        "group".into(),
-        Value::Object(p.group.iter().cloned().collect()),
-    );
-    m.insert("deadline".into(), Value::String(p.deadline.to_string()));
-    Value::Object(m)
 }
 
 /// An expected pending entry: `rule` defaults to the rule under test; `deadline` is

@@ -215,3 +215,25 @@ pub fn rules(seed: u64, n: usize) -> String {
     }
     out
 }
+
+/// Detection rules and two correlations (a count window and a first_seen history) keyed by
+/// user, for the state benches.
+pub const STATEFUL_RULES: &str = r#"
+title: failed
+name: failed
+logsource: {category: user_session}
+detection: {sel: {action: failed}, condition: sel}
+---
+title: rdp
+name: rdp
+logsource: {category: user_session}
+detection: {sel: {action: rdp}, condition: sel}
+---
+title: brute
+name: brute
+correlation: {type: event_count, rules: [failed], group-by: [user], timespan: 1h, condition: {gte: 1000000}}
+---
+title: new source
+name: new_src
+correlation: {type: first_seen, rules: [rdp], group-by: [user], field: src_ip, history: 30d}
+"#;

@@ -41,40 +41,29 @@ impl<W: Write> AlertSink for Output<W> {
     }
 }
 
+/// Is this standard stream a regular file (not a pipe or a terminal)?
+#[cfg(unix)]
+fn is_regular_file(stream: &impl std::os::fd::AsFd) -> bool {
+    stream
+        .as_fd()
+        .try_clone_to_owned()
+        .ok()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata().ok())
+        .is_some_and(|m| m.is_file())
+}
+
+#[cfg(not(unix))]
+fn is_regular_file<T>(_: &T) -> bool {
+    false
+}
+
 fn stdin_is_file() -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsFd;
-        std::io::stdin()
-            .as_fd()
-            .try_clone_to_owned()
-            .ok()
-            .map(std::fs::File::from)
-            .and_then(|f| f.metadata().ok())
-            .is_some_and(|m| m.is_file())
-    }
-    #[cfg(not(unix))]
-    {
-        false
-    }
+    is_regular_file(&std::io::stdin())
 }
 
 fn stdout_is_file() -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsFd;
-        std::io::stdout()
-            .as_fd()
-            .try_clone_to_owned()
-            .ok()
-            .map(std::fs::File::from)
-            .and_then(|f| f.metadata().ok())
-            .is_some_and(|m| m.is_file())
-    }
-    #[cfg(not(unix))]
-    {
-        false
-    }
+    is_regular_file(&std::io::stdout())
 }
 
 pub fn run(a: &RunArgs) -> u8 {

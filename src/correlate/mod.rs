@@ -79,6 +79,20 @@ pub struct Pending {
     pub deadline: Timestamp,
 }
 
+impl Pending {
+    /// The summary's form: `{"rule": …, "group": {…}, "deadline": …}`.
+    pub fn to_json(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        m.insert("rule".into(), Value::String(self.rule.clone()));
+        m.insert(
+            "group".into(),
+            Value::Object(self.group.iter().cloned().collect()),
+        );
+        m.insert("deadline".into(), Value::String(self.deadline.to_string()));
+        Value::Object(m)
+    }
+}
+
 enum State {
     Aggregate(GroupStore<AggregateGroup>),
     Temporal(GroupStore<TemporalGroup>),

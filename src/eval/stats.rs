@@ -27,20 +27,7 @@ pub struct Stats {
 impl Stats {
     /// The summary JSON of DESIGN.md 4.2.
     pub fn to_json(&self) -> String {
-        let pending: Vec<Value> = self
-            .pending
-            .iter()
-            .map(|p| {
-                let mut m = serde_json::Map::new();
-                m.insert("rule".into(), Value::String(p.rule.clone()));
-                m.insert(
-                    "group".into(),
-                    Value::Object(p.group.iter().cloned().collect()),
-                );
-                m.insert("deadline".into(), Value::String(p.deadline.to_string()));
-                Value::Object(m)
-            })
-            .collect();
+        let pending: Vec<Value> = self.pending.iter().map(Pending::to_json).collect();
         let mut out = format!(
             "{{\"events\":{},\"invalid\":{},\"late\":{},\"no_timestamp\":{},\"alerts\":{},\"pending\":{}",
             self.events,
