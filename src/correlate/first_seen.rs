@@ -13,6 +13,9 @@ use std::sync::Arc;
 pub struct FirstSeenGroup {
     #[serde(serialize_with = "super::group::sorted_map")]
     seen: AHashMap<String, Timestamp>,
+    /// Size at which expired values are next swept out (amortised O(1) per event).
+    #[serde(default)]
+    sweep_at: u32,
 }
 
 /// What `first_seen` needs to know about its rule and the stream.
@@ -41,11 +44,15 @@ impl FirstSeenGroup {
         p: &Policy,
     ) -> (Option<Candidate>, u64) {
         let cutoff = ts.plus(-p.history);
-        // Values last seen before the history window are forgotten (they are new again).
-        self.seen.retain(|_, t| *t >= cutoff);
-        let is_new = !self.seen.contains_key(&key);
+        // A value last seen before the cutoff is new again; expired values are swept out
+        // lazily, when the map has doubled since the last sweep or is full.
+        let is_new = self.seen.get(&key).is_none_or(|t| *t < cutoff);
+        if self.seen.len() >= (self.sweep_at as usize).max(16) || self.seen.len() >= p.max_values {
+            self.seen.retain(|_, t| *t >= cutoff);
+            self.sweep_at = u32::try_from(self.seen.len() * 2).unwrap_or(u32::MAX);
+        }
         let mut evicted = 0;
-        if is_new && self.seen.len() >= p.max_values.max(1) {
+        if is_new && !self.seen.contains_key(&key) && self.seen.len() >= p.max_values.max(1) {
             // The least recently seen value goes (ties: the smallest key, for determinism).
             let oldest = self
                 .seen
