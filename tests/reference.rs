@@ -34,10 +34,9 @@
 //! properties compare `late`, `no_timestamp`, the `pending` obligations, the detection alerts
 //! (`generate`), the output order and the `events` of each alert.
 //!
-//! Disagreements with the engine each have an `engine_bug_*` test (ignored while the bug
-//! stands) and a switch (`NUMERIC_GROUP_ORDER`, `EVENTS_BEYOND_TEN`,
-//! `ABSENCE_TIE_NUMBER_STRING`) that turns off only that sub-case in the properties; set it to
-//! `true` once the engine is fixed. `regression_*` tests are disagreements already fixed.
+//! Every disagreement found with the engine has a minimal test: `engine_bug_*` (ignored, with
+//! only that sub-case turned off in the properties) while the bug stands, `regression_*` once
+//! the engine is fixed (all of them so far).
 //!
 //! Things the design leaves open and the reference fixes (each agrees with the engine; the
 //! generators exercise all of them):
@@ -398,15 +397,12 @@ struct PendingOut {
     deadline: i64,
 }
 
-type AlertEvents = (Out, Option<Vec<String>>, Option<Vec<String>>);
-
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 struct Outcome {
     /// Correlation alerts, in output order.
     alerts: Vec<Out>,
-    /// Each correlation alert with its `events` (None: not checked) and, where the events are
-    /// checked loosely, the whole window.
-    events: Vec<AlertEvents>,
+    /// Each correlation alert with its `events` (None: not checked).
+    events: Vec<(Out, Option<Vec<String>>)>,
     /// Detection alerts (rule, event time), sorted.
     detections: Vec<(String, i64)>,
     late: u64,
@@ -488,9 +484,6 @@ struct Raised {
     /// first_seen, the anchor of an absence. None: not checked (temporal types, where which
     /// of several matching events contribute is not specified, and chained events).
     events: Option<Vec<String>>,
-    /// Count and value types, when more than ten events entered the group's state since it
-    /// was last cleared: the whole window (see `EVENTS_BEYOND_TEN`).
-    window: Option<Vec<String>>,
 }
 
 /// The first index whose events belong to the group's state at evaluation point `p`: after the
@@ -519,7 +512,6 @@ fn candidate(
     at: usize,
     out: Out,
     events: Option<Vec<String>>,
-    window: Option<Vec<String>>,
 ) {
     if let Some(d) = spec.suppress {
         let last = raised
@@ -531,12 +523,7 @@ fn candidate(
             return;
         }
     }
-    raised.push(Raised {
-        at,
-        out,
-        events,
-        window,
-    });
+    raised.push(Raised { at, out, events });
 }
 
 fn out(spec: &Spec, ts: i64, g: &Group) -> Out {
@@ -633,14 +620,7 @@ fn eval_counting(spec: &Spec, items: &[Item]) -> Vec<Raised> {
         o.value = Some(num(value));
         o.values = values;
         let events = window.iter().take(10).map(|c| c.text.clone()).collect();
-        let entered = items[start..=p]
-            .iter()
-            .filter(|c| counts(c) && group_of(spec, c).as_ref() == Some(&g))
-            .count();
-        let whole = (entered > 10)
-            .then(|| window.iter().map(|c| c.text.clone()).collect())
-            .flatten();
-        candidate(spec, &mut raised, p, o, events, whole);
+        candidate(spec, &mut raised, p, o, events);
     }
     raised
 }
@@ -666,7 +646,7 @@ fn eval_temporal(spec: &Spec, items: &[Item]) -> Vec<Raised> {
         if all {
             let mut o = out(spec, e.ts, &g);
             o.value = Some(num(spec.rules.len() as f64));
-            candidate(spec, &mut raised, p, o, None, None);
+            candidate(spec, &mut raised, p, o, None);
         }
     }
     raised
@@ -708,7 +688,7 @@ fn eval_ordered(spec: &Spec, items: &[Item]) -> Vec<Raised> {
         {
             let mut o = out(spec, e.ts, &g);
             o.value = Some(num(n as f64));
-            candidate(spec, &mut raised, p, o, None, None);
+            candidate(spec, &mut raised, p, o, None);
         }
     }
     raised
@@ -763,7 +743,7 @@ fn eval_first_seen(spec: &Spec, items: &[Item]) -> Vec<Raised> {
             let mut o = out(spec, e.ts, &g);
             o.values = Some(v.clone());
             let events = e.text.clone().map(|t| vec![t]);
-            candidate(spec, &mut raised, p, o, events, None);
+            candidate(spec, &mut raised, p, o, events);
         }
     }
     raised
@@ -855,12 +835,7 @@ fn eval_absence(
                 .rposition(|it| it.ts <= o.deadline)
                 .unwrap_or(0);
             let events = items[o.anchor].text.clone().map(|t| vec![t]);
-            alerts.push(Raised {
-                at,
-                out: a,
-                events,
-                window: None,
-            });
+            alerts.push(Raised { at, out: a, events });
         } else {
             pending.push(PendingOut {
                 rule: spec.name.clone(),
@@ -875,7 +850,7 @@ fn eval_absence(
     let mut emitted = Vec::new();
     for a in alerts {
         let at = a.at;
-        candidate(spec, &mut emitted, at, a.out, a.events, None);
+        candidate(spec, &mut emitted, at, a.out, a.events);
     }
     (emitted, pending)
 }
@@ -939,7 +914,7 @@ fn reference(sc: &Scenario) -> Outcome {
         .collect();
 
     let mut alerts: Vec<(usize, Out)> = Vec::new(); // (rule position, alert)
-    let mut events: Vec<AlertEvents> = Vec::new();
+    let mut events: Vec<(Out, Option<Vec<String>>)> = Vec::new();
     let mut pending = Vec::new();
     for (pos, spec) in sc.specs.iter().enumerate() {
         let raised = match spec.kind {
@@ -980,7 +955,7 @@ fn reference(sc: &Scenario) -> Outcome {
         }
         if !silent(&sc.specs, &spec.name) {
             for r in raised {
-                events.push((r.out.clone(), r.events, r.window));
+                events.push((r.out.clone(), r.events));
                 alerts.push((pos, r.out));
             }
         }
@@ -1074,7 +1049,7 @@ fn engine(sc: &Scenario) -> Outcome {
             .filter(|a| a.rule_type != "detection")
             .map(|a| {
                 let events = a.events.iter().map(|e| e.to_string()).collect();
-                (to_out(a), Some(events), None)
+                (to_out(a), Some(events))
             })
             .collect(),
         detections,
@@ -1129,60 +1104,36 @@ fn check(sc: &Scenario, ordered: bool) -> Result<(), TestCaseError> {
     // 4.1 `events`, where the reference decides them; alerts equal in every other field are
     // matched as multisets.
     #[derive(Default)]
-    struct Pair<'a> {
+    struct Same<'a> {
         want: Vec<&'a Vec<String>>,
-        windows: Vec<&'a Vec<String>>,
         got: Vec<&'a Vec<String>>,
         unchecked: bool,
-        loose: bool,
     }
-    let mut by_alert: BTreeMap<&Out, Pair> = BTreeMap::new();
-    for (o, e, w) in &want.events {
+    let mut by_alert: BTreeMap<&Out, Same> = BTreeMap::new();
+    for (o, e) in &want.events {
         let entry = by_alert.entry(o).or_default();
         match e {
-            Some(e) => {
-                entry.want.push(e);
-                entry.windows.push(w.as_ref().unwrap_or(e));
-            }
+            Some(e) => entry.want.push(e),
             None => entry.unchecked = true,
         }
-        entry.loose |= w.is_some() && !EVENTS_BEYOND_TEN;
     }
-    for (o, e, _) in &got.events {
+    for (o, e) in &got.events {
         if let (Some(entry), Some(e)) = (by_alert.get_mut(o), e) {
             entry.got.push(e);
         }
     }
-    for (o, mut pair) in by_alert {
-        if pair.unchecked {
+    for (o, mut same) in by_alert {
+        if same.unchecked {
             continue;
         }
-        if pair.loose {
-            // Each alert's events are some of the events of a window of its alert, in order.
-            for g in &pair.got {
-                let within = pair.windows.iter().any(|w| {
-                    let mut rest = w.iter();
-                    g.iter().all(|e| rest.any(|x| x == e))
-                });
-                prop_assert!(
-                    within,
-                    "events of {} are not from its window: got {:?}, windows {:?}\n{}",
-                    o,
-                    g,
-                    pair.windows,
-                    context()
-                );
-            }
-            continue;
-        }
-        pair.want.sort();
-        pair.got.sort();
+        same.want.sort();
+        same.got.sort();
         prop_assert!(
-            pair.want == pair.got,
+            same.want == same.got,
             "events of {} differ: want {:?} got {:?}\n{}",
             o,
-            pair.want,
-            pair.got,
+            same.want,
+            same.got,
             context()
         );
     }
@@ -1701,16 +1652,16 @@ fn engine_events(sc: &Scenario) -> Vec<Vec<String>> {
     engine(sc)
         .events
         .into_iter()
-        .map(|(_, e, _)| e.unwrap_or_default())
+        .map(|(_, e)| e.unwrap_or_default())
         .collect()
 }
 
 /// DESIGN.md 4.1: `events` holds the contributing events of a correlation alert, the first
 /// ten. event_count over r_a by user, 5m, `gte: 1`, `on_fire: keep`: ten events at 10:00, one
 /// at 10:01, one at 10:06. The alert at 10:06 counts the window [10:01, 10:06] (value 2, which
-/// the engine gets right) and its events are those two; the engine gives only the 10:06 one:
-/// it stores the first ten events that enter the group's state and never the later ones, so
-/// once those ten leave the window the later contributing events are missing (with a trigger,
+/// the engine got right) and its events are those two; the engine gave only the 10:06 one:
+/// it stored the first ten events that entered the group's state and never the later ones, so
+/// once those ten left the window the later contributing events were missing (with a trigger,
 /// even an empty `events` next to `value: 1`).
 #[test]
 fn regression_events_beyond_the_first_ten() {
@@ -1735,7 +1686,7 @@ fn regression_events_beyond_the_first_ten() {
             &want
                 .events
                 .iter()
-                .map(|(_, e, _)| e.clone().unwrap())
+                .map(|(_, e)| e.clone().unwrap())
                 .collect::<Vec<_>>()
         ),
         expected
@@ -1746,9 +1697,9 @@ fn regression_events_beyond_the_first_ten() {
 /// Two `anchor: each` obligations of one group with the same deadline tie on time, rule and
 /// group, so DESIGN.md 4.1 orders them by input position: the first anchor's alert first, and
 /// with `suppress` it is the one emitted (S10). Group values compare as strings (S4), so
-/// `user: 7` and `user: "7"` are one group (the engine agrees: one alert). The engine fires the
-/// `"7"` anchor's obligation first whatever the input order (it orders same-deadline timers by
-/// the JSON text of the values, where `"\"7\""` < `"7"`), so the alert carries the second
+/// `user: 7` and `user: "7"` are one group (the engine agrees: one alert). The engine fired the
+/// `"7"` anchor's obligation first whatever the input order (it ordered same-deadline timers by
+/// the JSON text of the values, where `"\"7\""` < `"7"`), so the alert carried the second
 /// anchor.
 #[test]
 fn regression_absence_tie_by_value_text() {
@@ -1773,7 +1724,7 @@ fn regression_absence_tie_by_value_text() {
 
 /// DESIGN.md 4.1 ties: time, rule position, then the group, and a group is its values compared
 /// as strings (S4). `user: "u1"` then `user: 7` at 10:00: the groups are "u1" and "7", and
-/// "7" < "u1", so the `7` alert comes first. The engine writes u1 first: it orders tied groups
+/// "7" < "u1", so the `7` alert comes first. The engine wrote u1 first: it ordered tied groups
 /// by the JSON text of the values (`"u1"` with its quote sorts before `7`), although it groups
 /// by the string (`7` and `"7"` are one group in the engine too).
 #[test]
@@ -2248,53 +2199,15 @@ fn several() -> impl Strategy<Value = Vec<Spec>> {
     })
 }
 
-/// Whether the properties demand DESIGN.md 4.1's full tie order (time, rule position, group,
-/// input position) when a group value is a number. Off: the engine orders tied groups by the
-/// JSON text of their values (a string sorts as `"u1"`, with its quote, before the number
-/// `7`), not by the strings the groups are made of (S4: `"7"` < `"u1"`; see
-/// `engine_bug_tie_order_numeric_group_value`); the order is still checked for every stream
-/// without a numeric group value, and the alerts always.
-const NUMERIC_GROUP_ORDER: bool = false;
-
-/// Whether the properties demand the exact `events` of a count or value alert (the first ten
-/// events of its window) even when more than ten events entered the group's state since it
-/// was last cleared. Off: the engine keeps only the first ten events that enter the state, so
-/// once they leave the window later contributing events are missing (see
-/// `engine_bug_events_beyond_the_first_ten`); the properties then only demand that the
-/// engine's events be events of the window, in order.
-const EVENTS_BEYOND_TEN: bool = false;
-
-/// Whether the properties let `anchor: each` absences with `suppress` see both `user: 7` and
-/// `user: "7"`. Off: which of two same-deadline obligations of one group the engine emits
-/// depends on the JSON type of their values (see `engine_bug_absence_tie_by_value_text`), so
-/// for those rules the number becomes a string; every other case keeps both.
-const ABSENCE_TIE_NUMBER_STRING: bool = false;
-
 fn run_prop(specs: Vec<Spec>, s: Stream, eof_flush: bool) -> Result<(), TestCaseError> {
-    let mut events = s.events;
-    let tie = specs
-        .iter()
-        .any(|s| s.kind == Kind::Absence && s.anchor == AnchorMode::Each && s.suppress.is_some());
-    if tie && !ABSENCE_TIE_NUMBER_STRING {
-        for e in &mut events {
-            if let Some(n) = e.get("user").and_then(Value::as_i64) {
-                e["user"] = Value::from(n.to_string());
-            }
-        }
-    }
-    let numeric = events.iter().any(|e| {
-        ["user", "peer"]
-            .iter()
-            .any(|f| e.get(f).is_some_and(Value::is_number))
-    });
     check(
         &Scenario {
             specs,
-            events,
+            events: s.events,
             lateness: s.lateness,
             eof_flush,
         },
-        NUMERIC_GROUP_ORDER || !numeric,
+        true,
     )
 }
 
