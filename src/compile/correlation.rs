@@ -8,7 +8,9 @@ use crate::rule::{Correlation, Reference, RuleMeta};
 use std::sync::Arc;
 
 /// A rule of the set: a detection rule or a correlation, by index in its own list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum RuleRef {
     /// Index into the detection rules.
     Detection(u32),

@@ -1,9 +1,9 @@
 //! `absence` (S9): obligations opened by anchors, discharged by expected events, fired by
 //! the watermark passing their deadline.
 
+use crate::compile::RuleRef;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::sync::Arc;
 
 /// One open obligation.
@@ -17,8 +17,9 @@ pub struct Obligation {
     pub deadline: Timestamp,
     /// The anchor event.
     pub text: Arc<str>,
-    /// The group's values, for the alert.
-    pub group: Vec<(String, Value)>,
+    /// The rule the anchor arrived through: with the anchor event, it gives the group's
+    /// values for the alert (not stored: most obligations are discharged).
+    pub via: RuleRef,
 }
 
 /// A group's pending obligations, oldest first.

@@ -142,6 +142,9 @@ impl Default for Limits {
     }
 }
 
+/// Smallest size at which timer and suppression maps are swept of what no longer matters.
+const SWEEP_MIN: usize = 4096;
+
 /// A deadline: (deadline, rule position, group text, obligation id), plus where it lives.
 pub(crate) type Timer = (Timestamp, u32, String, u64, u32, GroupKey);
 
@@ -153,6 +156,10 @@ pub struct Correlator {
     evicted_entries: u64,
     last_alert: Vec<AHashMap<GroupKey, Timestamp>>,
     timers: BinaryHeap<Reverse<Timer>>,
+    /// Heap size at which timers of obligations no longer pending are swept out.
+    timers_sweep_at: usize,
+    /// Per correlation, `last_alert` size at which finished suppressions are swept out.
+    suppress_sweep_at: Vec<usize>,
     next_id: u64,
     stream_start: Option<Timestamp>,
 }
@@ -186,6 +193,8 @@ impl Correlator {
             limits,
             evicted_entries: 0,
             last_alert: vec![AHashMap::default(); set.correlations.len()],
+            timers_sweep_at: SWEEP_MIN,
+            suppress_sweep_at: vec![SWEEP_MIN; set.correlations.len()],
             timers: BinaryHeap::new(),
             next_id: 0,
             stream_start: None,
@@ -426,13 +435,16 @@ impl Correlator {
                         let id = self.next_id;
                         self.next_id += 1;
                         let deadline = input.ts.plus(span);
-                        let group = group_values(c, input.event, via);
+                        if g.pending.capacity() == 0 {
+                            // Most groups hold one obligation: no room reserved for four.
+                            g.pending.reserve_exact(1);
+                        }
                         g.pending.push(Obligation {
                             id,
                             anchor_ts: input.ts,
                             deadline,
                             text: input.text.clone(),
-                            group: group.clone(),
+                            via,
                         });
                         self.timers.push(Reverse((
                             deadline,
@@ -442,6 +454,11 @@ impl Correlator {
                             ci,
                             key.clone(),
                         )));
+                        if self.timers.len() >= self.timers_sweep_at {
+                            // Discharged or evicted obligations leave their deadline behind.
+                            self.timers = snapshot::rebuild_timers(set, &self.states);
+                            self.timers_sweep_at = (self.timers.len() * 2).max(SWEEP_MIN);
+                        }
                     }
                 }
             }
@@ -502,7 +519,14 @@ impl Correlator {
             {
                 return false;
             }
-            self.last_alert[ci as usize].insert(key.clone(), cand.ts);
+            let last = &mut self.last_alert[ci as usize];
+            last.insert(key.clone(), cand.ts);
+            // Suppressions that ended can go (later candidates are never earlier in time).
+            let sweep_at = &mut self.suppress_sweep_at[ci as usize];
+            if last.len() >= *sweep_at {
+                last.retain(|_, t| t.plus(d) >= cand.ts);
+                *sweep_at = (last.len() * 2).max(SWEEP_MIN);
+            }
         }
         let gtext = group_order(key);
         if !set.wiring.by_correlation[ci as usize].is_empty() {
@@ -588,7 +612,7 @@ impl Correlator {
             ci,
             &key,
             cand,
-            ob.group,
+            obligation_group(&set.correlations[ci as usize], &ob),
             u64::MAX,
             incomplete,
             out,
@@ -630,7 +654,7 @@ impl Correlator {
                         o.id,
                         Pending {
                             rule: c.meta.handle().to_string(),
-                            group: o.group.clone(),
+                            group: obligation_group(c, o),
                             deadline: o.deadline,
                         },
                     ));
@@ -640,6 +664,12 @@ impl Correlator {
         all.sort_by(|a, b| (a.0, a.1, &a.2, a.3).cmp(&(b.0, b.1, &b.2, b.3)));
         all.into_iter().map(|x| x.4).collect()
     }
+}
+
+/// The group values of an obligation, read again from its anchor event.
+fn obligation_group(c: &CompiledCorrelation, o: &Obligation) -> Vec<(String, Value)> {
+    let event: Value = serde_json::from_str(&o.text).unwrap_or(Value::Null);
+    group_values(c, &event, o.via)
 }
 
 /// Number of distinct rules in a `rules` list.

@@ -139,7 +139,7 @@ impl Correlator {
     }
 }
 
-fn rebuild_timers(set: &RuleSet, states: &[State]) -> BinaryHeap<Reverse<super::Timer>> {
+pub(super) fn rebuild_timers(set: &RuleSet, states: &[State]) -> BinaryHeap<Reverse<super::Timer>> {
     let mut timers = BinaryHeap::new();
     for (ci, st) in states.iter().enumerate() {
         let State::Absence(groups) = st else { continue };
