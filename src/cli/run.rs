@@ -128,7 +128,11 @@ pub fn run(a: &RunArgs) -> u8 {
     };
     // Live input (stdin not redirected from a file) and state runs read on a thread, so
     // that held alerts are written when the input goes quiet and signals are handled.
-    let live = inputs.iter().any(Option::is_none) && !stdin_is_file();
+    let live = inputs.iter().any(|i| match i {
+        None => !stdin_is_file(),
+        // A named pipe or a device given by path is live too.
+        Some(p) => std::fs::metadata(p).is_ok_and(|m| !m.is_file()),
+    });
     let mut status = if a.state.is_some() || live {
         read_threaded(
             inputs,
