@@ -29,6 +29,9 @@ pub struct StrMatcher {
     suffix_automaton: Option<AhoCorasick>,
     globs: Vec<String>,
     glob_set: Option<RegexSet>,
+    /// For case-insensitive matchers made only of ASCII `contains` patterns (keyword lists):
+    /// an ASCII-case-insensitive automaton that reads ASCII text as it is, without lowering.
+    ascii_ci: Option<AhoCorasick>,
 }
 
 impl StrMatcher {
@@ -46,6 +49,7 @@ impl StrMatcher {
             suffix_automaton: None,
             globs: Vec::new(),
             glob_set: None,
+            ascii_ci: None,
         };
         let norm = |b: &[u8]| {
             let s = String::from_utf8_lossy(b);
@@ -73,6 +77,21 @@ impl StrMatcher {
         if !m.contains.is_empty() {
             m.automaton = Some(AhoCorasick::new(&m.contains).map_err(|e| e.to_string())?);
         }
+        let contains_only = m.exact.is_empty()
+            && m.prefixes.is_empty()
+            && m.suffixes.is_empty()
+            && m.globs.is_empty();
+        if !cased
+            && contains_only
+            && !m.contains.is_empty()
+            && m.contains.iter().all(|c| c.is_ascii())
+        {
+            let ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&m.contains)
+                .map_err(|e| e.to_string())?;
+            m.ascii_ci = Some(ac);
+        }
         if m.prefixes.len() >= AUTOMATON_THRESHOLD {
             m.prefix_automaton = Some(anchored(m.prefixes.iter().map(|p| p.as_bytes().to_vec()))?);
         }
@@ -98,6 +117,10 @@ impl StrMatcher {
         }
         if self.cased {
             return self.matches_prepared(s);
+        }
+        // On ASCII text, ASCII case folding is exactly lower-casing: no copy needed.
+        if let (Some(ac), true) = (&self.ascii_ci, s.is_ascii()) {
+            return ac.is_match(s);
         }
         self.matches_prepared(&lower(s))
     }
@@ -300,6 +323,23 @@ mod tests {
         for s in ["xaa", "d", "evil.exe.txt", "ps1", "cafe"] {
             assert!(!x.is_match(s), "{s}");
         }
+    }
+
+    #[test]
+    fn ascii_keyword_fast_path_agrees_with_lowering() {
+        let k = m(&["*MimiKatz*", "*sekurlsa::*"], false);
+        assert!(k.ascii_ci.is_some());
+        for (s, want) in [
+            ("run MIMIKATZ now", true),
+            ("Sekurlsa::logonpasswords", true),
+            ("mimi katz", false),
+            ("ÉCOLE mimikatz", true),
+            ("mİmİkatz", false),
+        ] {
+            assert_eq!(k.is_match(s), want, "{s}");
+        }
+        assert!(m(&["*é*"], false).ascii_ci.is_none());
+        assert!(m(&["x", "*y*"], false).ascii_ci.is_none());
     }
 
     #[test]
