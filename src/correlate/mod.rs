@@ -229,14 +229,15 @@ impl Correlator {
         let mut chain: Vec<ChainEvent> = Vec::new();
         for &ci in &set.wiring.order {
             let c = &set.correlations[ci as usize];
-            let vias: Vec<RuleRef> = c
-                .inputs()
-                .filter(|r| matches!(r, RuleRef::Detection(d) if matched.binary_search(d).is_ok()))
-                .collect();
-            if !vias.is_empty() {
+            let hit = |r: &RuleRef| matches!(r, RuleRef::Detection(d) if matched.binary_search(d).is_ok());
+            // Most correlations do not consume this event: allocate only for those that do.
+            if c.inputs().any(|r| hit(&r)) {
+                let vias: Vec<RuleRef> = c.inputs().filter(hit).collect();
                 self.step(set, ci, input, &vias, out, &mut chain);
             }
-            self.feed_chain(set, ci, out, &mut chain);
+            if !chain.is_empty() {
+                self.feed_chain(set, ci, out, &mut chain);
+            }
         }
     }
 
