@@ -50,6 +50,7 @@ pub mod ingest;
 pub mod pattern;
 pub mod report;
 pub mod rule;
+pub mod source;
 pub mod testing;
 pub mod time;
 

@@ -5,6 +5,8 @@ mod cli;
 mod common;
 mod conformance;
 mod hostile;
+mod linux;
 mod reference;
 mod rules;
+mod sources;
 mod window;

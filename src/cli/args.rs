@@ -93,7 +93,12 @@ pub struct RunArgs {
     /// Longest accepted input line in bytes; longer lines are skipped and counted invalid.
     #[arg(long, value_name = "BYTES", default_value_t = session_sigma::ingest::DEFAULT_MAX_LINE)]
     pub max_line_bytes: usize,
-    /// Event files (JSON lines). None or "-" reads stdin.
+    /// The year of syslog lines that do not say it (default: this year); a December →
+    /// January turn moves to the next year.
+    #[arg(long, value_name = "YYYY")]
+    pub year: Option<i64>,
+    /// Event files: session JSON lines, Windows JSON, .evtx, syslog (see --input-format).
+    /// None or "-" reads stdin.
     #[arg(value_name = "EVENTS")]
     pub events: Vec<PathBuf>,
 }
@@ -132,6 +137,12 @@ pub struct NormalizeArgs {
     /// How to read the input.
     #[arg(long, value_enum, default_value = "auto")]
     pub input_format: InputFormat,
+    /// The year of syslog lines that do not say it (default: this year).
+    #[arg(long, value_name = "YYYY")]
+    pub year: Option<i64>,
+    /// Longest accepted input line in bytes; longer lines are counted invalid.
+    #[arg(long, value_name = "BYTES", default_value_t = session_sigma::ingest::DEFAULT_MAX_LINE)]
+    pub max_line_bytes: usize,
     /// Input files. None or "-" reads stdin.
     #[arg(value_name = "EVENTS")]
     pub events: Vec<PathBuf>,

@@ -1,6 +1,8 @@
 //! The command-line layer: argument parsing, file handling and exit codes over the library.
 
 mod args;
+mod input;
+mod normalize;
 mod run;
 
 use args::{Cli, Command};
@@ -30,12 +32,7 @@ pub fn main() -> ExitCode {
         Command::Test(a) => test(&a),
         Command::Check(a) => check(&a),
         Command::Explain(a) => explain(&a),
-        Command::Normalize(_) => {
-            eprintln!(
-                "error: `normalize` needs the source adapters (Windows, EVTX, syslog), which this build does not have yet"
-            );
-            EXIT_ERROR
-        }
+        Command::Normalize(a) => normalize::normalize(&a),
     };
     ExitCode::from(code)
 }

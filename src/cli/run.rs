@@ -1,15 +1,13 @@
 //! `session-sigma run`: events in, alerts out.
 
-use super::args::{Eof, InputFormat, OutputFormat, RunArgs};
+use super::args::{Eof, OutputFormat, RunArgs};
+use super::input::{self, Item, Place};
 use super::{EXIT_ERROR, RuleSources};
-use session_sigma::ingest::{Line, LineReader};
-use session_sigma::{Alert, AlertSink, Engine, EventError, Settings};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use session_sigma::source::{Adapter, Format, Outcome, View};
+use session_sigma::{Alert, AlertSink, Engine, Settings};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
-
-/// Invalid lines reported per input before the rest are only counted.
-const MAX_REPORTED_INVALID: u64 = 100;
 
 /// Writes alerts to stdout, one per line, flushing each line unless stdout is a file.
 struct Output<W: Write> {
@@ -67,13 +65,6 @@ fn stdout_is_file() -> bool {
 }
 
 pub fn run(a: &RunArgs) -> u8 {
-    if !matches!(a.input_format, InputFormat::Auto | InputFormat::Session) {
-        eprintln!(
-            "error: --input-format {:?} needs the source adapters, which this build does not have yet; use `session`",
-            a.input_format
-        );
-        return EXIT_ERROR;
-    }
     let Some(max_lateness) = session_sigma::time::parse_duration(&a.max_lateness) else {
         eprintln!(
             "error: --max-lateness `{}` is not a duration such as 30s, 10m, 2h or 1d",
@@ -133,28 +124,36 @@ pub fn run(a: &RunArgs) -> u8 {
         // A named pipe or a device given by path is live too.
         Some(p) => std::fs::metadata(p).is_ok_and(|m| !m.is_file()),
     });
+    let format = Format::from(a.input_format);
+    let mut runner = Runner {
+        adapter: Adapter::new(format, a.year),
+        engine: &mut engine,
+        sink: &mut sink,
+    };
     let mut status = if a.state.is_some() || live {
         read_threaded(
             inputs,
+            format,
             a.max_line_bytes,
-            &mut engine,
-            &mut sink,
+            &mut runner,
             a.state.is_some(),
         )
     } else {
         let mut status = 0u8;
         for input in &inputs {
-            status = status.max(read_one(
+            status = status.max(input::read_input(
                 input.as_deref(),
+                format,
                 a.max_line_bytes,
-                &mut |name, number, line| handle_line(&mut engine, &mut sink, name, number, line),
+                &mut |name, place, item| runner.handle(name, place, item),
             ));
-            if sink.error.is_some() {
+            if runner.sink.error.is_some() {
                 break;
             }
         }
         status
     };
+    let skipped = runner.adapter.accounting().skipped.clone();
     let stats = match &a.state {
         // A run with a state file is one segment of a longer stream: nothing is released,
         // unless this is the end of the stream.
@@ -172,6 +171,7 @@ pub fn run(a: &RunArgs) -> u8 {
         }
         None => engine.finish(&mut sink),
     };
+    let stats = session_sigma::Stats { skipped, ..stats };
     let _ = sink.out.flush();
     if let Some(e) = &sink.error {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -186,88 +186,61 @@ pub fn run(a: &RunArgs) -> u8 {
         }
     }
     if stats.invalid > 0 {
-        eprintln!("{} invalid line(s) skipped", stats.invalid);
+        eprintln!("{} invalid record(s) skipped", stats.invalid);
     }
     // The process ends here: freeing millions of groups one by one would only cost time.
     std::mem::forget(engine);
     status
 }
 
-/// One line of input, or a line too long to keep.
-enum Read {
-    Text(Vec<u8>),
-    TooLong(usize),
+/// The reading side of a run: the adapter and where its records go.
+struct Runner<'e, 'r, W: Write> {
+    adapter: Adapter,
+    engine: &'e mut Engine<'r>,
+    sink: &'e mut Output<W>,
 }
 
-/// Reads one input (a file, or stdin for `None`) line by line. Returns the exit status
-/// contribution (2 when the input cannot be read).
-fn read_one(
-    input: Option<&std::path::Path>,
-    max_line: usize,
-    f: &mut dyn FnMut(&str, u64, Line<'_>) -> bool,
-) -> u8 {
-    let (name, reader): (String, Box<dyn BufRead>) = match input {
-        None => (
-            "<stdin>".to_string(),
-            Box::new(BufReader::with_capacity(1 << 16, std::io::stdin())),
-        ),
-        Some(p) => match std::fs::File::open(p) {
-            Ok(file) => (
-                p.display().to_string(),
-                Box::new(BufReader::with_capacity(1 << 16, file)),
-            ),
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", p.display());
-                return EXIT_ERROR;
+impl<W: Write> Runner<'_, '_, W> {
+    /// Processes one record; reports invalid ones. Returns false when output failed and
+    /// reading should stop.
+    fn handle(&mut self, name: &str, place: Place, item: Item<'_>) -> bool {
+        let (outcome, line) = input::outcome(&mut self.adapter, item);
+        match outcome {
+            Outcome::Invalid(message) => {
+                self.engine.record_invalid();
+                input::report_invalid(name, place, &message, self.engine.stats().invalid);
             }
-        },
-    };
-    let mut lines = LineReader::new(reader, max_line);
-    loop {
-        match lines.next_line() {
-            Ok(Some((number, line))) => {
-                if !f(&name, number, line) {
-                    return 0;
+            outcome => {
+                if let Some(record) = outcome.into_record() {
+                    // A session event read as a JSON line goes into alerts as it was written.
+                    let text = line
+                        .filter(|_| record.view == View::Session)
+                        .and_then(|l| std::str::from_utf8(l).ok())
+                        .map(|t| t.trim().trim_start_matches('\u{feff}'));
+                    if let Err(e) = self.engine.process_record(record, text, self.sink) {
+                        input::report_invalid(
+                            name,
+                            place,
+                            &e.to_string(),
+                            self.engine.stats().invalid,
+                        );
+                    }
                 }
             }
-            Ok(None) => return 0,
-            Err(e) => {
-                eprintln!("error: reading {name}: {e}");
-                return EXIT_ERROR;
-            }
         }
+        self.sink.error.is_none()
     }
 }
 
-/// Processes one line; reports invalid ones (the first hundred per run). Returns false
-/// when output failed and reading should stop.
-fn handle_line(
-    engine: &mut Engine<'_>,
-    sink: &mut Output<impl Write>,
-    name: &str,
-    number: u64,
-    line: Line<'_>,
-) -> bool {
-    let result = match line {
-        Line::Text(bytes) => engine.process_line(bytes, sink),
-        Line::TooLong(n) => {
-            engine.record_invalid();
-            Err(EventError::TooLong(n))
-        }
-    };
-    if let Err(e) = result {
-        let reported = engine.stats().invalid;
-        if reported <= MAX_REPORTED_INVALID {
-            eprintln!("{name}:{number}: invalid event: {e}");
-        } else if reported == MAX_REPORTED_INVALID + 1 {
-            eprintln!("{name}: more invalid lines; only counting them from here");
-        }
-    }
-    sink.error.is_none()
+/// A record read on the reader thread.
+enum Owned {
+    Line(Vec<u8>),
+    TooLong(usize),
+    Record(Outcome),
 }
 
 enum Message {
-    Line(Arc<str>, u64, Read),
+    Item(Arc<str>, Place, Owned),
     Status(u8),
     Done,
     Signal(i32),
@@ -276,15 +249,15 @@ enum Message {
 /// How long the input may be quiet before held alerts are written.
 const IDLE: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// Reads the inputs on a thread: when no line comes for [`IDLE`], the alerts held for
+/// Reads the inputs on a thread: when no record comes for [`IDLE`], the alerts held for
 /// ordering are written (a live stream sees its alerts at once), and with a state file
-/// SIGINT/SIGTERM stop the run between lines (even while waiting on stdin) so that the
+/// SIGINT/SIGTERM stop the run between records (even while waiting on stdin) so that the
 /// state still gets written.
 fn read_threaded(
     inputs: Vec<Option<PathBuf>>,
+    format: Format,
     max_line: usize,
-    engine: &mut Engine<'_>,
-    sink: &mut Output<impl Write>,
+    runner: &mut Runner<'_, '_, impl Write>,
     watch_signals: bool,
 ) -> u8 {
     let (tx, rx) = mpsc::sync_channel::<Message>(4096);
@@ -310,14 +283,16 @@ fn read_threaded(
     std::thread::spawn(move || {
         for input in &inputs {
             let mut name: Option<Arc<str>> = None;
-            let status = read_one(input.as_deref(), max_line, &mut |n, number, line| {
-                let n = name.get_or_insert_with(|| Arc::from(n)).clone();
-                let read = match line {
-                    Line::Text(b) => Read::Text(b.to_vec()),
-                    Line::TooLong(len) => Read::TooLong(len),
-                };
-                tx.send(Message::Line(n, number, read)).is_ok()
-            });
+            let status =
+                input::read_input(input.as_deref(), format, max_line, &mut |n, place, item| {
+                    let n = name.get_or_insert_with(|| Arc::from(n)).clone();
+                    let owned = match item {
+                        Item::Line(b) => Owned::Line(b.to_vec()),
+                        Item::TooLong(len) => Owned::TooLong(len),
+                        Item::Record(o) => Owned::Record(o),
+                    };
+                    tx.send(Message::Item(n, place, owned)).is_ok()
+                });
             if tx.send(Message::Status(status)).is_err() {
                 return;
             }
@@ -329,18 +304,19 @@ fn read_threaded(
         let msg = match rx.recv_timeout(IDLE) {
             Ok(m) => m,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                engine.flush(sink);
+                runner.engine.flush(runner.sink);
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
         match msg {
-            Message::Line(name, number, read) => {
-                let line = match &read {
-                    Read::Text(b) => Line::Text(b),
-                    Read::TooLong(n) => Line::TooLong(*n),
+            Message::Item(name, place, owned) => {
+                let go = match owned {
+                    Owned::Line(b) => runner.handle(&name, place, Item::Line(&b)),
+                    Owned::TooLong(n) => runner.handle(&name, place, Item::TooLong(n)),
+                    Owned::Record(o) => runner.handle(&name, place, Item::Record(o)),
                 };
-                if !handle_line(engine, sink, &name, number, line) {
+                if !go {
                     break;
                 }
             }

@@ -26,6 +26,7 @@ pub(super) fn assemble(
         index: RuleIndex::default(),
         test_documents,
         warnings: Diagnostics::default(),
+        targets: [false; 2],
     };
     // Handles resolve to positions in the two lists, which are known before compiling.
     let mut handles: Vec<(RuleRef, &RuleMeta)> = Vec::new();
@@ -71,6 +72,11 @@ pub(super) fn assemble(
                     position,
                     root,
                     logsource: r.logsource.clone(),
+                    windows: r
+                        .logsource
+                        .product
+                        .as_deref()
+                        .is_some_and(|p| p.eq_ignore_ascii_case("windows")),
                     tests: r.tests.clone(),
                 });
             }
@@ -80,6 +86,9 @@ pub(super) fn assemble(
         }
     }
     set.correlations = correlations;
+    for r in &set.rules {
+        set.targets[usize::from(r.windows)] = true;
+    }
     for t in &set.test_documents {
         if find(&t.rule).is_none() {
             diags.push(Diagnostic::new(

@@ -34,6 +34,9 @@ pub struct CompiledRule {
     pub root: NodeId,
     /// Its `logsource`.
     pub logsource: rule::LogSource,
+    /// `logsource: product: windows`: evaluated against flattened Windows records, not
+    /// session events (DESIGN.md section 5).
+    pub windows: bool,
     /// Its embedded tests.
     pub tests: Vec<RuleTest>,
 }
@@ -103,6 +106,8 @@ pub struct RuleSet {
     pub(crate) index: RuleIndex,
     pub(crate) test_documents: Vec<TestDocument>,
     warnings: Diagnostics,
+    /// Whether any detection rule is for session events (`[0]`) / Windows records (`[1]`).
+    pub(crate) targets: [bool; 2],
 }
 
 impl RuleSet {
@@ -129,6 +134,11 @@ impl RuleSet {
     /// Number of correlation rules.
     pub fn correlation_count(&self) -> usize {
         self.correlations.len()
+    }
+
+    /// Does any detection rule evaluate this target (Windows records, or session events)?
+    pub fn has_target(&self, windows: bool) -> bool {
+        self.targets[usize::from(windows)]
     }
 
     /// The identity of a rule.

@@ -10,6 +10,7 @@ use super::{Buffered, Engine};
 use crate::alert::Alert;
 use crate::compile::RuleSet;
 use crate::correlate::{Correlator, CorrelatorSnapshot, Emitted};
+use crate::source::View;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -30,6 +31,10 @@ struct Checkpoint {
     max_seen: Option<Timestamp>,
     seq: u64,
     buffer: Vec<(Timestamp, u64, Value, String)>,
+    /// The buffered records that are not plain session events (by `seq`): Windows records
+    /// and session events with a Windows `raw`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    buffer_views: Vec<(u64, View)>,
     correlator: CorrelatorSnapshot,
     /// Alerts held for ordering (all at `held_at`), written by the next segment.
     held_at: Option<Timestamp>,
@@ -95,6 +100,13 @@ impl Engine<'_> {
             .map(|Reverse(b)| (b.ts, b.seq, b.event.clone(), b.text.to_string()))
             .collect();
         buffer.sort_by_key(|b| (b.0, b.1));
+        let mut buffer_views: Vec<(u64, View)> = self
+            .buffer
+            .iter()
+            .filter(|Reverse(b)| b.view != View::Session)
+            .map(|Reverse(b)| (b.seq, b.view))
+            .collect();
+        buffer_views.sort_unstable_by_key(|v| v.0);
         let cp = Checkpoint {
             format: FORMAT.to_string(),
             version: VERSION,
@@ -102,6 +114,7 @@ impl Engine<'_> {
             max_seen: self.max_seen,
             seq: self.seq,
             buffer,
+            buffer_views,
             correlator: self.correlator.snapshot(self.set),
             held_at: self.held_at,
             held: self
@@ -183,6 +196,7 @@ impl Engine<'_> {
         self.correlator = correlator;
         self.max_seen = cp.max_seen;
         self.seq = cp.seq;
+        let views: ahash::AHashMap<u64, View> = cp.buffer_views.into_iter().collect();
         self.buffer = cp
             .buffer
             .into_iter()
@@ -191,6 +205,7 @@ impl Engine<'_> {
                     ts,
                     seq,
                     event,
+                    view: views.get(&seq).copied().unwrap_or_default(),
                     text: Arc::from(text),
                 })
             })

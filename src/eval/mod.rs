@@ -17,6 +17,7 @@ use crate::alert::{Alert, AlertSink};
 use crate::compile::RuleSet;
 use crate::correlate::{Correlator, Emitted, Input, Limits};
 use crate::event::Fields;
+use crate::source::{Record, View};
 use crate::time::Timestamp;
 use serde_json::Value;
 use std::cmp::Reverse;
@@ -73,6 +74,7 @@ struct Buffered {
     ts: Timestamp,
     seq: u64,
     event: Value,
+    view: View,
     text: Arc<str>,
 }
 
@@ -168,33 +170,38 @@ impl<'r> Engine<'r> {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        let value: Value = match serde_json::from_slice(line) {
+        let value = match parse_json(line) {
             Ok(v) => v,
             Err(e) => {
                 self.stats.invalid += 1;
-                let message = e.to_string();
-                let message = message
-                    .rsplit_once(" at line ")
-                    .map_or(message.as_str(), |(m, _)| m)
-                    .to_string();
-                return Err(EventError::Json {
-                    column: e.column(),
-                    message,
-                });
+                return Err(e);
             }
         };
         let text = std::str::from_utf8(line).unwrap_or_default().trim();
-        self.accept(EventRef::Owned(value), Some(text), sink)
+        self.accept(EventRef::Owned(value), View::Session, Some(text), sink)
     }
 
     /// Processes one parsed event.
     pub fn process(&mut self, event: &Value, sink: &mut dyn AlertSink) -> Result<(), EventError> {
-        self.accept(EventRef::Borrowed(event), None, sink)
+        self.accept(EventRef::Borrowed(event), View::Session, None, sink)
+    }
+
+    /// Processes a record from a source adapter ([`crate::source`]). `text` is the event as
+    /// it was read, for alerts (session records read as JSON lines); without it the event
+    /// is serialised.
+    pub fn process_record(
+        &mut self,
+        record: Record,
+        text: Option<&str>,
+        sink: &mut dyn AlertSink,
+    ) -> Result<(), EventError> {
+        self.accept(EventRef::Owned(record.event), record.view, text, sink)
     }
 
     fn accept(
         &mut self,
         event: EventRef<'_>,
+        view: View,
         text: Option<&str>,
         sink: &mut dyn AlertSink,
     ) -> Result<(), EventError> {
@@ -203,32 +210,40 @@ impl<'r> Engine<'r> {
             self.stats.invalid += 1;
             return Err(EventError::NotObject(kind_name(value)));
         }
-        self.stats.events += 1;
+        if view != View::WindowsOnly {
+            self.stats.events += 1;
+        }
         self.seq += 1;
         let seq = self.seq;
-        let ts = value.get("timestamp").and_then(Timestamp::from_json);
+        let time_field = if view == View::WindowsOnly {
+            "TimeCreated"
+        } else {
+            "timestamp"
+        };
+        let ts = value.get(time_field).and_then(Timestamp::from_json);
         let Some(ts) = ts else {
             self.stats.no_timestamp += 1;
-            self.detect_only(value, text, None, seq, sink);
+            self.detect_only(value, view, text, None, seq, sink);
             return Ok(());
         };
         if self.watermark().is_some_and(|w| ts < w) {
             // S3: late. Detection rules still run, at once; correlations never see it.
             self.stats.late += 1;
-            self.detect_only(value, text, Some(ts), seq, sink);
+            self.detect_only(value, view, text, Some(ts), seq, sink);
             return Ok(());
         }
         self.max_seen = Some(self.max_seen.map_or(ts, |m| m.max(ts)));
         if self.settings.max_lateness == 0 {
             self.fire_deadlines_before(ts, sink);
             let text = text.map(Arc::from);
-            self.in_order(value, text, ts, seq, sink);
+            self.in_order(value, view, text, ts, seq, sink);
         } else {
             let text: Arc<str> = Arc::from(text.map_or_else(|| value.to_string(), str::to_string));
             self.buffer.push(Reverse(Buffered {
                 ts,
                 seq,
                 event: event.into_owned(),
+                view,
                 text,
             }));
             let w = self.watermark().unwrap_or(ts);
@@ -254,7 +269,7 @@ impl<'r> Engine<'r> {
                     let Some(Reverse(b)) = self.buffer.pop() else {
                         break;
                     };
-                    self.in_order(&b.event, Some(b.text), b.ts, b.seq, sink);
+                    self.in_order(&b.event, b.view, Some(b.text), b.ts, b.seq, sink);
                 }
                 (None, None) => break,
             }
@@ -278,13 +293,18 @@ impl<'r> Engine<'r> {
         self.step = step;
     }
 
-    /// Runs the detection rules; fills `self.matched` (ascending rule index).
-    fn detect(&mut self, event: &Value) {
+    /// Runs the detection rules for one target (session rules, or Windows rules on a
+    /// flattened Windows record); fills `self.matched` (ascending rule index).
+    fn detect(&mut self, event: &Value, windows: bool) {
         self.matched.clear();
+        if !self.set.has_target(windows) {
+            return;
+        }
         let mut fields = Fields::new(event, &self.set.fields);
         self.set.index.candidates(&mut fields, &mut self.candidates);
         for &i in &self.candidates {
-            if predicate::eval(&self.set.plan, self.set.rules[i as usize].root, &mut fields) {
+            let rule = &self.set.rules[i as usize];
+            if rule.windows == windows && predicate::eval(&self.set.plan, rule.root, &mut fields) {
                 self.matched.push(i);
             }
         }
@@ -330,18 +350,24 @@ impl<'r> Engine<'r> {
     fn detect_only(
         &mut self,
         event: &Value,
+        view: View,
         text: Option<&str>,
         ts: Option<Timestamp>,
         seq: u64,
         sink: &mut dyn AlertSink,
     ) {
-        self.detect(event);
-        if self.matched.is_empty() {
-            return;
-        }
-        let text: Arc<str> = Arc::from(text.map_or_else(|| event.to_string(), str::to_string));
         let mut step = std::mem::take(&mut self.step);
-        self.detection_alerts(ts, &text, seq, &mut step);
+        for (target, windows) in targets(event, view) {
+            self.detect(target, windows);
+            if self.matched.is_empty() {
+                continue;
+            }
+            let text: Arc<str> = match text {
+                Some(t) if !windows || view == View::WindowsOnly => Arc::from(t),
+                _ => Arc::from(target.to_string()),
+            };
+            self.detection_alerts(ts, &text, seq, &mut step);
+        }
         // Written when they arrive (DESIGN.md 4.1), not held for ordering.
         self.write_sorted(&mut step, sink);
         self.step = step;
@@ -351,6 +377,7 @@ impl<'r> Engine<'r> {
     fn in_order(
         &mut self,
         event: &Value,
+        view: View,
         text: Option<Arc<str>>,
         ts: Timestamp,
         seq: u64,
@@ -358,27 +385,32 @@ impl<'r> Engine<'r> {
     ) {
         self.correlator.observe(ts);
         self.write_held_before(ts, sink);
-        self.detect(event);
-        if self.matched.is_empty() {
-            return;
-        }
-        let text = text.unwrap_or_else(|| Arc::from(event.to_string()));
         let mut step = std::mem::take(&mut self.step);
-        self.detection_alerts(Some(ts), &text, seq, &mut step);
-        if self.set.correlation_count() > 0 {
-            let matched = std::mem::take(&mut self.matched);
-            self.correlator.on_event(
-                self.set,
-                Input {
-                    ts,
-                    seq,
-                    event,
-                    text: &text,
-                },
-                &matched,
-                &mut step,
-            );
-            self.matched = matched;
+        for (target, windows) in targets(event, view) {
+            self.detect(target, windows);
+            if self.matched.is_empty() {
+                continue;
+            }
+            let text = match &text {
+                Some(t) if !windows || view == View::WindowsOnly => t.clone(),
+                _ => Arc::from(target.to_string()),
+            };
+            self.detection_alerts(Some(ts), &text, seq, &mut step);
+            if self.set.correlation_count() > 0 {
+                let matched = std::mem::take(&mut self.matched);
+                self.correlator.on_event(
+                    self.set,
+                    Input {
+                        ts,
+                        seq,
+                        event: target,
+                        text: &text,
+                    },
+                    &matched,
+                    &mut step,
+                );
+                self.matched = matched;
+            }
         }
         self.hold(ts, &mut step);
         self.step = step;
@@ -473,7 +505,37 @@ impl EventRef<'_> {
     }
 }
 
-fn kind_name(v: &Value) -> &'static str {
+/// The objects a record's rules evaluate, with whether they are Windows records: a session
+/// event; a session event and its flattened Windows `raw`; or a Windows record alone.
+fn targets(event: &Value, view: View) -> impl Iterator<Item = (&Value, bool)> {
+    let (session, windows) = match view {
+        View::Session => (Some(event), None),
+        View::SessionWithRaw => (Some(event), event.get("raw").filter(|r| r.is_object())),
+        View::WindowsOnly => (None, Some(event)),
+    };
+    session
+        .map(|s| (s, false))
+        .into_iter()
+        .chain(windows.map(|w| (w, true)))
+}
+
+/// Parses a JSON line; the error as reported for invalid lines.
+pub(crate) fn parse_json(line: &[u8]) -> Result<Value, EventError> {
+    serde_json::from_slice(line).map_err(|e| {
+        let message = e.to_string();
+        let message = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(m, _)| m)
+            .to_string();
+        EventError::Json {
+            column: e.column(),
+            message,
+        }
+    })
+}
+
+/// "an array", "a string", … for error messages.
+pub(crate) fn kind_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

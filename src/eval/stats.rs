@@ -22,6 +22,8 @@ pub struct Stats {
     pub evicted_groups: u64,
     /// Window entries, remembered values and obligations pushed out by `max_group_entries`.
     pub evicted_entries: u64,
+    /// Input records that are not session events, by reason (filled by the source adapter).
+    pub skipped: std::collections::BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -43,6 +45,12 @@ impl Stats {
             out.push_str(&format!(
                 ",\"evicted_groups\":{},\"evicted_entries\":{}",
                 self.evicted_groups, self.evicted_entries
+            ));
+        }
+        if !self.skipped.is_empty() {
+            out.push_str(&format!(
+                ",\"skipped\":{}",
+                serde_json::to_string(&self.skipped).unwrap_or_else(|_| "{}".into())
             ));
         }
         out.push('}');

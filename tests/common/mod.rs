@@ -41,3 +41,25 @@ pub fn run_lines(set: &RuleSet, lines: &[&str]) -> Vec<Alert> {
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_session-sigma"))
 }
+
+/// The shared real-log folder (`SESSION_SIGMA_DATA`, default `../shared/data`). When it is
+/// absent the calling test is skipped with a message, except under `CI=true`, where its
+/// absence is a failure.
+pub fn shared_data() -> Option<PathBuf> {
+    let dir = std::env::var_os("SESSION_SIGMA_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "the shared data folder {} is missing (CI=true); set SESSION_SIGMA_DATA",
+        dir.display()
+    );
+    eprintln!(
+        "skipped: the shared data folder {} is not here (set SESSION_SIGMA_DATA)",
+        dir.display()
+    );
+    None
+}

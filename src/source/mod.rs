@@ -1,0 +1,135 @@
+//! Sources → session events (DESIGN.md section 5).
+//!
+//! Every input record becomes exactly one [`Outcome`]: a session event, a record skipped
+//! because it is not a session record (counted by reason), or an invalid record (reported).
+//! Windows records also carry their flattened form, which rules with `logsource: product:
+//! windows` evaluate, whether or not the record is a session event.
+//!
+//! - [`windows`]: Windows Security / TerminalServices records in every JSON shape (evtx_dump,
+//!   Winlogbeat, NXLog/HELK, Sentinel, and the flattened form itself).
+//! - [`evtx`]: `.evtx` files, through the `evtx` crate, into the same mapping.
+//! - [`linux`]: syslog / auth.log lines and `journalctl -o json` records.
+//! - [`detect`]: `--input-format auto`, per record.
+
+mod build;
+pub mod detect;
+pub mod evtx;
+pub mod linux;
+pub mod windows;
+
+pub use build::{SessionEvent, login_type_of};
+pub use detect::{Adapter, Format};
+
+use serde_json::Value;
+
+/// How the engine reads a record (which rules see which object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    /// A session event: rules for the session model evaluate it.
+    #[default]
+    Session,
+    /// A session event made from a Windows record: session rules evaluate the event, rules
+    /// with `logsource: product: windows` its `raw` field (the flattened Windows record).
+    SessionWithRaw,
+    /// A flattened Windows record that is not a session event: only Windows rules see it.
+    WindowsOnly,
+}
+
+/// A record for the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The session event, or the flattened Windows record for [`View::WindowsOnly`].
+    pub event: Value,
+    /// How to read it.
+    pub view: View,
+}
+
+/// What one input record became.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A blank line: not a record at all.
+    Blank,
+    /// A session event.
+    Event(Record),
+    /// Not a session record. `reason` is short and stable (`Security 4672`, `sshd`); Windows
+    /// records keep their flattened form for Windows rules.
+    Skipped {
+        /// Why, for the counts.
+        reason: String,
+        /// The flattened Windows record, for Windows rules.
+        windows: Option<Value>,
+    },
+    /// Not readable as a record of the format: what is wrong.
+    Invalid(String),
+}
+
+impl Outcome {
+    /// The record the engine should see, if any.
+    pub fn into_record(self) -> Option<Record> {
+        match self {
+            Outcome::Event(r) => Some(r),
+            Outcome::Skipped {
+                windows: Some(w), ..
+            } => Some(Record {
+                event: w,
+                view: View::WindowsOnly,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Counts of what the records became (DESIGN.md 4: nothing is dropped silently).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Accounting {
+    /// Input records (blank lines are not records).
+    pub records: u64,
+    /// Session events produced.
+    pub events: u64,
+    /// Skipped records by reason.
+    pub skipped: std::collections::BTreeMap<String, u64>,
+    /// Invalid records.
+    pub invalid: u64,
+}
+
+/// Most distinct skip reasons counted one by one; the rest are counted as `other`.
+const MAX_REASONS: usize = 1000;
+
+impl Accounting {
+    /// Counts one outcome.
+    pub fn count(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Blank => return,
+            Outcome::Event(_) => self.events += 1,
+            Outcome::Skipped { reason, .. } => self.skip(reason),
+            Outcome::Invalid(_) => self.invalid += 1,
+        }
+        self.records += 1;
+    }
+
+    fn skip(&mut self, reason: &str) {
+        if let Some(n) = self.skipped.get_mut(reason) {
+            *n += 1;
+        } else if self.skipped.len() < MAX_REASONS {
+            self.skipped.insert(reason.to_string(), 1);
+        } else {
+            *self.skipped.entry("other".to_string()).or_default() += 1;
+        }
+    }
+
+    /// Records skipped, over all reasons.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    /// Adds another run's counts.
+    pub fn merge(&mut self, other: &Accounting) {
+        self.records += other.records;
+        self.events += other.events;
+        self.invalid += other.invalid;
+        for (k, v) in &other.skipped {
+            *self.skipped.entry(k.clone()).or_default() += v;
+        }
+    }
+}
