@@ -192,3 +192,62 @@ fn byte_order_mark_and_crlf_are_not_data() {
     assert_eq!(alerts.len(), 2);
     assert_eq!(&*alerts[0].events[0], "{\"action\":\"rdp\"}");
 }
+
+/// Regression: with stdout or stderr closed early (`session-sigma test | head -1`,
+/// `run … 2>&1 | head`), the CLI used to panic (exit 101) on its next write.
+#[test]
+fn closed_output_streams_do_not_panic() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(super::common::bin())
+        .arg("test")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    drop(child.stdout.take());
+    let status = child.wait().expect("waits");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "rule tests pass; closed stdout is not a crash"
+    );
+    let mut child = Command::new(super::common::bin())
+        .args(["run", "--input-format", "session"])
+        .arg(super::common::root().join("examples/events-with-errors.jsonl"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    drop(child.stderr.take());
+    let status = child.wait().expect("waits");
+    assert_eq!(status.code(), Some(0));
+}
+
+/// A damaged EVTX file (bytes overwritten at random past the header) is read record by
+/// record: damaged records are invalid, the rest are read, nothing panics.
+#[test]
+fn damaged_evtx_is_read_around_the_damage() {
+    let Some(data) = super::common::shared_data() else {
+        return;
+    };
+    let mut bytes = std::fs::read(data.join("evtx/evtx-crate__security.evtx")).expect("sample");
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..300 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let i = 4096 + (x as usize) % (bytes.len() - 4096);
+        bytes[i] = (x >> 32) as u8;
+    }
+    let (mut ok, mut bad) = (0, 0);
+    session_sigma::source::evtx::read(std::io::Cursor::new(bytes), &mut |_, o| {
+        match o {
+            session_sigma::source::Outcome::Invalid(_) => bad += 1,
+            _ => ok += 1,
+        }
+        true
+    })
+    .expect("the file header is intact");
+    assert!(bad > 0, "the damage is reported");
+    assert!(ok > 1500, "most of the 2261 records are still read: {ok}");
+}

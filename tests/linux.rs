@@ -73,6 +73,7 @@ impl Run {
             Outcome::Event(Record {
                 event,
                 view: View::Session,
+                verbatim: false,
             }) => event.clone(),
             other => panic!("line {n}: not an event: {other:?}"),
         }
@@ -478,4 +479,108 @@ fn every_line_looks_like_syslog() {
             assert_eq!(Linux::looks_like_syslog(line), expected, "{name}:{}", i + 1);
         }
     }
+}
+
+/// The CLI on the Linux test logs: events are written as session JSON (not the syslog line)
+/// by `normalize` and in alerts, correlations group on the normalized fields, and the
+/// summary counts skipped lines by program. Regression: alerts and `normalize` once showed
+/// the syslog line itself, and correlation groups read from it came out null.
+#[test]
+fn cli_run_and_normalize_on_syslog() {
+    use crate::common::{bin, root};
+    let log = root().join("tests/data/linux/auth.log");
+    let out = std::process::Command::new(bin())
+        .args(["normalize", "--input-format", "syslog", "--year", "2023"])
+        .arg(&log)
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is a JSON event"))
+        .collect();
+    assert_eq!(events.len(), 26);
+    assert!(events.iter().all(|e| e["source"] == "syslog"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("auth.log:50: invalid event: not a syslog line: bad BSD timestamp"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("49 records: 26 session events, 22 skipped, 1 invalid"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("skipped        6  CRON"), "{stderr}");
+
+    let summary =
+        std::env::temp_dir().join(format!("ss-linux-summary-{}.json", std::process::id()));
+    let out = std::process::Command::new(bin())
+        .args(["run", "--year", "2023", "--eof", "flush", "--summary"])
+        .arg(&summary)
+        .arg(&log)
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    // Under `auto` a line that is neither JSON nor syslog says so.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("auth.log:50: invalid event: neither JSON"),
+        "{stderr}"
+    );
+    let alerts: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("alert JSON"))
+        .collect();
+    let view: Vec<(String, String, Value)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["rule"]["name"].as_str().unwrap_or("").to_string(),
+                a["timestamp"].as_str().unwrap_or("").to_string(),
+                a["group"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        view,
+        [
+            (
+                "remote_logon_from_public_ip".to_string(),
+                "2023-12-31T23:02:11Z".to_string(),
+                Value::Null
+            ),
+            (
+                "simultaneous_logins_on_host".to_string(),
+                "2024-01-01T00:10:51Z".to_string(),
+                serde_json::json!({"hostname": "bastion"})
+            ),
+            (
+                "logon_outside_business_hours".to_string(),
+                "2024-01-01T00:10:51Z".to_string(),
+                Value::Null
+            ),
+            (
+                "remote_logon_from_public_ip".to_string(),
+                "2024-01-01T00:25:13Z".to_string(),
+                Value::Null
+            ),
+            (
+                "logon_without_logout".to_string(),
+                "2024-01-01T10:10:51Z".to_string(),
+                serde_json::json!({"hostname": "bastion", "logon_id": "2210"})
+            ),
+        ]
+    );
+    for a in &alerts {
+        assert!(a["events"][0].is_object(), "events are JSON objects: {a}");
+        assert_eq!(a["events"][0]["source"], "syslog");
+    }
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).expect("summary"))
+        .expect("summary JSON");
+    let _ = std::fs::remove_file(&summary);
+    assert_eq!(s["events"], 26);
+    assert_eq!(s["invalid"], 1);
+    assert_eq!(s["skipped"]["sshd"], 7);
+    assert_eq!(s["skipped"]["CRON"], 6);
 }

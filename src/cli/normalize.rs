@@ -4,7 +4,7 @@
 use super::EXIT_ERROR;
 use super::args::NormalizeArgs;
 use super::input::{self, Item, Place};
-use session_sigma::source::{Adapter, Format, Outcome, View};
+use session_sigma::source::{Adapter, Format, Outcome};
 use std::io::{BufWriter, Write};
 
 pub fn normalize(a: &NormalizeArgs) -> u8 {
@@ -34,9 +34,9 @@ pub fn normalize(a: &NormalizeArgs) -> u8 {
             &mut |name, place: Place, item: Item<'_>| {
                 let (outcome, line) = input::outcome(&mut adapter, item);
                 let written = match outcome {
-                    Outcome::Event(record) => match (record.view, line) {
+                    Outcome::Event(record) => match (record.verbatim, line) {
                         // A session event passes through as it was written.
-                        (View::Session, Some(line)) => out
+                        (true, Some(line)) => out
                             .write_all(trim(line))
                             .and_then(|()| out.write_all(b"\n")),
                         _ => writeln!(out, "{}", record.event),

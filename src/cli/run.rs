@@ -214,7 +214,7 @@ impl<W: Write> Runner<'_, '_, W> {
                 if let Some(record) = outcome.into_record() {
                     // A session event read as a JSON line goes into alerts as it was written.
                     let text = line
-                        .filter(|_| record.view == View::Session)
+                        .filter(|_| record.verbatim && record.view == View::Session)
                         .and_then(|l| std::str::from_utf8(l).ok())
                         .map(|t| t.trim().trim_start_matches('\u{feff}'));
                     if let Err(e) = self.engine.process_record(record, text, self.sink) {

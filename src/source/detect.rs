@@ -108,11 +108,10 @@ impl Adapter {
                 if Linux::looks_like_syslog(&text) {
                     self.linux.syslog_line(&text)
                 } else {
-                    // Neither: report it as the JSON it most likely meant to be.
-                    match parse_json(line) {
-                        Ok(v) => self.read_json(v),
-                        Err(e) => Outcome::Invalid(e.to_string()),
-                    }
+                    Outcome::Invalid(
+                        "neither JSON (no `{` at the start) nor a syslog line (no timestamp, host and program)"
+                            .into(),
+                    )
                 }
             }
             _ => match parse_json(line) {
@@ -176,5 +175,6 @@ fn session(obj: Map<String, Value>) -> Outcome {
         } else {
             View::Session
         },
+        verbatim: true,
     })
 }

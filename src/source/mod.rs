@@ -43,6 +43,9 @@ pub struct Record {
     pub event: Value,
     /// How to read it.
     pub view: View,
+    /// The event is the input line itself (session JSON read as it is): alerts and
+    /// `normalize` may show the line as written.
+    pub verbatim: bool,
 }
 
 /// What one input record became.
@@ -74,6 +77,7 @@ impl Outcome {
             } => Some(Record {
                 event: w,
                 view: View::WindowsOnly,
+                verbatim: false,
             }),
             _ => None,
         }

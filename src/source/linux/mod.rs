@@ -242,6 +242,7 @@ fn event(e: SessionEvent, repeated: Option<u64>) -> Outcome {
     Outcome::Event(Record {
         event,
         view: View::Session,
+        verbatim: false,
     })
 }
 

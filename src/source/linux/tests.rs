@@ -18,6 +18,7 @@ fn event(outcome: Outcome) -> Value {
         Outcome::Event(Record {
             event,
             view: View::Session,
+            verbatim: false,
         }) => event,
         other => panic!("not an event: {other:?}"),
     }

@@ -29,6 +29,7 @@ pub fn map(r: WinRecord) -> Outcome {
             Outcome::Event(Record {
                 event: e.into_value(),
                 view: View::SessionWithRaw,
+                verbatim: false,
             })
         }
         None => Outcome::Skipped {
