@@ -210,23 +210,7 @@ pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
         return None;
     }
     let mut i = 19;
-    let mut nanos: i64 = 0;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            if i - start < 9 {
-                nanos = nanos * 10 + i64::from(b[i] - b'0');
-            }
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        for _ in (i - start)..9 {
-            nanos *= 10;
-        }
-    }
+    let nanos = i64::from(fraction(b, &mut i)?);
     let offset_secs: i64 = match b.get(i) {
         None => 0,
         Some(b'Z' | b'z') if i + 1 == b.len() => 0,
@@ -252,6 +236,31 @@ pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
     secs.checked_mul(NANOS_PER_SEC)?
         .checked_add(nanos)
         .map(Timestamp)
+}
+
+/// Reads an optional fraction of a second (`.` and digits) at `*i`, advancing past it:
+/// nanoseconds (digits beyond the ninth are dropped), 0 without a fraction, `None` for a
+/// `.` without digits.
+pub(crate) fn fraction(b: &[u8], i: &mut usize) -> Option<u32> {
+    if b.get(*i) != Some(&b'.') {
+        return Some(0);
+    }
+    *i += 1;
+    let start = *i;
+    let mut nanos = 0u32;
+    while let Some(d) = b.get(*i).filter(|c| c.is_ascii_digit()) {
+        if *i - start < 9 {
+            nanos = nanos * 10 + u32::from(d - b'0');
+        }
+        *i += 1;
+    }
+    if *i == start {
+        return None;
+    }
+    for _ in (*i - start).min(9)..9 {
+        nanos *= 10;
+    }
+    Some(nanos)
 }
 
 /// Parses a duration `<n>s|m|h|d` (e.g. `90m`) into nanoseconds.

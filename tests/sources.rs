@@ -768,3 +768,58 @@ fn buffered_windows_records_survive_a_checkpoint() {
     assert_eq!(split, whole);
     assert_eq!(whole.len(), 4);
 }
+
+#[test]
+fn evtx_on_stdin_is_recognised_and_formats_can_be_forced() {
+    let Some(data) = shared_data() else { return };
+    let f = data.join("evtx/EVTX-to-MITRE-Attack__TA0001-Initial_access__T1078-Valid_accounts__ID4625-failed_login_with_denied_access_due_to_account_restriction.evtx");
+    let out = Command::new(bin())
+        .arg("normalize")
+        .stdin(std::fs::File::open(&f).expect("sample"))
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let actions: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("event")["action"].to_string())
+        .collect();
+    assert_eq!(actions, ["\"failed\"", "\"failed\""]);
+    // A JSON file read as EVTX is an unreadable input (exit 2); an EVTX file read as
+    // session JSON lines is invalid line by line, never a crash.
+    let out = Command::new(bin())
+        .args(["run", "--input-format", "evtx", "examples/events.jsonl"])
+        .current_dir(crate::common::root())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("examples/events.jsonl: not an EVTX file")
+    );
+    let out = Command::new(bin())
+        .args(["normalize", "--input-format", "session"])
+        .arg(&f)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid event: invalid JSON at column"));
+    // Session JSON forced through the Windows reader is invalid, with the reason.
+    let out = Command::new(bin())
+        .args([
+            "run",
+            "--input-format",
+            "windows",
+            "--summary",
+            "/dev/stdout",
+            "examples/events.jsonl",
+        ])
+        .current_dir(crate::common::root())
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"events\":0,\"invalid\":42"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("examples/events.jsonl:1: invalid event: not a Windows event record")
+    );
+}

@@ -193,23 +193,7 @@ fn bsd(s: &str) -> Result<(Stamp, &str), &'static str> {
         return Err(bad);
     }
     let second = number(&mut i, 2, 2).ok_or(bad)?;
-    let mut nanos = 0u32;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            if i - start < 9 {
-                nanos = nanos * 10 + u32::from(b[i] - b'0');
-            }
-            i += 1;
-        }
-        if i == start {
-            return Err(bad);
-        }
-        for _ in (i - start).min(9)..9 {
-            nanos *= 10;
-        }
-    }
+    let nanos = crate::time::fraction(b, &mut i).ok_or(bad)?;
     if !(b.get(i).is_none_or(u8::is_ascii_whitespace)
         && (1..=31).contains(&day)
         && hour <= 23

@@ -2,6 +2,8 @@
 
 mod map;
 pub mod shape;
+#[cfg(test)]
+mod tests;
 
 pub use shape::{Shape, WinRecord};
 

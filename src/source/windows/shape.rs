@@ -149,23 +149,48 @@ fn time(v: Option<&Value>) -> Option<Timestamp> {
     parse_rfc3339(v?.as_str()?)
 }
 
-/// Starts a flattened record with the System fields, in a fixed order.
-fn system(
+/// The System fields every shape reads.
+struct System {
     event_id: u64,
-    channel: &str,
-    computer: Option<&str>,
+    channel: String,
+    computer: Option<String>,
+    provider: Option<String>,
     time: Option<Timestamp>,
-) -> Map<String, Value> {
-    let mut flat = Map::new();
-    flat.insert("EventID".into(), Value::from(event_id));
-    flat.insert("Channel".into(), Value::String(channel.into()));
-    if let Some(c) = computer {
-        flat.insert("Computer".into(), Value::String(c.into()));
+    record_id: Option<Value>,
+}
+
+impl System {
+    /// Starts a flattened record with the System fields, in a fixed order.
+    fn flat(&self) -> Map<String, Value> {
+        let mut flat = Map::new();
+        flat.insert("EventID".into(), Value::from(self.event_id));
+        flat.insert("Channel".into(), Value::String(self.channel.clone()));
+        if let Some(c) = &self.computer {
+            flat.insert("Computer".into(), Value::String(c.clone()));
+        }
+        if let Some(t) = self.time {
+            flat.insert("TimeCreated".into(), Value::String(t.to_string()));
+        }
+        if let Some(p) = &self.provider {
+            flat.insert("Provider_Name".into(), Value::String(p.clone()));
+        }
+        if let Some(r) = &self.record_id {
+            flat.insert("EventRecordID".into(), r.clone());
+        }
+        flat
     }
-    if let Some(t) = time {
-        flat.insert("TimeCreated".into(), Value::String(t.to_string()));
+
+    fn record(self, source: &'static str, flat: Map<String, Value>) -> WinRecord {
+        WinRecord {
+            source,
+            event_id: self.event_id,
+            channel: self.channel,
+            provider: self.provider,
+            computer: self.computer,
+            time: self.time,
+            flat,
+        }
     }
-    flat
 }
 
 /// Adds every field of an `EventData` / `UserData` / `event_data` object at the top level
@@ -198,29 +223,19 @@ pub(crate) fn read_evtx(
 ) -> Result<WinRecord, String> {
     let event = obj.get("Event");
     let sys = event.and_then(|e| e.get("System"));
-    let id = event_id(sys.and_then(|s| s.get("EventID")))?;
-    let channel = string(sys.and_then(|s| s.get("Channel"))).unwrap_or_default();
-    let computer = string(sys.and_then(|s| s.get("Computer")));
-    let provider = attr(sys.and_then(|s| s.get("Provider")), "Name").and_then(|v| string(Some(v)));
-    let t = time(attr(sys.and_then(|s| s.get("TimeCreated")), "SystemTime"));
-    let mut flat = system(id, &channel, computer.as_deref(), t);
-    if let Some(p) = &provider {
-        flat.insert("Provider_Name".into(), Value::String(p.clone()));
-    }
-    if let Some(r) = sys.and_then(|s| s.get("EventRecordID")) {
-        flat.insert("EventRecordID".into(), r.clone());
-    }
+    let field = |k: &str| sys.and_then(|s| s.get(k));
+    let system = System {
+        event_id: event_id(field("EventID"))?,
+        channel: string(field("Channel")).unwrap_or_default(),
+        computer: string(field("Computer")),
+        provider: attr(field("Provider"), "Name").and_then(|v| string(Some(v))),
+        time: time(attr(field("TimeCreated"), "SystemTime")),
+        record_id: field("EventRecordID").cloned(),
+    };
+    let mut flat = system.flat();
     add_fields(&mut flat, event.and_then(|e| e.get("EventData")), false);
     add_fields(&mut flat, event.and_then(|e| e.get("UserData")), true);
-    Ok(WinRecord {
-        source,
-        event_id: id,
-        channel,
-        provider,
-        computer,
-        time: t,
-        flat,
-    })
+    Ok(system.record(source, flat))
 }
 
 /// Winlogbeat 6 (fields at the top) or 7+ (under `winlog`).
@@ -230,44 +245,25 @@ fn read_winlogbeat(obj: Map<String, Value>) -> Result<WinRecord, String> {
         Some(w) => w.get(v7),
         None => obj.get(v6),
     };
-    let id = event_id(field("event_id", "event_id"))?;
-    let channel = string(field("log_name", "channel")).unwrap_or_default();
-    let computer = string(field("computer_name", "computer_name"));
-    let provider = string(field("source_name", "provider_name"));
-    let t = time(obj.get("@timestamp"));
-    let mut flat = system(id, &channel, computer.as_deref(), t);
-    if let Some(p) = &provider {
-        flat.insert("Provider_Name".into(), Value::String(p.clone()));
-    }
-    if let Some(r) = field("record_number", "record_id") {
-        flat.insert("EventRecordID".into(), r.clone());
-    }
+    let system = System {
+        event_id: event_id(field("event_id", "event_id"))?,
+        channel: string(field("log_name", "channel")).unwrap_or_default(),
+        computer: string(field("computer_name", "computer_name")),
+        provider: string(field("source_name", "provider_name")),
+        time: time(obj.get("@timestamp")),
+        record_id: field("record_number", "record_id").cloned(),
+    };
+    let mut flat = system.flat();
     add_fields(&mut flat, field("event_data", "event_data"), false);
     add_fields(&mut flat, field("user_data", "user_data"), true);
     if let Some(m) = obj.get("message") {
         flat.entry("Message").or_insert_with(|| m.clone());
     }
-    Ok(WinRecord {
-        source: Shape::Winlogbeat.source(),
-        event_id: id,
-        channel,
-        provider,
-        computer,
-        time: t,
-        flat,
-    })
+    Ok(system.record(Shape::Winlogbeat.source(), flat))
 }
 
 /// NXLog/HELK, Sentinel and already flattened records: every field is at the top level.
 fn read_flat(shape: Shape, obj: Map<String, Value>) -> Result<WinRecord, String> {
-    let id = event_id(obj.get("EventID"))?;
-    let channel = string(obj.get("Channel")).unwrap_or_default();
-    let computer = string(obj.get("Computer").or_else(|| obj.get("Hostname")));
-    let provider = string(
-        obj.get("Provider_Name")
-            .or_else(|| obj.get("SourceName"))
-            .or_else(|| obj.get("EventSourceName")),
-    );
     // DESIGN.md 5: NXLog/HELK `@timestamp` when present, else `EventTime` read as UTC
     // (else `TimeCreated`, which the newer exports write without a zone when they lack
     // `@timestamp`); Sentinel `TimeGenerated`.
@@ -280,19 +276,24 @@ fn read_flat(shape: Shape, obj: Map<String, Value>) -> Result<WinRecord, String>
             .or_else(|| time(obj.get("timestamp")))
             .or_else(|| time(obj.get("@timestamp"))),
     };
-    let mut flat = system(id, &channel, computer.as_deref(), t);
+    let system = System {
+        event_id: event_id(obj.get("EventID"))?,
+        channel: string(obj.get("Channel")).unwrap_or_default(),
+        computer: string(obj.get("Computer").or_else(|| obj.get("Hostname"))),
+        provider: string(
+            obj.get("Provider_Name")
+                .or_else(|| obj.get("SourceName"))
+                .or_else(|| obj.get("EventSourceName")),
+        ),
+        time: t,
+        // The original fields follow; a record number there stays under its own name.
+        record_id: None,
+    };
+    let mut flat = system.flat();
     for (k, v) in obj {
         if !flat.contains_key(&k) {
             flat.insert(k, v);
         }
     }
-    Ok(WinRecord {
-        source: shape.source(),
-        event_id: id,
-        channel,
-        provider,
-        computer,
-        time: t,
-        flat,
-    })
+    Ok(system.record(shape.source(), flat))
 }
