@@ -39,6 +39,16 @@ impl Timestamp {
         }
     }
 
+    /// Reads epoch seconds or milliseconds written as a JSON number (see [`Self::from_json`]).
+    pub fn from_number_text(s: &str) -> Option<Timestamp> {
+        if let Ok(i) = s.parse::<i64>() {
+            return Timestamp::from_json(&serde_json::Value::from(i));
+        }
+        let f: f64 = s.parse().ok()?;
+        serde_json::Number::from_f64(f)
+            .and_then(|n| Timestamp::from_json(&serde_json::Value::Number(n)))
+    }
+
     /// UTC calendar fields: (year, month 1–12, day 1–31, hour, minute, second, nanos).
     pub fn civil(self) -> (i64, u32, u32, u32, u32, u32, u32) {
         let secs = self.0.div_euclid(NANOS_PER_SEC);

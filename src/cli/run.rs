@@ -204,6 +204,28 @@ impl<W: Write> Runner<'_, '_, W> {
     /// Processes one record; reports invalid ones. Returns false when output failed and
     /// reading should stop.
     fn handle(&mut self, name: &str, place: Place, item: Item<'_>) -> bool {
+        if let Item::Line(bytes) = item {
+            if let Some(line) = self.adapter.plain_session(bytes) {
+                match self.engine.process_session_line(line, self.sink) {
+                    Ok(true) => {
+                        self.adapter.count_plain(true);
+                        return self.sink.error.is_none();
+                    }
+                    // Another shape: the adapter reads it below.
+                    Ok(false) => {}
+                    Err(e) => {
+                        self.adapter.count_plain(false);
+                        input::report_invalid(
+                            name,
+                            place,
+                            &e.to_string(),
+                            self.engine.stats().invalid,
+                        );
+                        return self.sink.error.is_none();
+                    }
+                }
+            }
+        }
         let (outcome, line) = input::outcome(&mut self.adapter, item);
         match outcome {
             Outcome::Invalid(message) => {

@@ -27,6 +27,13 @@ pub(super) fn assemble(
         test_documents,
         warnings: Diagnostics::default(),
         targets: [false; 2],
+        event_slots: super::EventSlots::default(),
+        uses: Vec::new(),
+    };
+    set.event_slots = super::EventSlots {
+        timestamp: set.fields.intern("timestamp"),
+        time_created: set.fields.intern("TimeCreated"),
+        raw: set.fields.intern("raw"),
     };
     // Handles resolve to positions in the two lists, which are known before compiling.
     let mut handles: Vec<(RuleRef, &RuleMeta)> = Vec::new();
@@ -89,6 +96,7 @@ pub(super) fn assemble(
     for r in &set.rules {
         set.targets[usize::from(r.windows)] = true;
     }
+    set.uses = slot_uses(&set);
     for t in &set.test_documents {
         if find(&t.rule).is_none() {
             diags.push(Diagnostic::new(
@@ -234,4 +242,25 @@ fn wire(set: &RuleSet, order: Vec<u32>) -> Wiring {
     }
     w.order = order;
     w
+}
+
+/// Which readings each slot needs: IP addresses for `cidr`, times for time parts and for the
+/// engine's event time.
+fn slot_uses(set: &RuleSet) -> Vec<crate::event::Uses> {
+    use super::plan::{Node, Test};
+    let mut uses = vec![crate::event::Uses::default(); set.fields.len()];
+    for node in &set.plan.nodes {
+        let Node::Pred(p) = node else { continue };
+        let Some(slot) = p.slot else { continue };
+        for t in &p.tests {
+            match t {
+                Test::Cidr(_) => uses[slot as usize].ip = true,
+                Test::TimePart(..) => uses[slot as usize].time = true,
+                _ => {}
+            }
+        }
+    }
+    uses[set.event_slots.timestamp as usize].time = true;
+    uses[set.event_slots.time_created as usize].time = true;
+    uses
 }

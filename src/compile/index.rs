@@ -9,8 +9,7 @@
 
 use super::RuleSet;
 use super::plan::{Node, NodeId, Plan, Test};
-use crate::event::{Fields, Slot, lower, parse_decimal};
-use serde_json::Value;
+use crate::event::{Fields, Scalar, Slot, Val, lower, parse_decimal};
 
 /// A literal an event value can be looked up by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,6 +28,30 @@ pub struct RuleIndex {
     /// Rules visited for every event (ascending).
     always: Vec<u32>,
     disabled: bool,
+    /// The same keys split by type, looked up by borrowed text without allocating.
+    lookup: Vec<Lookup>,
+}
+
+/// One indexed field's keys, by text and by integer.
+#[derive(Debug, Clone, Default)]
+struct Lookup {
+    slot: Slot,
+    text: ahash::AHashMap<Box<str>, Vec<u32>>,
+    int: ahash::AHashMap<i64, Vec<u32>>,
+}
+
+impl Lookup {
+    fn add(&self, out: &mut Vec<u32>, text: &str) {
+        if let Some(rules) = self.text.get(text) {
+            out.extend_from_slice(rules);
+        }
+    }
+
+    fn add_int(&self, out: &mut Vec<u32>, n: Option<f64>) {
+        if let Some(rules) = n.and_then(integral).and_then(|i| self.int.get(&i)) {
+            out.extend_from_slice(rules);
+        }
+    }
 }
 
 impl RuleIndex {
@@ -59,6 +82,23 @@ impl RuleIndex {
                 None => idx.always.push(i),
             }
         }
+        idx.lookup = idx
+            .by_slot
+            .iter()
+            .map(|(slot, map)| {
+                let mut l = Lookup {
+                    slot: *slot,
+                    ..Lookup::default()
+                };
+                for (k, rules) in map {
+                    match k {
+                        Key::Str(t) => l.text.insert(t.as_str().into(), rules.clone()),
+                        Key::Int(n) => l.int.insert(*n, rules.clone()),
+                    };
+                }
+                l
+            })
+            .collect();
         idx
     }
 
@@ -67,23 +107,40 @@ impl RuleIndex {
         self.disabled
     }
 
-    /// The rules an event must visit, ascending, into `out`.
-    pub fn candidates(&self, fields: &mut Fields<'_, '_>, out: &mut Vec<u32>) {
+    /// The rules an event must visit, ascending, into `out` (no allocation once `out` has
+    /// grown).
+    pub fn candidates(&self, fields: &Fields<'_>, out: &mut Vec<u32>) {
         out.clear();
         out.extend_from_slice(&self.always);
-        if self.by_slot.is_empty() {
+        if self.lookup.is_empty() {
             return;
         }
-        let mut keys = Vec::new();
-        for (slot, map) in &self.by_slot {
-            keys.clear();
-            if let Some(v) = fields.get(*slot) {
-                keys_of(v, &mut keys);
-            }
-            for k in &keys {
-                if let Some(rules) = map.get(k) {
-                    out.extend_from_slice(rules);
+        for l in &self.lookup {
+            match fields.get(l.slot) {
+                Some(Val::Scalar(Scalar::Str(s))) => {
+                    if let Some(low) = fields.lowered(l.slot) {
+                        l.add(out, low);
+                    }
+                    l.add_int(out, parse_decimal(s));
                 }
+                Some(v) => {
+                    fields.any_scalar(v, &mut |x| {
+                        match x {
+                            Scalar::Str(s) => {
+                                l.add(out, &lower(s));
+                                l.add_int(out, parse_decimal(s));
+                            }
+                            Scalar::Num(t) => {
+                                l.add(out, t);
+                                l.add_int(out, t.parse().ok());
+                            }
+                            Scalar::Bool(b) => l.add(out, if b { "true" } else { "false" }),
+                            Scalar::Null => {}
+                        }
+                        false
+                    });
+                }
+                None => {}
             }
         }
         out.sort_unstable();
@@ -109,27 +166,6 @@ impl RuleIndex {
         } else {
             parts.join(", ")
         }
-    }
-}
-
-/// The lookup keys of an event value.
-fn keys_of(v: &Value, out: &mut Vec<Key>) {
-    match v {
-        Value::String(s) => {
-            out.push(Key::Str(lower(s).into_owned()));
-            if let Some(n) = parse_decimal(s).and_then(integral) {
-                out.push(Key::Int(n));
-            }
-        }
-        Value::Number(n) => {
-            out.push(Key::Str(n.to_string()));
-            if let Some(i) = n.as_f64().and_then(integral) {
-                out.push(Key::Int(i));
-            }
-        }
-        Value::Bool(b) => out.push(Key::Str(b.to_string())),
-        Value::Array(items) => items.iter().for_each(|i| keys_of(i, out)),
-        _ => {}
     }
 }
 

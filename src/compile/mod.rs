@@ -108,6 +108,21 @@ pub struct RuleSet {
     warnings: Diagnostics,
     /// Whether any detection rule is for session events (`[0]`) / Windows records (`[1]`).
     pub(crate) targets: [bool; 2],
+    /// The fields the engine itself reads: `timestamp`, `TimeCreated` and `raw`.
+    pub(crate) event_slots: EventSlots,
+    /// Per slot, the readings its predicates need (for projection).
+    pub(crate) uses: Vec<crate::event::Uses>,
+}
+
+/// The slots of the fields the engine reads from every event.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct EventSlots {
+    /// Event time of a session event.
+    pub timestamp: crate::event::Slot,
+    /// Event time of a flattened Windows record.
+    pub time_created: crate::event::Slot,
+    /// The flattened Windows record inside a session event made from one.
+    pub raw: crate::event::Slot,
 }
 
 impl RuleSet {

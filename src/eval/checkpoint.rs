@@ -97,7 +97,12 @@ impl Engine<'_> {
         let mut buffer: Vec<(Timestamp, u64, Value, String)> = self
             .buffer
             .iter()
-            .map(|Reverse(b)| (b.ts, b.seq, b.event.clone(), b.text.to_string()))
+            .map(|Reverse(b)| {
+                // The event is kept as its text; the parsed form is written too, as
+                // version 1 files have it.
+                let event = serde_json::from_str(&b.text).unwrap_or(Value::Null);
+                (b.ts, b.seq, event, b.text.to_string())
+            })
             .collect();
         buffer.sort_by_key(|b| (b.0, b.1));
         let mut buffer_views: Vec<(u64, View)> = self
@@ -200,11 +205,10 @@ impl Engine<'_> {
         self.buffer = cp
             .buffer
             .into_iter()
-            .map(|(ts, seq, event, text)| {
+            .map(|(ts, seq, _event, text)| {
                 Reverse(Buffered {
                     ts,
                     seq,
-                    event,
                     view: views.get(&seq).copied().unwrap_or_default(),
                     text: Arc::from(text),
                 })

@@ -16,7 +16,8 @@ pub use stats::Stats;
 use crate::alert::{Alert, AlertSink};
 use crate::compile::RuleSet;
 use crate::correlate::{Correlator, Emitted, Input, Limits};
-use crate::event::Fields;
+use crate::event::Projector;
+use crate::event::scan::Kind;
 use crate::source::{Record, View};
 use crate::time::Timestamp;
 use serde_json::Value;
@@ -40,6 +41,9 @@ pub enum EventError {
     NotObject(&'static str),
     /// Longer than the line limit.
     TooLong(usize),
+    /// Not a plain session event (internal to [`Engine::process_session_line`]).
+    #[doc(hidden)]
+    Marked,
 }
 
 impl fmt::Display for EventError {
@@ -52,6 +56,7 @@ impl fmt::Display for EventError {
                 write!(f, "an event must be a JSON object, found {kind}")
             }
             EventError::TooLong(n) => write!(f, "line of {n} bytes exceeds the limit; skipped"),
+            EventError::Marked => write!(f, "not a plain session event"),
         }
     }
 }
@@ -73,7 +78,6 @@ pub struct Settings {
 struct Buffered {
     ts: Timestamp,
     seq: u64,
-    event: Value,
     view: View,
     text: Arc<str>,
 }
@@ -111,6 +115,12 @@ pub struct Engine<'r> {
     /// Alerts of the latest processed time, not yet written (see `hold`).
     held: Vec<Emitted>,
     held_at: Option<Timestamp>,
+    /// Reads events by projection onto the rule set's fields.
+    projector: Projector,
+    /// False while a late event runs detection only.
+    correlating: bool,
+    /// In [`Engine::process_session_line`].
+    plain_only: bool,
 }
 
 impl<'r> Engine<'r> {
@@ -135,6 +145,9 @@ impl<'r> Engine<'r> {
             step: Vec::new(),
             held: Vec::new(),
             held_at: None,
+            projector: Projector::new(&set.fields, &set.uses, &crate::source::MARKER_KEYS),
+            correlating: true,
+            plain_only: false,
         }
     }
 
@@ -158,8 +171,8 @@ impl<'r> Engine<'r> {
         self.stats.invalid += 1;
     }
 
-    /// Parses one line of JSON and processes it. Blank lines are ignored. Errors are counted
-    /// as `invalid`; the caller reports them.
+    /// Reads one line of JSON and processes it. Blank lines are ignored. Errors are counted
+    /// as `invalid`; the caller reports them. Only the fields the rules use are read.
     pub fn process_line(
         &mut self,
         line: &[u8],
@@ -170,20 +183,43 @@ impl<'r> Engine<'r> {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        let value = match parse_json(line) {
-            Ok(v) => v,
-            Err(e) => {
+        match std::str::from_utf8(line) {
+            Ok(text) => self.accept(text.trim(), View::Session, sink),
+            Err(_) => {
                 self.stats.invalid += 1;
-                return Err(e);
+                Err(parse_json(line).err().unwrap_or(EventError::Json {
+                    column: 1,
+                    message: "invalid UTF-8".into(),
+                }))
             }
-        };
-        let text = std::str::from_utf8(line).unwrap_or_default().trim();
-        self.accept(EventRef::Owned(value), View::Session, Some(text), sink)
+        }
+    }
+
+    /// The CLI's fast path for session JSON lines: like [`Engine::process_line`], but a
+    /// line that has one of [`crate::source::MARKER_KEYS`] at its top level (a Windows or
+    /// journal record, or a session event with a Windows `raw`) is handed back untouched and
+    /// uncounted: `Ok(false)`, for the source adapter to read.
+    pub fn process_session_line(
+        &mut self,
+        line: &[u8],
+        sink: &mut dyn AlertSink,
+    ) -> Result<bool, EventError> {
+        self.plain_only = true;
+        let r = self.process_line(line, sink);
+        self.plain_only = false;
+        match r {
+            Err(EventError::Marked) => Ok(false),
+            other => other.map(|()| true),
+        }
     }
 
     /// Processes one parsed event.
     pub fn process(&mut self, event: &Value, sink: &mut dyn AlertSink) -> Result<(), EventError> {
-        self.accept(EventRef::Borrowed(event), View::Session, None, sink)
+        if !event.is_object() {
+            self.stats.invalid += 1;
+            return Err(EventError::NotObject(kind_name(event)));
+        }
+        self.accept(&event.to_string(), View::Session, sink)
     }
 
     /// Processes a record from a source adapter ([`crate::source`]). `text` is the event as
@@ -195,56 +231,84 @@ impl<'r> Engine<'r> {
         text: Option<&str>,
         sink: &mut dyn AlertSink,
     ) -> Result<(), EventError> {
-        self.accept(EventRef::Owned(record.event), record.view, text, sink)
+        match text {
+            Some(t) => self.accept(t, record.view, sink),
+            None => {
+                if !record.event.is_object() {
+                    self.stats.invalid += 1;
+                    return Err(EventError::NotObject(kind_name(&record.event)));
+                }
+                self.accept(&record.event.to_string(), record.view, sink)
+            }
+        }
+    }
+
+    /// Loads an event's text into the projector; invalid JSON and non-objects are errors.
+    fn load(&mut self, text: &str) -> Result<(), EventError> {
+        match self.projector.load(text) {
+            Ok(doc) if doc.kind == Kind::Object => Ok(()),
+            Ok(doc) => Err(EventError::NotObject(match doc.kind {
+                Kind::Null => "null",
+                Kind::Bool(_) => "a boolean",
+                Kind::Num => "a number",
+                Kind::Str { .. } => "a string",
+                Kind::Array => "an array",
+                Kind::Object => "an object",
+            })),
+            Err(_) => Err(parse_json(text.as_bytes())
+                .err()
+                .unwrap_or(EventError::Json {
+                    column: 1,
+                    message: "invalid JSON".into(),
+                })),
+        }
     }
 
     fn accept(
         &mut self,
-        event: EventRef<'_>,
+        text: &str,
         view: View,
-        text: Option<&str>,
         sink: &mut dyn AlertSink,
     ) -> Result<(), EventError> {
-        let value = event.get();
-        if !value.is_object() {
+        if let Err(e) = self.load(text) {
             self.stats.invalid += 1;
-            return Err(EventError::NotObject(kind_name(value)));
+            return Err(e);
+        }
+        if self.plain_only && self.projector.marked() {
+            return Err(EventError::Marked);
         }
         if view != View::WindowsOnly {
             self.stats.events += 1;
         }
         self.seq += 1;
         let seq = self.seq;
-        let time_field = if view == View::WindowsOnly {
-            "TimeCreated"
+        let time_slot = if view == View::WindowsOnly {
+            self.set.event_slots.time_created
         } else {
-            "timestamp"
+            self.set.event_slots.timestamp
         };
-        let ts = value.get(time_field).and_then(Timestamp::from_json);
+        let ts = self.projector.fields(text).timestamp(time_slot);
         let Some(ts) = ts else {
             self.stats.no_timestamp += 1;
-            self.detect_only(value, view, text, None, seq, sink);
+            self.detect_only(text, view, None, seq, sink);
             return Ok(());
         };
         if self.watermark().is_some_and(|w| ts < w) {
             // S3: late. Detection rules still run, at once; correlations never see it.
             self.stats.late += 1;
-            self.detect_only(value, view, text, Some(ts), seq, sink);
+            self.detect_only(text, view, Some(ts), seq, sink);
             return Ok(());
         }
         self.max_seen = Some(self.max_seen.map_or(ts, |m| m.max(ts)));
         if self.settings.max_lateness == 0 {
             self.fire_deadlines_before(ts, sink);
-            let text = text.map(Arc::from);
-            self.in_order(value, view, text, ts, seq, sink);
+            self.in_order(text, true, view, ts, seq, sink);
         } else {
-            let text: Arc<str> = Arc::from(text.map_or_else(|| value.to_string(), str::to_string));
             self.buffer.push(Reverse(Buffered {
                 ts,
                 seq,
-                event: event.into_owned(),
                 view,
-                text,
+                text: Arc::from(text),
             }));
             let w = self.watermark().unwrap_or(ts);
             self.release(w, sink);
@@ -269,7 +333,7 @@ impl<'r> Engine<'r> {
                     let Some(Reverse(b)) = self.buffer.pop() else {
                         break;
                     };
-                    self.in_order(&b.event, b.view, Some(b.text), b.ts, b.seq, sink);
+                    self.in_order(&b.text, false, b.view, b.ts, b.seq, sink);
                 }
                 (None, None) => break,
             }
@@ -294,19 +358,96 @@ impl<'r> Engine<'r> {
     }
 
     /// Runs the detection rules for one target (session rules, or Windows rules on a
-    /// flattened Windows record); fills `self.matched` (ascending rule index).
-    fn detect(&mut self, event: &Value, windows: bool) {
+    /// flattened Windows record); fills `self.matched` (ascending rule index). `loaded`:
+    /// the projector already holds this text.
+    fn detect(&mut self, text: &str, loaded: bool, windows: bool) {
         self.matched.clear();
         if !self.set.has_target(windows) {
             return;
         }
-        let mut fields = Fields::new(event, &self.set.fields);
-        self.set.index.candidates(&mut fields, &mut self.candidates);
+        if !loaded && self.load(text).is_err() {
+            return;
+        }
+        let fields = self.projector.fields(text);
+        self.set.index.candidates(&fields, &mut self.candidates);
         for &i in &self.candidates {
             let rule = &self.set.rules[i as usize];
-            if rule.windows == windows && predicate::eval(&self.set.plan, rule.root, &mut fields) {
+            if rule.windows == windows && predicate::eval(&self.set.plan, rule.root, &fields) {
                 self.matched.push(i);
             }
+        }
+    }
+
+    /// The flattened Windows record inside the loaded session event (`raw`), as text.
+    fn raw_of<'t>(&self, text: &'t str) -> Option<&'t str> {
+        match self.projector.fields(text).get(self.set.event_slots.raw) {
+            Some(crate::event::Val::Object(span)) => Some(span.raw(text)),
+            _ => None,
+        }
+    }
+
+    /// Runs detection (and, for in-order events, correlations) on each object a record's
+    /// rules evaluate: a session event; a session event and its flattened Windows `raw`;
+    /// or a Windows record alone. `loaded`: the projector holds `text`.
+    fn run_targets(
+        &mut self,
+        text: &str,
+        loaded: bool,
+        view: View,
+        ts: Option<Timestamp>,
+        seq: u64,
+        step: &mut Vec<Emitted>,
+    ) {
+        if view == View::WindowsOnly {
+            self.detect(text, loaded, true);
+            self.consume(text, ts, seq, step);
+            return;
+        }
+        let raw = if view == View::SessionWithRaw && self.set.has_target(true) {
+            if !loaded && self.load(text).is_err() {
+                return;
+            }
+            self.raw_of(text)
+        } else {
+            None
+        };
+        self.detect(text, loaded || raw.is_some(), false);
+        self.consume(text, ts, seq, step);
+        if let Some(raw) = raw {
+            self.detect(raw, false, true);
+            self.consume(raw, ts, seq, step);
+        }
+    }
+
+    /// Alerts for the rules `detect` matched on `text`, and (in order) their correlations.
+    fn consume(&mut self, text: &str, ts: Option<Timestamp>, seq: u64, step: &mut Vec<Emitted>) {
+        if self.matched.is_empty() {
+            return;
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.detection_alerts(ts, &shared, seq, step);
+        // Late events and events without a time run detection rules only (S3).
+        let Some(ts) = ts.filter(|_| self.correlating) else {
+            return;
+        };
+        if self.set.correlation_count() > 0 && Correlator::interested(self.set, &self.matched) {
+            // Correlations read group fields from the whole event.
+            let Ok(event) = serde_json::from_str::<Value>(text) else {
+                return;
+            };
+            let matched = std::mem::take(&mut self.matched);
+            self.correlator.on_event(
+                self.set,
+                Input {
+                    ts,
+                    seq,
+                    event: &event,
+                    text: &shared,
+                },
+                &matched,
+                step,
+            );
+            self.matched = matched;
         }
     }
 
@@ -347,27 +488,19 @@ impl<'r> Engine<'r> {
     }
 
     /// A late event or one without a timestamp: detection only, alerts written at once.
+    /// The projector holds `text`.
     fn detect_only(
         &mut self,
-        event: &Value,
+        text: &str,
         view: View,
-        text: Option<&str>,
         ts: Option<Timestamp>,
         seq: u64,
         sink: &mut dyn AlertSink,
     ) {
         let mut step = std::mem::take(&mut self.step);
-        for (target, windows) in targets(event, view) {
-            self.detect(target, windows);
-            if self.matched.is_empty() {
-                continue;
-            }
-            let text: Arc<str> = match text {
-                Some(t) if !windows || view == View::WindowsOnly => Arc::from(t),
-                _ => Arc::from(target.to_string()),
-            };
-            self.detection_alerts(ts, &text, seq, &mut step);
-        }
+        self.correlating = false;
+        self.run_targets(text, true, view, ts, seq, &mut step);
+        self.correlating = true;
         // Written when they arrive (DESIGN.md 4.1), not held for ordering.
         self.write_sorted(&mut step, sink);
         self.step = step;
@@ -376,9 +509,9 @@ impl<'r> Engine<'r> {
     /// An event in processing order: detection, then correlations.
     fn in_order(
         &mut self,
-        event: &Value,
+        text: &str,
+        loaded: bool,
         view: View,
-        text: Option<Arc<str>>,
         ts: Timestamp,
         seq: u64,
         sink: &mut dyn AlertSink,
@@ -386,32 +519,7 @@ impl<'r> Engine<'r> {
         self.correlator.observe(ts);
         self.write_held_before(ts, sink);
         let mut step = std::mem::take(&mut self.step);
-        for (target, windows) in targets(event, view) {
-            self.detect(target, windows);
-            if self.matched.is_empty() {
-                continue;
-            }
-            let text = match &text {
-                Some(t) if !windows || view == View::WindowsOnly => t.clone(),
-                _ => Arc::from(target.to_string()),
-            };
-            self.detection_alerts(Some(ts), &text, seq, &mut step);
-            if self.set.correlation_count() > 0 {
-                let matched = std::mem::take(&mut self.matched);
-                self.correlator.on_event(
-                    self.set,
-                    Input {
-                        ts,
-                        seq,
-                        event: target,
-                        text: &text,
-                    },
-                    &matched,
-                    &mut step,
-                );
-                self.matched = matched;
-            }
-        }
+        self.run_targets(text, loaded, view, Some(ts), seq, &mut step);
         self.hold(ts, &mut step);
         self.step = step;
     }
@@ -481,42 +589,6 @@ impl<'r> Engine<'r> {
         self.stats.evicted_entries = self.correlator.evicted_entries();
         self.stats.clone()
     }
-}
-
-/// An event owned (parsed here) or borrowed (pushed by a library user).
-enum EventRef<'a> {
-    Owned(Value),
-    Borrowed(&'a Value),
-}
-
-impl EventRef<'_> {
-    fn get(&self) -> &Value {
-        match self {
-            EventRef::Owned(v) => v,
-            EventRef::Borrowed(v) => v,
-        }
-    }
-
-    fn into_owned(self) -> Value {
-        match self {
-            EventRef::Owned(v) => v,
-            EventRef::Borrowed(v) => v.clone(),
-        }
-    }
-}
-
-/// The objects a record's rules evaluate, with whether they are Windows records: a session
-/// event; a session event and its flattened Windows `raw`; or a Windows record alone.
-fn targets(event: &Value, view: View) -> impl Iterator<Item = (&Value, bool)> {
-    let (session, windows) = match view {
-        View::Session => (Some(event), None),
-        View::SessionWithRaw => (Some(event), event.get("raw").filter(|r| r.is_object())),
-        View::WindowsOnly => (None, Some(event)),
-    };
-    session
-        .map(|s| (s, false))
-        .into_iter()
-        .chain(windows.map(|w| (w, true)))
 }
 
 /// Parses a JSON line; the error as reported for invalid lines.

@@ -5,14 +5,12 @@
 //! when the field `sel` tests is missing. An array field matches when any element does.
 
 use crate::compile::plan::{FieldPred, Node, NodeId, Plan, Test};
-use crate::event::{Fields, IpBits, Slot, any_text, lower, number_of, parse_ip, text_of};
+use crate::event::{Fields, IpBits, Scalar, Slot, Val, lower, parse_ip};
 use crate::rule::modifiers::mask;
 use crate::rule::{Network, Position};
-use crate::time::Timestamp;
-use serde_json::Value;
 
 /// Evaluates a node against an event.
-pub fn eval(plan: &Plan, id: NodeId, fields: &mut Fields<'_, '_>) -> bool {
+pub fn eval(plan: &Plan, id: NodeId, fields: &Fields<'_>) -> bool {
     match plan.node(id) {
         Node::And(kids) => kids.iter().all(|k| eval(plan, *k, fields)),
         Node::Or(kids) => kids.iter().any(|k| eval(plan, *k, fields)),
@@ -21,22 +19,21 @@ pub fn eval(plan: &Plan, id: NodeId, fields: &mut Fields<'_, '_>) -> bool {
     }
 }
 
-fn pred(p: &FieldPred, fields: &mut Fields<'_, '_>) -> bool {
+fn pred(p: &FieldPred, fields: &Fields<'_>) -> bool {
     let result = match p.slot {
         Some(slot) => {
             let v = fields.get(slot);
-            let one = |t: &Test, fields: &mut Fields<'_, '_>| test(t, slot, v, fields);
+            let one = |t: &Test| test(t, slot, v, fields);
             if p.all {
-                p.tests.iter().all(|t| one(t, fields))
+                p.tests.iter().all(one)
             } else {
-                p.tests.iter().any(|t| one(t, fields))
+                p.tests.iter().any(one)
             }
         }
         None => {
-            let event = fields.event();
             let one = |t: &Test| match t {
-                Test::Str(m) => any_text(event, &mut |s| m.is_match(s)),
-                Test::Regex(re) => any_text(event, &mut |s| re.is_match(s)),
+                Test::Str(m) => fields.any_text(&mut |s| m.is_match(s)),
+                Test::Regex(re) => fields.any_text(&mut |s| re.is_match(s)),
                 _ => false,
             };
             if p.all {
@@ -49,13 +46,13 @@ fn pred(p: &FieldPred, fields: &mut Fields<'_, '_>) -> bool {
     result != p.neq
 }
 
-fn test(t: &Test, slot: Slot, v: Option<&Value>, fields: &mut Fields<'_, '_>) -> bool {
+fn test(t: &Test, slot: Slot, v: Option<Val<'_>>, fields: &Fields<'_>) -> bool {
     match t {
-        Test::Null => matches!(v, None | Some(Value::Null)),
+        Test::Null => matches!(v, None | Some(Val::Scalar(Scalar::Null))),
         Test::Exists(b) => v.is_some() == *b,
         // Fast path: a string field, lower-cased once per event for every matcher.
-        Test::Str(m) if matches!(v, Some(Value::String(_))) => {
-            let Some(Value::String(s)) = v else {
+        Test::Str(m) if matches!(v, Some(Val::Scalar(Scalar::Str(_)))) => {
+            let Some(Val::Scalar(Scalar::Str(s))) = v else {
                 return false;
             };
             match fields.lowered(slot) {
@@ -63,11 +60,11 @@ fn test(t: &Test, slot: Slot, v: Option<&Value>, fields: &mut Fields<'_, '_>) ->
                 None => m.is_match(s),
             }
         }
-        // Scalars parsed once per event; arrays take the general path below.
-        Test::Cidr(net) if matches!(v, Some(Value::String(_))) => {
+        // Scalars read once per event; arrays take the general path below.
+        Test::Cidr(net) if matches!(v, Some(Val::Scalar(Scalar::Str(_)))) => {
             fields.ip(slot).is_some_and(|ip| ip_in(ip, net))
         }
-        Test::TimePart(part, op, n) if !matches!(v, Some(Value::Array(_))) => fields
+        Test::TimePart(part, op, n) if matches!(v, Some(Val::Scalar(_))) => fields
             .timestamp(slot)
             .is_some_and(|ts| op.test(ts.part(*part) as f64, *n)),
         Test::FieldRef {
@@ -75,56 +72,51 @@ fn test(t: &Test, slot: Slot, v: Option<&Value>, fields: &mut Fields<'_, '_>) ->
             position,
             cased,
         } => {
-            let Some(other) = fields.get(*slot) else {
+            let (Some(v), Some(other)) = (v, fields.get(*slot)) else {
                 return false;
             };
-            let Some(v) = v else { return false };
-            any_scalar(v, &mut |x| {
-                any_scalar(other, &mut |o| field_ref(x, o, *position, *cased))
+            fields.any_scalar(v, &mut |x| {
+                let Some(x) = x.text() else { return false };
+                let x = x.to_string();
+                fields.any_scalar(other, &mut |o| {
+                    o.text()
+                        .is_some_and(|o| field_ref(&x, o, *position, *cased))
+                })
             })
         }
-        _ => v.is_some_and(|v| any_scalar(v, &mut |x| scalar(t, x))),
+        _ => v.is_some_and(|v| fields.any_scalar(v, &mut |x| scalar(t, x))),
     }
 }
 
-/// Applies `f` to a scalar, or to each element of an array (recursively).
-fn any_scalar(v: &Value, f: &mut dyn FnMut(&Value) -> bool) -> bool {
-    match v {
-        Value::Array(items) => items.iter().any(|i| any_scalar(i, f)),
-        Value::Null => false,
-        other => f(other),
-    }
-}
-
-fn scalar(t: &Test, x: &Value) -> bool {
+fn scalar(t: &Test, x: Scalar<'_>) -> bool {
     match t {
-        Test::Str(m) => text_of(x).is_some_and(|s| m.is_match(&s)),
-        Test::Num(n) => number_of(x) == Some(*n),
+        Test::Str(m) => x.text().is_some_and(|s| m.is_match(s)),
+        Test::Num(n) => x.number() == Some(*n),
         Test::Bool(b) => match x {
-            Value::Bool(v) => v == b,
-            Value::String(s) => s
+            Scalar::Bool(v) => v == *b,
+            Scalar::Str(s) => s
                 .trim()
                 .eq_ignore_ascii_case(if *b { "true" } else { "false" }),
             _ => false,
         },
-        Test::Regex(re) => text_of(x).is_some_and(|s| re.is_match(&s)),
-        Test::Cidr(net) => x.as_str().is_some_and(|s| in_network(s, net)),
-        Test::Compare(op, n) => number_of(x).is_some_and(|v| op.test(v, *n)),
-        Test::TimePart(part, op, n) => {
-            Timestamp::from_json(x).is_some_and(|ts| op.test(ts.part(*part) as f64, *n))
-        }
+        Test::Regex(re) => x.text().is_some_and(|s| re.is_match(s)),
+        Test::Cidr(net) => match x {
+            Scalar::Str(s) => in_network(s, net),
+            _ => false,
+        },
+        Test::Compare(op, n) => x.number().is_some_and(|v| op.test(v, *n)),
+        Test::TimePart(part, op, n) => x
+            .timestamp()
+            .is_some_and(|ts| op.test(ts.part(*part) as f64, *n)),
         Test::Null | Test::Exists(_) | Test::FieldRef { .. } => false,
     }
 }
 
-fn field_ref(x: &Value, other: &Value, position: Position, cased: bool) -> bool {
-    let (Some(a), Some(b)) = (text_of(x), text_of(other)) else {
-        return false;
-    };
+fn field_ref(a: &str, b: &str, position: Position, cased: bool) -> bool {
     let (a, b) = if cased {
-        (a, b)
+        (std::borrow::Cow::Borrowed(a), std::borrow::Cow::Borrowed(b))
     } else {
-        (lower(&a).into_owned().into(), lower(&b).into_owned().into())
+        (lower(a), lower(b))
     };
     let (a, b): (&str, &str) = (&a, &b);
     match position {

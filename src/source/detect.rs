@@ -36,6 +36,19 @@ const WINDOWS_SOURCES: [&str; 6] = [
     "windows",
 ];
 
+/// Top-level keys that make a JSON object something other than a plain session event (a
+/// Windows shape, a journal record, or a session event carrying a Windows `raw`): the
+/// engine's fast path for session lines hands such lines back ([`Adapter::plain_session`]).
+pub const MARKER_KEYS: [&str; 7] = [
+    "Event",
+    "winlog",
+    "event_id",
+    "EventID",
+    "__REALTIME_TIMESTAMP",
+    "MESSAGE",
+    "raw",
+];
+
 /// Turns the records of one stream into [`Outcome`]s and counts them.
 #[derive(Debug)]
 pub struct Adapter {
@@ -59,6 +72,33 @@ impl Adapter {
             format,
             linux: Linux::new(year, now),
             accounting: Accounting::default(),
+        }
+    }
+
+    /// The fast path for session JSON (`session` and `auto`): a line that starts like a JSON
+    /// object may be a plain session event, which the engine reads directly, by projection,
+    /// without a `Value` being built ([`crate::Engine::process_session_line`], which hands
+    /// back lines with one of the [`MARKER_KEYS`]). Count it with [`Adapter::count_plain`].
+    /// `None`: use [`Adapter::line`].
+    pub fn plain_session<'l>(&self, line: &'l [u8]) -> Option<&'l [u8]> {
+        if !matches!(self.format, Format::Session | Format::Auto) {
+            return None;
+        }
+        let first = line
+            .strip_prefix(b"\xef\xbb\xbf")
+            .unwrap_or(line)
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())?;
+        (*first == b'{').then_some(line)
+    }
+
+    /// Counts a line taken by [`Adapter::plain_session`]: an event, or invalid.
+    pub fn count_plain(&mut self, valid: bool) {
+        self.accounting.records += 1;
+        if valid {
+            self.accounting.events += 1;
+        } else {
+            self.accounting.invalid += 1;
         }
     }
 

@@ -18,7 +18,7 @@ pub mod linux;
 pub mod windows;
 
 pub use build::{SessionEvent, login_type_of};
-pub use detect::{Adapter, Format};
+pub use detect::{Adapter, Format, MARKER_KEYS};
 
 use serde_json::Value;
 

@@ -5,7 +5,11 @@
 //! at every level. Helpers here give the text and number readings of JSON values that the
 //! matchers share.
 
-use crate::time::Timestamp;
+pub mod project;
+pub mod scan;
+
+pub use project::{Fields, Projector, Scalar, Uses, Val};
+
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -17,9 +21,9 @@ pub type Slot = u32;
 pub struct FieldPath {
     /// The path as written.
     pub name: String,
-    segments: Vec<String>,
+    pub(crate) segments: Vec<String>,
     /// `rests[i]` = `segments[i..].join(".")`.
-    rests: Vec<String>,
+    pub(crate) rests: Vec<String>,
 }
 
 impl FieldPath {
@@ -90,86 +94,8 @@ impl FieldTable {
     }
 }
 
-/// Per-event cache of resolved slots, filled on first use.
-pub struct Fields<'e, 't> {
-    event: &'e Value,
-    table: &'t FieldTable,
-    slots: Vec<SlotCache<'e>>,
-}
-
-/// What one event's slot resolved to, and readings of it computed once per event.
-#[derive(Clone, Default)]
-struct SlotCache<'e> {
-    value: Option<Option<&'e Value>>,
-    lowered: Option<Option<Cow<'e, str>>>,
-    timestamp: Option<Option<Timestamp>>,
-    ip: Option<Option<IpBits>>,
-}
-
 /// An IP address as 128 bits (IPv4 in the low 32) and whether it is IPv4.
 pub type IpBits = (u128, bool);
-
-impl<'e, 't> Fields<'e, 't> {
-    /// A cache for one event.
-    pub fn new(event: &'e Value, table: &'t FieldTable) -> Self {
-        Fields {
-            event,
-            table,
-            slots: vec![SlotCache::default(); table.len()],
-        }
-    }
-
-    /// The value of a slot (resolved once per event).
-    pub fn get(&mut self, slot: Slot) -> Option<&'e Value> {
-        let i = slot as usize;
-        if let Some(v) = self.slots[i].value {
-            return v;
-        }
-        let v = self.table.path(slot).resolve(self.event);
-        self.slots[i].value = Some(v);
-        v
-    }
-
-    /// The lower-cased text of a slot holding a JSON string.
-    pub fn lowered(&mut self, slot: Slot) -> Option<&str> {
-        let i = slot as usize;
-        if self.slots[i].lowered.is_none() {
-            let l = match self.get(slot) {
-                Some(Value::String(s)) => Some(lower(s)),
-                _ => None,
-            };
-            self.slots[i].lowered = Some(l);
-        }
-        self.slots[i].lowered.as_ref().and_then(|l| l.as_deref())
-    }
-
-    /// The slot's scalar value read as a timestamp.
-    pub fn timestamp(&mut self, slot: Slot) -> Option<Timestamp> {
-        let i = slot as usize;
-        if let Some(t) = self.slots[i].timestamp {
-            return t;
-        }
-        let t = self.get(slot).and_then(Timestamp::from_json);
-        self.slots[i].timestamp = Some(t);
-        t
-    }
-
-    /// The slot's string value read as an IP address.
-    pub fn ip(&mut self, slot: Slot) -> Option<IpBits> {
-        let i = slot as usize;
-        if let Some(a) = self.slots[i].ip {
-            return a;
-        }
-        let a = self.get(slot).and_then(Value::as_str).and_then(parse_ip);
-        self.slots[i].ip = Some(a);
-        a
-    }
-
-    /// The whole event (keyword search walks it).
-    pub fn event(&self) -> &'e Value {
-        self.event
-    }
-}
 
 /// Parses an IP address (`[v6]`, `v6%zone` accepted); IPv4-mapped IPv6 becomes IPv4.
 pub fn parse_ip(s: &str) -> Option<IpBits> {

@@ -1,0 +1,451 @@
+//! Projection: an event is read from its JSON text by looking only at the fields the rule
+//! set uses. Values are spans of the line; strings are borrowed from it (unescaped into a
+//! scratch buffer when they hold escapes); the readings every predicate shares (lower-cased
+//! text, IP address, timestamp) are computed once per event. The buffers are reused from
+//! event to event: reading an event allocates nothing once they have grown.
+
+use super::scan::{self, Invalid, Kind, Span};
+use super::{FieldPath, FieldTable, IpBits, Slot, parse_decimal, parse_ip};
+use crate::time::{Timestamp, parse_rfc3339};
+
+/// A scalar JSON value of an event, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scalar<'a> {
+    /// `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A number, as `serde_json` would write it.
+    Num(&'a str),
+    /// A string, unescaped.
+    Str(&'a str),
+}
+
+impl<'a> Scalar<'a> {
+    /// The text a string matcher sees: strings as they are, numbers as written, booleans as
+    /// `true`/`false`; none for null.
+    pub fn text(self) -> Option<&'a str> {
+        match self {
+            Scalar::Str(s) | Scalar::Num(s) => Some(s),
+            Scalar::Bool(b) => Some(if b { "true" } else { "false" }),
+            Scalar::Null => None,
+        }
+    }
+
+    /// The number a numeric matcher sees: a JSON number, or a string holding a plain decimal.
+    pub fn number(self) -> Option<f64> {
+        match self {
+            Scalar::Num(s) => s.parse().ok(),
+            Scalar::Str(s) => parse_decimal(s),
+            _ => None,
+        }
+    }
+
+    /// The value read as a time: RFC 3339 text, or epoch seconds / milliseconds.
+    pub fn timestamp(self) -> Option<Timestamp> {
+        match self {
+            Scalar::Str(s) => parse_rfc3339(s),
+            Scalar::Num(s) => Timestamp::from_number_text(s),
+            _ => None,
+        }
+    }
+}
+
+/// A field's value: a scalar, or an array / object (whose elements are read on demand).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Val<'a> {
+    /// A scalar.
+    Scalar(Scalar<'a>),
+    /// An array.
+    Array(Span),
+    /// An object.
+    Object(Span),
+}
+
+/// Which readings a slot needs (from the predicates that use it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Uses {
+    /// Read as an IP address (`cidr`).
+    pub ip: bool,
+    /// Read as a time (time-part modifiers, event time).
+    pub time: bool,
+}
+
+/// Where a text lives: in the line, or in the scratch buffer.
+#[derive(Debug, Clone, Copy, Default)]
+struct Loc {
+    start: u32,
+    len: u32,
+    scratch: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct SlotValue {
+    span: Option<Span>,
+    text: Option<Loc>,
+    lowered: Option<Loc>,
+    time: Option<Timestamp>,
+    ip: Option<IpBits>,
+}
+
+/// How a slot is found: an exact top-level key, or a dotted path through a top-level object.
+#[derive(Debug, Clone)]
+struct SlotPlan {
+    exact: Option<u32>,
+    first: Option<u32>,
+    path: FieldPath,
+    uses: Uses,
+}
+
+/// The top-level keys of interest, bucketed by length: a key of the event is compared
+/// with the few of its length, without hashing.
+#[derive(Debug, Clone, Default)]
+struct Keys {
+    by_len: Vec<Vec<(Box<str>, u32)>>,
+    len: u32,
+}
+
+impl Keys {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.get(name) {
+            return id;
+        }
+        let n = name.len();
+        if self.by_len.len() <= n {
+            self.by_len.resize(n + 1, Vec::new());
+        }
+        let id = self.len;
+        self.by_len[n].push((name.into(), id));
+        self.len += 1;
+        id
+    }
+
+    fn get(&self, name: &str) -> Option<u32> {
+        self.by_len
+            .get(name.len())?
+            .iter()
+            .find(|(k, _)| k.as_ref() == name)
+            .map(|(_, id)| *id)
+    }
+}
+
+/// Reads events by projection onto a rule set's fields; one per engine.
+#[derive(Debug, Clone)]
+pub struct Projector {
+    top: Keys,
+    /// Keys whose presence marks a record as something else than a plain session event.
+    markers: Vec<u32>,
+    key_spans: Vec<Option<Span>>,
+    plans: Vec<SlotPlan>,
+    slots: Vec<SlotValue>,
+    scratch: String,
+    tmp: String,
+    doc: Span,
+}
+
+impl Projector {
+    /// A projector for the fields of `table`; `uses[slot]` says which readings to prepare.
+    /// `markers`: top-level keys whose presence [`Projector::marked`] reports.
+    pub fn new(table: &FieldTable, uses: &[Uses], markers: &[&str]) -> Projector {
+        let mut top = Keys::default();
+        let mut plans = Vec::with_capacity(table.len());
+        for (i, name) in table.names().enumerate() {
+            let path = FieldPath::new(name);
+            let exact = Some(top.id(name));
+            let first = (path.segments.len() > 1).then(|| top.id(&path.segments[0]));
+            plans.push(SlotPlan {
+                exact,
+                first,
+                path,
+                uses: uses.get(i).copied().unwrap_or_default(),
+            });
+        }
+        let markers = markers.iter().map(|m| top.id(m)).collect();
+        Projector {
+            key_spans: vec![None; top.len as usize],
+            top,
+            markers,
+            slots: vec![SlotValue::default(); plans.len()],
+            plans,
+            scratch: String::new(),
+            tmp: String::new(),
+            doc: Span {
+                kind: Kind::Null,
+                start: 0,
+                end: 0,
+            },
+        }
+    }
+
+    /// Reads one event's text: validates it and resolves every slot. The span of the whole
+    /// document is returned (the caller checks that it is an object).
+    pub fn load(&mut self, text: &str) -> Result<Span, Invalid> {
+        self.key_spans.iter_mut().for_each(|k| *k = None);
+        self.scratch.clear();
+        let top = &self.top;
+        let key_spans = &mut self.key_spans;
+        let mut unescaped = String::new();
+        let doc = scan::top_members(text, &mut |key, escaped, span| {
+            let id = if escaped {
+                unescaped.clear();
+                scan::unescape(key, &mut unescaped);
+                top.get(unescaped.as_str())
+            } else {
+                top.get(key)
+            };
+            if let Some(id) = id {
+                // A repeated key: the last one wins, as in serde_json.
+                key_spans[id as usize] = Some(span);
+            }
+        })?;
+        self.doc = doc;
+        for i in 0..self.plans.len() {
+            let span = if doc.kind == Kind::Object {
+                self.resolve(text, i)
+            } else {
+                None
+            };
+            self.slots[i] = self.read(text, span, self.plans[i].uses);
+        }
+        Ok(doc)
+    }
+
+    /// Did the loaded event have one of the marker keys at its top level?
+    pub fn marked(&self) -> bool {
+        self.markers
+            .iter()
+            .any(|m| self.key_spans[*m as usize].is_some())
+    }
+
+    fn resolve(&self, text: &str, i: usize) -> Option<Span> {
+        let plan = &self.plans[i];
+        if let Some(s) = plan.exact.and_then(|k| self.key_spans[k as usize]) {
+            return Some(s);
+        }
+        let mut cur = plan.first.and_then(|k| self.key_spans[k as usize])?;
+        // Walk the rest of the path: at each level an exact key of the remaining dotted
+        // name wins over descending (FieldPath::resolve).
+        let mut buf = String::new();
+        for level in 1..plan.path.segments.len() {
+            if cur.kind != Kind::Object {
+                return None;
+            }
+            let (rest, seg) = (&plan.path.rests[level], &plan.path.segments[level]);
+            let (mut whole, mut next) = (None, None);
+            scan::members(text, cur, &mut |k, escaped, s| {
+                let k = if escaped {
+                    buf.clear();
+                    scan::unescape(k, &mut buf);
+                    buf.as_str()
+                } else {
+                    k
+                };
+                if k == rest.as_str() {
+                    whole = Some(s);
+                }
+                if k == seg.as_str() {
+                    next = Some(s);
+                }
+            });
+            if whole.is_some() {
+                return whole;
+            }
+            cur = next?;
+        }
+        None
+    }
+
+    fn read(&mut self, text: &str, span: Option<Span>, uses: Uses) -> SlotValue {
+        let Some(span) = span else {
+            return SlotValue::default();
+        };
+        let mut v = SlotValue {
+            span: Some(span),
+            ..SlotValue::default()
+        };
+        let raw = span.raw(text);
+        v.text = match span.kind {
+            Kind::Str { escaped: false } => Some(loc(span.start as usize, raw.len(), false)),
+            Kind::Str { escaped: true } => {
+                let start = self.scratch.len();
+                scan::unescape(raw, &mut self.scratch);
+                Some(loc(start, self.scratch.len() - start, true))
+            }
+            Kind::Num => {
+                let mut buf = String::new();
+                let t = scan::number_text(raw, &mut buf);
+                if std::ptr::eq(t, raw) {
+                    Some(loc(span.start as usize, raw.len(), false))
+                } else {
+                    let start = self.scratch.len();
+                    self.scratch.push_str(t);
+                    Some(loc(start, t.len(), true))
+                }
+            }
+            _ => None,
+        };
+        if let (Kind::Str { .. }, Some(t)) = (span.kind, v.text) {
+            let s = self.text_at(text, t);
+            if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+                v.lowered = Some(t);
+            } else {
+                // Lower-cased into the scratch buffer (no allocation once it has grown).
+                let (start, from) = (self.scratch.len(), t);
+                let src = if from.scratch {
+                    None
+                } else {
+                    text.get(from.start as usize..(from.start + from.len) as usize)
+                };
+                match src {
+                    Some(src) => push_lower(&mut self.scratch, src),
+                    None => {
+                        // The text is in the scratch buffer itself: copy it out first
+                        // (into a buffer kept for that).
+                        let mut tmp = std::mem::take(&mut self.tmp);
+                        tmp.clear();
+                        tmp.push_str(self.text_at(text, from));
+                        push_lower(&mut self.scratch, &tmp);
+                        self.tmp = tmp;
+                    }
+                }
+                v.lowered = Some(loc(start, self.scratch.len() - start, true));
+            }
+            if uses.ip {
+                v.ip = parse_ip(self.text_at(text, t));
+            }
+        }
+        if uses.time {
+            let scalar = match (span.kind, v.text) {
+                (Kind::Str { .. }, Some(t)) => Scalar::Str(self.text_at(text, t)),
+                (Kind::Num, Some(t)) => Scalar::Num(self.text_at(text, t)),
+                _ => Scalar::Null,
+            };
+            v.time = scalar.timestamp();
+        }
+        v
+    }
+
+    fn text_at<'a>(&'a self, text: &'a str, l: Loc) -> &'a str {
+        let src = if l.scratch {
+            self.scratch.as_str()
+        } else {
+            text
+        };
+        src.get(l.start as usize..(l.start + l.len) as usize)
+            .unwrap_or_default()
+    }
+
+    /// The loaded event, for the predicates.
+    pub fn fields<'a>(&'a self, text: &'a str) -> Fields<'a> {
+        Fields {
+            text,
+            doc: self.doc,
+            projector: self,
+        }
+    }
+}
+
+/// Appends the lower-cased `s` (as `str::to_lowercase`, ASCII without per-char work).
+fn push_lower(out: &mut String, s: &str) {
+    if s.is_ascii() {
+        out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        out.push_str(&s.to_lowercase());
+    }
+}
+
+fn loc(start: usize, len: usize, scratch: bool) -> Loc {
+    Loc {
+        start: u32::try_from(start).unwrap_or(u32::MAX),
+        len: u32::try_from(len).unwrap_or(0),
+        scratch,
+    }
+}
+
+/// One loaded event, read through its slots.
+#[derive(Clone, Copy)]
+pub struct Fields<'a> {
+    text: &'a str,
+    doc: Span,
+    projector: &'a Projector,
+}
+
+impl<'a> Fields<'a> {
+    /// The value of a slot.
+    pub fn get(&self, slot: Slot) -> Option<Val<'a>> {
+        let v = self.projector.slots.get(slot as usize)?;
+        let span = v.span?;
+        Some(match span.kind {
+            Kind::Array => Val::Array(span),
+            Kind::Object => Val::Object(span),
+            Kind::Null => Val::Scalar(Scalar::Null),
+            Kind::Bool(b) => Val::Scalar(Scalar::Bool(b)),
+            Kind::Num => Val::Scalar(Scalar::Num(self.text_of(v.text?))),
+            Kind::Str { .. } => Val::Scalar(Scalar::Str(self.text_of(v.text?))),
+        })
+    }
+
+    fn text_of(&self, l: Loc) -> &'a str {
+        self.projector.text_at(self.text, l)
+    }
+
+    /// The lower-cased text of a slot holding a string.
+    pub fn lowered(&self, slot: Slot) -> Option<&'a str> {
+        let l = self.projector.slots.get(slot as usize)?.lowered?;
+        Some(self.text_of(l))
+    }
+
+    /// The slot's value read as a time (for slots that use it).
+    pub fn timestamp(&self, slot: Slot) -> Option<Timestamp> {
+        self.projector.slots.get(slot as usize)?.time
+    }
+
+    /// The slot's string read as an IP address (for slots that use it).
+    pub fn ip(&self, slot: Slot) -> Option<IpBits> {
+        self.projector.slots.get(slot as usize)?.ip
+    }
+
+    /// Calls `f` on each scalar of a value: the value itself, or each element of an array
+    /// (recursively), stopping when `f` returns true.
+    pub fn any_scalar(&self, v: Val<'a>, f: &mut dyn FnMut(Scalar<'_>) -> bool) -> bool {
+        match v {
+            Val::Scalar(Scalar::Null) | Val::Object(_) => false,
+            Val::Scalar(s) => f(s),
+            Val::Array(span) => self.any_element(span, f),
+        }
+    }
+
+    fn any_element(&self, arr: Span, f: &mut dyn FnMut(Scalar<'_>) -> bool) -> bool {
+        let mut items = Vec::new();
+        scan::elements(self.text, arr, &mut |s| items.push(s));
+        let mut buf = String::new();
+        let mut num = String::new();
+        items.into_iter().any(|s| {
+            let raw = s.raw(self.text);
+            match s.kind {
+                Kind::Array => self.any_element(s, f),
+                Kind::Null | Kind::Object => false,
+                Kind::Bool(b) => f(Scalar::Bool(b)),
+                Kind::Num => f(Scalar::Num(scan::number_text(raw, &mut num))),
+                Kind::Str { escaped: false } => f(Scalar::Str(raw)),
+                Kind::Str { escaped: true } => {
+                    buf.clear();
+                    scan::unescape(raw, &mut buf);
+                    f(Scalar::Str(&buf))
+                }
+            }
+        })
+    }
+
+    /// Calls `f` on the text of every string and number in the event (keyword search),
+    /// stopping when it returns true.
+    pub fn any_text(&self, f: &mut dyn FnMut(&str) -> bool) -> bool {
+        let mut buf = String::new();
+        scan::any_text(self.text, self.doc, &mut buf, f)
+    }
+
+    /// The raw JSON text of a value (objects, arrays).
+    pub fn raw(&self, span: Span) -> &'a str {
+        span.raw(self.text)
+    }
+}

@@ -1,0 +1,562 @@
+//! A validating JSON scanner over one line: finds the members of an object and the extent
+//! of each value without building anything, so that an event is read by projection (only
+//! the fields the rules use are looked at) and strings are borrowed from the line.
+//!
+//! It accepts exactly what `serde_json` accepts (strict RFC 8259: no control characters in
+//! strings, valid escapes and surrogate pairs, numbers that fit an `f64`, nesting up to 128
+//! levels); on any error the caller asks `serde_json` for its message.
+
+/// The kind of a JSON value, from its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `null`.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// A number.
+    Num,
+    /// A string (the span excludes the quotes).
+    Str {
+        /// It has backslash escapes (must be unescaped before use).
+        escaped: bool,
+    },
+    /// An array (the span includes the brackets).
+    Array,
+    /// An object (the span includes the braces).
+    Object,
+}
+
+/// A value in the line: its kind and byte span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// What it is.
+    pub kind: Kind,
+    /// Start byte (after the quote for strings).
+    pub start: u32,
+    /// End byte (exclusive; before the quote for strings).
+    pub end: u32,
+}
+
+impl Span {
+    /// The raw text of the span in `text`.
+    pub fn raw<'a>(&self, text: &'a str) -> &'a str {
+        text.get(self.start as usize..self.end as usize)
+            .unwrap_or_default()
+    }
+}
+
+/// The scan failed; ask `serde_json` why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Invalid;
+
+/// `serde_json`'s recursion limit: 127 nested arrays / objects.
+const MAX_DEPTH: usize = 127;
+
+/// Bytes that end a run of plain string content.
+const STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Cursor<'_> {
+    fn ws(&mut self) {
+        while let Some(c) = self.b.get(self.i) {
+            if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), Invalid> {
+        if self.b.get(self.i..self.i + word.len()) == Some(word) {
+            self.i += word.len();
+            Ok(())
+        } else {
+            Err(Invalid)
+        }
+    }
+
+    /// A string starting at the opening quote; returns (content start, content end,
+    /// escaped) and leaves the cursor after the closing quote.
+    fn string(&mut self) -> Result<(usize, usize, bool), Invalid> {
+        self.i += 1;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            // Skip plain bytes quickly: only quotes, backslashes and control characters stop.
+            while self.b.get(self.i).is_some_and(|c| !STOP[usize::from(*c)]) {
+                self.i += 1;
+            }
+            let c = *self.b.get(self.i).ok_or(Invalid)?;
+            match c {
+                b'"' => {
+                    let end = self.i;
+                    self.i += 1;
+                    return Ok((start, end, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    self.i += 1;
+                    match self.b.get(self.i).ok_or(Invalid)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 1,
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            if (0xDC00..0xE000).contains(&hi) {
+                                return Err(Invalid);
+                            }
+                            if (0xD800..0xDC00).contains(&hi) {
+                                if self.b.get(self.i..self.i + 2) != Some(b"\\u") {
+                                    return Err(Invalid);
+                                }
+                                self.i += 1;
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return Err(Invalid);
+                                }
+                            }
+                        }
+                        _ => return Err(Invalid),
+                    }
+                }
+                0..=0x1F => return Err(Invalid),
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    /// `uXXXX` after a backslash (cursor on the `u`): the code unit.
+    fn hex4(&mut self) -> Result<u32, Invalid> {
+        let digits = self.b.get(self.i + 1..self.i + 5).ok_or(Invalid)?;
+        let mut v = 0u32;
+        for d in digits {
+            v = v * 16 + char::from(*d).to_digit(16).ok_or(Invalid)?;
+        }
+        self.i += 5;
+        Ok(v)
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    fn number(&mut self) -> Result<(), Invalid> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(Invalid),
+        }
+        let mut float = false;
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            float = true;
+            if self.digits() == 0 {
+                return Err(Invalid);
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            float = true;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return Err(Invalid);
+            }
+        }
+        if float || self.i - start > 19 {
+            // serde_json rejects numbers beyond the f64 range.
+            let text = std::str::from_utf8(&self.b[start..self.i]).map_err(|_| Invalid)?;
+            if !text.parse::<f64>().map_err(|_| Invalid)?.is_finite() {
+                return Err(Invalid);
+            }
+        }
+        Ok(())
+    }
+
+    /// Any value; returns its span and leaves the cursor after it.
+    fn value(&mut self, depth: usize) -> Result<Span, Invalid> {
+        let start = self.i;
+        let kind = match self.peek().ok_or(Invalid)? {
+            b'"' => {
+                let (s, e, escaped) = self.string()?;
+                return Ok(span(Kind::Str { escaped }, s, e));
+            }
+            b'{' => {
+                self.object(depth + 1, &mut |_, _, _| {})?;
+                Kind::Object
+            }
+            b'[' => {
+                self.array(depth + 1, &mut |_| {})?;
+                Kind::Array
+            }
+            b't' => {
+                self.literal(b"true")?;
+                Kind::Bool(true)
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                Kind::Bool(false)
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                Kind::Null
+            }
+            _ => {
+                self.number()?;
+                Kind::Num
+            }
+        };
+        Ok(span(kind, start, self.i))
+    }
+
+    /// An object at `{`: calls `f(key, key_escaped, value)` for each member.
+    fn object(&mut self, depth: usize, f: &mut dyn FnMut(&str, bool, Span)) -> Result<(), Invalid> {
+        if depth > MAX_DEPTH {
+            return Err(Invalid);
+        }
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(Invalid);
+            }
+            let (ks, ke, kesc) = self.string()?;
+            self.ws();
+            if self.peek() != Some(b':') {
+                return Err(Invalid);
+            }
+            self.i += 1;
+            self.ws();
+            let v = self.value(depth)?;
+            let key = std::str::from_utf8(&self.b[ks..ke]).map_err(|_| Invalid)?;
+            f(key, kesc, v);
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(Invalid),
+            }
+        }
+    }
+
+    /// An array at `[`: calls `f(element)` for each element.
+    fn array(&mut self, depth: usize, f: &mut dyn FnMut(Span)) -> Result<(), Invalid> {
+        if depth > MAX_DEPTH {
+            return Err(Invalid);
+        }
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            let v = self.value(depth)?;
+            f(v);
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(Invalid),
+            }
+        }
+    }
+}
+
+fn span(kind: Kind, start: usize, end: usize) -> Span {
+    Span {
+        kind,
+        start: u32::try_from(start).unwrap_or(u32::MAX),
+        end: u32::try_from(end).unwrap_or(u32::MAX),
+    }
+}
+
+/// Validates a whole document and returns the span of its top-level value.
+pub fn document(text: &str) -> Result<Span, Invalid> {
+    if text.len() >= u32::MAX as usize {
+        return Err(Invalid);
+    }
+    let mut c = Cursor {
+        b: text.as_bytes(),
+        i: 0,
+    };
+    c.ws();
+    let v = c.value(0)?;
+    c.ws();
+    if c.i != text.len() {
+        return Err(Invalid);
+    }
+    Ok(v)
+}
+
+/// Validates a whole document in one pass and, when it is an object, calls
+/// `f(key, key_escaped, value)` for each top-level member. Returns the document's span.
+pub fn top_members(text: &str, f: &mut dyn FnMut(&str, bool, Span)) -> Result<Span, Invalid> {
+    if text.len() >= u32::MAX as usize {
+        return Err(Invalid);
+    }
+    let mut c = Cursor {
+        b: text.as_bytes(),
+        i: 0,
+    };
+    c.ws();
+    let start = c.i;
+    let v = if c.peek() == Some(b'{') {
+        c.object(1, f)?;
+        span(Kind::Object, start, c.i)
+    } else {
+        c.value(0)?
+    };
+    c.ws();
+    if c.i != text.len() {
+        return Err(Invalid);
+    }
+    Ok(v)
+}
+
+/// Calls `f(key, key_escaped, value)` for each member of the object spanning `obj` in
+/// `text` (already validated). Spans are relative to `text`.
+pub fn members(text: &str, obj: Span, f: &mut dyn FnMut(&str, bool, Span)) {
+    let mut c = Cursor {
+        b: text.as_bytes(),
+        i: obj.start as usize,
+    };
+    if c.peek() == Some(b'{') {
+        let _ = c.object(1, f);
+    }
+}
+
+/// Calls `f(element)` for each element of the array spanning `arr` in `text`.
+pub fn elements(text: &str, arr: Span, f: &mut dyn FnMut(Span)) {
+    let mut c = Cursor {
+        b: text.as_bytes(),
+        i: arr.start as usize,
+    };
+    if c.peek() == Some(b'[') {
+        let _ = c.array(1, f);
+    }
+}
+
+/// Appends the unescaped text of a (validated) escaped string's content to `out`.
+pub fn unescape(raw: &str, out: &mut String) {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    let mut from = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        out.push_str(&raw[from..i]);
+        let esc = b.get(i + 1).copied().unwrap_or(b'\\');
+        i += 2;
+        match esc {
+            b'b' => out.push('\u{8}'),
+            b'f' => out.push('\u{c}'),
+            b'n' => out.push('\n'),
+            b'r' => out.push('\r'),
+            b't' => out.push('\t'),
+            b'u' => {
+                let hex = |at: usize| {
+                    raw.get(at..at + 4)
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                        .unwrap_or(0xFFFD)
+                };
+                let hi = hex(i);
+                i += 4;
+                let c = if (0xD800..0xDC00).contains(&hi) {
+                    let lo = hex(i + 2);
+                    i += 6;
+                    0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF)
+                } else {
+                    hi
+                };
+                out.push(char::from_u32(c).unwrap_or('\u{FFFD}'));
+            }
+            other => out.push(char::from(other)),
+        }
+        from = i;
+    }
+    out.push_str(&raw[from.min(raw.len())..]);
+}
+
+/// Calls `f` on the text of every string and number value in the document (not on keys),
+/// in order, stopping when it returns true. Strings are unescaped (into `buf`).
+pub fn any_text(text: &str, v: Span, buf: &mut String, f: &mut dyn FnMut(&str) -> bool) -> bool {
+    match v.kind {
+        Kind::Str { escaped } => {
+            let raw = v.raw(text);
+            if escaped {
+                buf.clear();
+                unescape(raw, buf);
+                f(buf)
+            } else {
+                f(raw)
+            }
+        }
+        Kind::Num => {
+            let mut n = String::new();
+            f(number_text(v.raw(text), &mut n))
+        }
+        Kind::Object => {
+            let mut spans = Vec::new();
+            members(text, v, &mut |_, _, s| spans.push(s));
+            spans.into_iter().any(|s| any_text(text, s, buf, f))
+        }
+        Kind::Array => {
+            let mut spans = Vec::new();
+            elements(text, v, &mut |s| spans.push(s));
+            spans.into_iter().any(|s| any_text(text, s, buf, f))
+        }
+        Kind::Null | Kind::Bool(_) => false,
+    }
+}
+
+/// The text a string matcher sees for a number: as `serde_json` writes it after reading
+/// (`1e3` → `1000.0`, `1.50` → `1.5`); plain integers as written, without allocating.
+pub fn number_text<'a>(raw: &'a str, buf: &'a mut String) -> &'a str {
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    let plain = !digits.is_empty()
+        && digits.bytes().all(|c| c.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && digits.len() <= 18
+        && raw != "-0";
+    if plain {
+        return raw;
+    }
+    buf.clear();
+    match serde_json::from_str::<serde_json::Number>(raw) {
+        Ok(n) => buf.push_str(&n.to_string()),
+        Err(_) => buf.push_str(raw),
+    }
+    buf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agrees(text: &str) {
+        let ours = document(text).is_ok();
+        let theirs = serde_json::from_str::<serde_json::Value>(text).is_ok();
+        assert_eq!(ours, theirs, "{text:?}");
+    }
+
+    #[test]
+    fn accepts_what_serde_json_accepts() {
+        for t in [
+            r#"{"a":1}"#,
+            r#" { "a" : [1, 2.5, -0, 1e3, "x\"y", {"b": null}], "c": true } "#,
+            r#"{"a":"\ud83d\ude00"}"#,
+            r#"{"a":"\ud83d"}"#,
+            r#"{"a":"\ude00"}"#,
+            r#"{"a":"\x"}"#,
+            "{\"a\":\"tab\there\"}",
+            r#"{"a":01}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":.5}"#,
+            r#"{"a":1e400}"#,
+            r#"{"a":-}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1} x"#,
+            r#"{"a" 1}"#,
+            r#"[1,2]"#,
+            r#""s""#,
+            "",
+            "{",
+            r#"{"a":{"b":{"c":[[]]}}}"#,
+        ] {
+            agrees(t);
+        }
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        agrees(&deep);
+        let ok = "[".repeat(127) + &"]".repeat(127);
+        agrees(&format!("{{\"a\":{ok}}}"));
+        let limit = "[".repeat(128) + &"]".repeat(128);
+        agrees(&format!("{{\"a\":{limit}}}"));
+    }
+
+    #[test]
+    fn unescapes_like_serde_json() {
+        for raw in [
+            r#"a\\b"#,
+            r#"\"q\""#,
+            r#"\u00e9\n\t"#,
+            r#"\ud83d\ude00!"#,
+            r#"\/"#,
+        ] {
+            let mut out = String::new();
+            unescape(raw, &mut out);
+            let theirs: String = serde_json::from_str(&format!("\"{raw}\"")).unwrap();
+            assert_eq!(out, theirs);
+        }
+    }
+
+    #[test]
+    fn number_texts() {
+        let mut b = String::new();
+        assert_eq!(number_text("42", &mut b), "42");
+        assert_eq!(number_text("-7", &mut b), "-7");
+        assert_eq!(number_text("1e3", &mut b), "1000.0");
+        assert_eq!(number_text("1.50", &mut b), "1.5");
+        for raw in ["0", "-0", "12345678901234567890", "0.1", "-2.5e-3"] {
+            let theirs = serde_json::from_str::<serde_json::Number>(raw)
+                .unwrap()
+                .to_string();
+            assert_eq!(number_text(raw, &mut b), theirs, "{raw}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_serde_json_on_any_text(s in "[ -~]{0,40}") {
+            agrees(&s);
+            agrees(&format!("{{\"k\":{s}}}"));
+        }
+    }
+}
