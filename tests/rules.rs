@@ -134,3 +134,40 @@ fn test_documents_attach_to_rules_by_name() {
         .unwrap_err();
     assert_eq!(err.0[0].code, session_sigma::Code::BadTest);
 }
+
+#[path = "../benches/gen/mod.rs"]
+mod generator;
+
+/// The anchor index (exact values, pairs, literals, networks) only narrows the rules an
+/// event visits: on generated rules and events it gives exactly the alerts of visiting
+/// every rule.
+#[test]
+fn the_index_never_hides_a_match() {
+    let lines = generator::events(11, 4_000);
+    let mut runs = Vec::new();
+    for use_index in [true, false] {
+        let set = RuleSet::builder()
+            .options(Options {
+                use_index,
+                optimize: true,
+                placeholders: None,
+            })
+            .add_str("gen.yml", generator::rules(3, 400))
+            .build()
+            .expect("generated rules compile");
+        let alerts =
+            super::common::run_lines(&set, &lines.iter().map(String::as_str).collect::<Vec<_>>());
+        runs.push(
+            alerts
+                .iter()
+                .map(|a| (a.rule.name.clone(), a.events[0].to_string()))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert!(
+        runs[0].len() > 1_000,
+        "the rules match often: {}",
+        runs[0].len()
+    );
+    assert_eq!(runs[0], runs[1]);
+}

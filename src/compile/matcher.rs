@@ -159,6 +159,27 @@ impl StrMatcher {
         only.then(|| self.exact.iter().map(String::as_str))
     }
 
+    /// Every pattern as a lower-cased literal with its position (exact, prefix, suffix,
+    /// contains), when the matcher has no wildcard-in-the-middle globs and does not match
+    /// everything: one of them occurs in the lower-cased text of any value it matches (for
+    /// the rule index).
+    pub fn literals(&self) -> Option<Vec<(crate::rule::Position, String)>> {
+        use crate::rule::Position;
+        if self.any || !self.globs.is_empty() {
+            return None;
+        }
+        let low = |s: &String| s.to_lowercase();
+        Some(
+            self.exact
+                .iter()
+                .map(|s| (Position::Whole, low(s)))
+                .chain(self.prefixes.iter().map(|s| (Position::Start, low(s))))
+                .chain(self.suffixes.iter().map(|s| (Position::End, low(s))))
+                .chain(self.contains.iter().map(|s| (Position::Contains, low(s))))
+                .collect(),
+        )
+    }
+
     /// True for case-sensitive matchers.
     pub fn cased(&self) -> bool {
         self.cased

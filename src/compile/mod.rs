@@ -4,7 +4,7 @@
 mod assemble;
 pub mod correlation;
 mod explain;
-mod index;
+pub(crate) mod index;
 pub mod matcher;
 mod optimize;
 pub mod plan;

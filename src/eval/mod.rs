@@ -121,6 +121,8 @@ pub struct Engine<'r> {
     correlating: bool,
     /// In [`Engine::process_session_line`].
     plain_only: bool,
+    /// The rule index's working memory.
+    index_scratch: crate::compile::index::Scratch,
 }
 
 impl<'r> Engine<'r> {
@@ -148,6 +150,7 @@ impl<'r> Engine<'r> {
             projector: Projector::new(&set.fields, &set.uses, &crate::source::MARKER_KEYS),
             correlating: true,
             plain_only: false,
+            index_scratch: Default::default(),
         }
     }
 
@@ -369,7 +372,9 @@ impl<'r> Engine<'r> {
             return;
         }
         let fields = self.projector.fields(text);
-        self.set.index.candidates(&fields, &mut self.candidates);
+        self.set
+            .index
+            .candidates(&fields, &mut self.candidates, &mut self.index_scratch);
         for &i in &self.candidates {
             let rule = &self.set.rules[i as usize];
             if rule.windows == windows && predicate::eval(&self.set.plan, rule.root, &fields) {

@@ -100,6 +100,8 @@ pub fn run(args: &Args) -> Result<(), String> {
         }
         result.matches = counts.matches;
         result.invalid = counts.invalid;
+        // The peak of compiling and matching, before the checking pass keeps every match.
+        result.peak_rss_kib = peak_rss_kib();
 
         if let Some(path) = args.string("matches-out") {
             let mut pairs = Vec::with_capacity(counts.matches as usize);
@@ -115,7 +117,9 @@ pub fn run(args: &Args) -> Result<(), String> {
             result.matches_file = Some(path.to_string());
         }
     }
-    result.peak_rss_kib = peak_rss_kib();
+    if result.peak_rss_kib.is_none() {
+        result.peak_rss_kib = peak_rss_kib();
+    }
     let json = serde_json::to_string(&result).map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{json}").map_err(|e| format!("cannot write the result: {e}"))

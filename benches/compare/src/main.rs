@@ -8,6 +8,7 @@ mod args;
 mod child;
 mod data;
 mod engines;
+mod known;
 mod replay;
 mod report;
 mod rules;

@@ -5,6 +5,7 @@ use crate::args::Args;
 use crate::child::{self, RunResult};
 use crate::data::{self, Dataset, Plan};
 use crate::engines::Kind;
+use crate::known;
 use crate::rules::RuleFile;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -47,7 +48,8 @@ pub fn run(args: &Args) -> Result<(), String> {
     );
 
     let mut rows = Vec::new();
-    let mut mismatches = 0;
+    let mut differing = 0;
+    let mut unexplained = 0;
     for ds in &datasets {
         for (label, count, rules_path) in &ds.rule_files {
             let rules_label = if label == "pack" {
@@ -88,15 +90,19 @@ pub fn run(args: &Args) -> Result<(), String> {
                     agree: String::new(),
                 });
             }
-            mismatches += check_agreement(ds, rules_path, &rules_label, &mut group)?;
+            let agreement = check_agreement(ds, rules_path, &rules_label, &mut group)?;
+            differing += agreement.differing;
+            unexplained += agreement.unexplained;
             rows.extend(group);
         }
     }
     print_table(&rows);
-    if mismatches > 0 {
+    if differing > 0 {
         println!(
-            "\n{mismatches} comparison(s) with MISMATCHES: see the reports above (and README.md, `Known differences`)."
+            "\nMISMATCHES: {differing} engine/rule-set pair(s) differ from session-sigma, {unexplained} of them on rules without a known cause (reports above; README.md, `Known differences`)."
         );
+    } else {
+        println!("\nAll engines report the same matches.");
     }
     Ok(())
 }
@@ -142,14 +148,25 @@ fn spawn(
     Ok((result, kib))
 }
 
+/// How one group's engines compared.
+#[derive(Default)]
+struct Agreement {
+    /// Engines whose matches differ from the reference.
+    differing: usize,
+    /// Of those, engines with a difference on a rule that [`known`] does not explain.
+    unexplained: usize,
+}
+
 /// Compares the (rule, event) pairs of the engines of one group on the events all of
-/// them processed; fills `agree` and prints a MISMATCH report. Returns 1 on a mismatch.
+/// them processed; fills `agree`, prints a check line and, for every difference, a
+/// MISMATCH report.
 fn check_agreement(
     ds: &Dataset,
     rules_path: &Path,
     rules_label: &str,
     group: &mut [Row],
-) -> Result<usize, String> {
+) -> Result<Agreement, String> {
+    let mut agreement = Agreement::default();
     let done: Vec<usize> = (0..group.len())
         .filter(|&i| group[i].result.is_ok())
         .collect();
@@ -157,7 +174,7 @@ fn check_agreement(
         for row in group.iter_mut() {
             row.agree = "n/a".into();
         }
-        return Ok(0);
+        return Ok(agreement);
     }
     let common = done
         .iter()
@@ -187,54 +204,54 @@ fn check_agreement(
             .as_ref()
             .is_ok_and(|r| r.events as u32 > common)
     });
-    let scope = if capped {
-        format!(
-            " (on the first {} events, which all engines ran)",
-            thousands(common as u64)
-        )
-    } else {
-        String::new()
-    };
-
-    let mut lines: Option<Vec<String>> = None;
-    let mut rules: Option<RuleFile> = None;
-    let mut any = false;
+    let star = if capped { "*" } else { "" };
     let empty = HashSet::new();
     let ref_set = sets.get(&reference).unwrap_or(&empty);
+    let ref_name = group[reference].engine;
+    println!(
+        "\ncheck {} events, {rules_label} rules, first {} events: {ref_name} reports {} (rule, event) matches",
+        ds.name,
+        thousands(u64::from(common)),
+        thousands(ref_set.len() as u64)
+    );
+
+    let mut inputs: Option<(Vec<String>, RuleFile)> = None;
     for &i in &done {
         if i == reference {
             continue;
         }
+        let name = group[i].engine;
         let other = sets.get(&i).unwrap_or(&empty);
         let mut only_ref: Vec<(u32, u32)> = ref_set.difference(other).copied().collect();
         let mut only_other: Vec<(u32, u32)> = other.difference(ref_set).copied().collect();
         if only_ref.is_empty() && only_other.is_empty() {
-            group[i].agree = format!("yes{}", if capped { "*" } else { "" });
+            println!("  {name}: the same matches");
+            group[i].agree = format!("yes{star}");
             continue;
         }
-        any = true;
+        agreement.differing += 1;
         only_ref.sort_unstable();
         only_other.sort_unstable();
-        group[i].agree = format!("NO −{} +{}", only_ref.len(), only_other.len());
-        if lines.is_none() {
+        if inputs.is_none() {
             let text = std::fs::read_to_string(&ds.events_file)
                 .map_err(|e| format!("cannot read {}: {e}", ds.events_file.display()))?;
-            lines = Some(text.lines().map(str::to_string).collect());
+            let lines = text.lines().map(str::to_string).collect();
             let text = std::fs::read_to_string(rules_path)
                 .map_err(|e| format!("cannot read {}: {e}", rules_path.display()))?;
-            rules = Some(RuleFile::new(text)?);
+            inputs = Some((lines, RuleFile::new(text)?));
         }
-        let (Some(lines), Some(rules)) = (&lines, &rules) else {
+        let Some((lines, rules)) = &inputs else {
             continue;
         };
-        let (a, b) = (group[reference].engine, group[i].engine);
         println!(
-            "\nMISMATCH {} events, {rules_label} rules: {b} vs {a}{scope}: {} matches only {a} reports, {} only {b} reports",
+            "MISMATCH {} events, {rules_label} rules, {name} vs {ref_name} (first {} events): {} matches only {ref_name} reports, {} only {name} reports",
             ds.name,
-            only_ref.len(),
-            only_other.len()
+            thousands(u64::from(common)),
+            thousands(only_ref.len() as u64),
+            thousands(only_other.len() as u64)
         );
-        for (who, pairs) in [(a, &only_ref), (b, &only_other)] {
+        let mut causes: BTreeMap<String, Option<&str>> = BTreeMap::new();
+        for (who, pairs) in [(ref_name, &only_ref), (name, &only_other)] {
             if pairs.is_empty() {
                 continue;
             }
@@ -242,13 +259,18 @@ fn check_agreement(
             for (r, _) in pairs.iter() {
                 *per_rule.entry(*r).or_default() += 1;
             }
+            for r in per_rule.keys() {
+                let t = title(rules, *r);
+                let why = known::cause(name, &t);
+                causes.insert(t, why);
+            }
             let mut per_rule: Vec<(u32, usize)> = per_rule.into_iter().collect();
             per_rule.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
             println!("  only {who}, by rule (top 5 of {}):", per_rule.len());
             for (r, n) in per_rule.iter().take(5) {
                 println!("    {n:>7}  {}", title(rules, *r));
             }
-            println!("  examples:");
+            println!("  examples (one per rule):");
             let mut seen_rules = HashSet::new();
             for (r, e) in pairs.iter().filter(|p| seen_rules.insert(p.0)).take(4) {
                 let line = lines.get(*e as usize).map_or("?", String::as_str);
@@ -259,14 +281,27 @@ fn check_agreement(
                 );
             }
         }
+        let unexplained = causes.values().filter(|c| c.is_none()).count();
+        for (t, why) in &causes {
+            match why {
+                Some(why) => println!("  known difference, `{t}`: {why}"),
+                None => println!("  UNEXPLAINED difference on `{t}`"),
+            }
+        }
+        group[i].agree = if unexplained == 0 {
+            format!("NO −{} +{} (known)", only_ref.len(), only_other.len())
+        } else {
+            agreement.unexplained += 1;
+            format!("NO −{} +{}", only_ref.len(), only_other.len())
+        };
+        println!();
     }
-    let reference_row = &mut group[reference];
-    reference_row.agree = if any {
+    group[reference].agree = if agreement.differing > 0 {
         "(ref)".into()
     } else {
-        format!("yes{}", if capped { "*" } else { "" })
+        format!("yes{star}")
     };
-    Ok(usize::from(any))
+    Ok(agreement)
 }
 
 fn title(rules: &RuleFile, r: u32) -> String {
@@ -376,6 +411,7 @@ fn print_table(rows: &[Row]) {
         "\nn: events per run (c: capped by the time budget; the agreement check then covers the events every engine ran, marked *).\n\
          events/s: best of the runs, JSON line -> matches, single thread. ratio: events/s over session-sigma's.\n\
          peak MiB: peak resident set (VmHWM) of the engine's child process; +base: minus the peak of a child that only loads the same inputs.\n\
-         matches: (rule, event) pairs in the timed run. agree?: same set of (rule, event) pairs as session-sigma (ref)."
+         matches: (rule, event) pairs in the timed run (over its n events). agree?: the same set of (rule, event)\n\
+         pairs as session-sigma (ref), on the events all engines ran (see the `check` lines); (known): a documented difference."
     );
 }
