@@ -58,4 +58,4 @@ pub use alert::{Alert, AlertSink};
 pub use compile::{Options, RuleSet, RuleSetBuilder};
 pub use correlate::Limits;
 pub use diag::{Code, Diagnostic, Diagnostics, Severity};
-pub use eval::{Engine, EventError, Settings, StateError, Stats};
+pub use eval::{Detected, Detector, Engine, EventError, Settings, StateError, Stats};

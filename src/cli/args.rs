@@ -93,6 +93,10 @@ pub struct RunArgs {
     /// Longest accepted input line in bytes; longer lines are skipped and counted invalid.
     #[arg(long, value_name = "BYTES", default_value_t = session_sigma::ingest::DEFAULT_MAX_LINE)]
     pub max_line_bytes: usize,
+    /// Worker threads for reading and matching events (default: all cores). Output is
+    /// identical for every value; live input and --state runs use one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(usize))]
+    pub threads: Option<usize>,
     /// The year of syslog lines that do not say it (default: this year); a December →
     /// January turn moves to the next year.
     #[arg(long, value_name = "YYYY")]

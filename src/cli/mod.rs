@@ -36,6 +36,7 @@ macro_rules! print {
 mod args;
 mod input;
 mod normalize;
+mod parallel;
 mod run;
 
 use args::{Cli, Command};

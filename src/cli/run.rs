@@ -80,6 +80,10 @@ pub fn run(a: &RunArgs) -> u8 {
         eprintln!("error: --max-line-bytes must be at least 1");
         return EXIT_ERROR;
     }
+    if a.threads == Some(0) {
+        eprintln!("error: --threads must be at least 1");
+        return EXIT_ERROR;
+    }
     let sources = match RuleSources::load(&a.rules.rules, a.rules.placeholders.as_ref()) {
         Ok(s) => s,
         Err(c) => return c,
@@ -130,6 +134,9 @@ pub fn run(a: &RunArgs) -> u8 {
         engine: &mut engine,
         sink: &mut sink,
     };
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
     let mut status = if a.state.is_some() || live {
         read_threaded(
             inputs,
@@ -138,6 +145,10 @@ pub fn run(a: &RunArgs) -> u8 {
             &mut runner,
             a.state.is_some(),
         )
+    } else if threads > 1 && matches!(format, Format::Auto | Format::Session) {
+        super::parallel::read(&set, inputs, format, a.max_line_bytes, threads, &mut |e| {
+            runner.handle_entry(e)
+        })
     } else {
         let mut status = 0u8;
         for input in &inputs {
@@ -201,6 +212,36 @@ struct Runner<'e, 'r, W: Write> {
 }
 
 impl<W: Write> Runner<'_, '_, W> {
+    /// A record from the parallel reader: a line already matched by a worker goes to the
+    /// engine without being read again; anything else as in [`Runner::handle`].
+    fn handle_entry(&mut self, e: super::parallel::Entry) -> bool {
+        use super::parallel::Owned;
+        match (e.owned, e.detected) {
+            (Owned::Line(bytes), Some(d)) => {
+                match self.engine.process_detected(&bytes, d, self.sink) {
+                    Ok(true) => {
+                        self.adapter.count_plain(true);
+                        self.sink.error.is_none()
+                    }
+                    Ok(false) => self.handle(&e.name, e.place, Item::Line(&bytes)),
+                    Err(err) => {
+                        self.adapter.count_plain(false);
+                        input::report_invalid(
+                            &e.name,
+                            e.place,
+                            &err.to_string(),
+                            self.engine.stats().invalid,
+                        );
+                        self.sink.error.is_none()
+                    }
+                }
+            }
+            (Owned::Line(bytes), None) => self.handle(&e.name, e.place, Item::Line(&bytes)),
+            (Owned::TooLong(n), _) => self.handle(&e.name, e.place, Item::TooLong(n)),
+            (Owned::Record(o), _) => self.handle(&e.name, e.place, Item::Record(o)),
+        }
+    }
+
     /// Processes one record; reports invalid ones. Returns false when output failed and
     /// reading should stop.
     fn handle(&mut self, name: &str, place: Place, item: Item<'_>) -> bool {

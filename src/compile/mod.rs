@@ -151,6 +151,12 @@ impl RuleSet {
         self.correlations.len()
     }
 
+    /// A reader of events projected onto this rule set's fields (what the engine uses;
+    /// exposed for benchmarks and tools).
+    pub fn projector(&self) -> crate::event::Projector {
+        crate::event::Projector::new(&self.fields, &self.uses, &crate::source::MARKER_KEYS)
+    }
+
     /// Does any detection rule evaluate this target (Windows records, or session events)?
     pub fn has_target(&self, windows: bool) -> bool {
         self.targets[usize::from(windows)]

@@ -7,10 +7,12 @@
 //! fire when `W` passes them, interleaved with released events in time order.
 
 mod checkpoint;
+mod parallel;
 pub mod predicate;
 mod stats;
 
 pub use checkpoint::StateError;
+pub use parallel::{Detected, Detector};
 pub use stats::Stats;
 
 use crate::alert::{Alert, AlertSink};
@@ -248,23 +250,7 @@ impl<'r> Engine<'r> {
 
     /// Loads an event's text into the projector; invalid JSON and non-objects are errors.
     fn load(&mut self, text: &str) -> Result<(), EventError> {
-        match self.projector.load(text) {
-            Ok(doc) if doc.kind == Kind::Object => Ok(()),
-            Ok(doc) => Err(EventError::NotObject(match doc.kind {
-                Kind::Null => "null",
-                Kind::Bool(_) => "a boolean",
-                Kind::Num => "a number",
-                Kind::Str { .. } => "a string",
-                Kind::Array => "an array",
-                Kind::Object => "an object",
-            })),
-            Err(_) => Err(parse_json(text.as_bytes())
-                .err()
-                .unwrap_or(EventError::Json {
-                    column: 1,
-                    message: "invalid JSON".into(),
-                })),
-        }
+        load_into(&mut self.projector, text)
     }
 
     fn accept(
@@ -593,6 +579,27 @@ impl<'r> Engine<'r> {
         self.stats.evicted_groups = self.correlator.evicted_groups();
         self.stats.evicted_entries = self.correlator.evicted_entries();
         self.stats.clone()
+    }
+}
+
+/// Loads an event's text into a projector; invalid JSON and non-objects are errors.
+fn load_into(projector: &mut Projector, text: &str) -> Result<(), EventError> {
+    match projector.load(text) {
+        Ok(doc) if doc.kind == Kind::Object => Ok(()),
+        Ok(doc) => Err(EventError::NotObject(match doc.kind {
+            Kind::Null => "null",
+            Kind::Bool(_) => "a boolean",
+            Kind::Num => "a number",
+            Kind::Str { .. } => "a string",
+            Kind::Array => "an array",
+            Kind::Object => "an object",
+        })),
+        Err(_) => Err(parse_json(text.as_bytes())
+            .err()
+            .unwrap_or(EventError::Json {
+                column: 1,
+                message: "invalid JSON".into(),
+            })),
     }
 }
 

@@ -1,0 +1,150 @@
+//! `run --threads N`: lines are read on one thread, read and matched against the detection
+//! rules on N worker threads (a batch of lines each), and handed to the engine in input
+//! order on the main thread, which does what must see events in order (time, lateness,
+//! correlations, alert order). The output is therefore exactly that of `--threads 1`.
+
+use super::input::{self, Item, Place};
+use session_sigma::source::Format;
+use session_sigma::{Detected, Detector, RuleSet};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, mpsc};
+
+/// Lines per batch: large enough to amortise the hand-offs, small enough to keep memory low.
+const BATCH: usize = 512;
+
+/// A record read on the reader thread.
+pub enum Owned {
+    Line(Vec<u8>),
+    TooLong(usize),
+    Record(session_sigma::source::Outcome),
+}
+
+/// One record of a batch, with what a worker found in it (plain session lines only).
+pub struct Entry {
+    pub name: Arc<str>,
+    pub place: Place,
+    pub owned: Owned,
+    pub detected: Option<Detected>,
+}
+
+type Batch = Vec<Entry>;
+
+/// Reads `inputs` with `threads` workers and calls `handle` on every entry in input order;
+/// `handle` returns false to stop. Returns the exit status contribution of the inputs.
+pub fn read(
+    set: &RuleSet,
+    inputs: Vec<Option<PathBuf>>,
+    format: Format,
+    max_line: usize,
+    threads: usize,
+    handle: &mut dyn FnMut(Entry) -> bool,
+) -> u8 {
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Batch)>(threads * 2);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Batch)>(threads * 2);
+    let (status_tx, status_rx) = mpsc::channel::<u8>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let work_rx = Arc::clone(&work_rx);
+            let done_tx = done_tx.clone();
+            scope.spawn(move || {
+                let mut detector = Detector::new(set);
+                loop {
+                    let job = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((n, mut batch)) = job else { return };
+                    for e in &mut batch {
+                        if let Owned::Line(bytes) = &e.owned {
+                            if plain(format, bytes) {
+                                e.detected = Some(detector.detect_line(bytes));
+                            }
+                        }
+                    }
+                    if done_tx.send((n, batch)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        // Only the workers hold the queue now: when they stop, the reader stops too.
+        drop(work_rx);
+        scope.spawn(move || {
+            let mut n = 0u64;
+            let mut batch: Batch = Vec::with_capacity(BATCH);
+            for input in &inputs {
+                let mut name: Option<Arc<str>> = None;
+                let status = input::read_input(
+                    input.as_deref(),
+                    format,
+                    max_line,
+                    &mut |nm, place, item| {
+                        let nm = name.get_or_insert_with(|| Arc::from(nm)).clone();
+                        let owned = match item {
+                            Item::Line(b) => Owned::Line(b.to_vec()),
+                            Item::TooLong(len) => Owned::TooLong(len),
+                            Item::Record(o) => Owned::Record(o),
+                        };
+                        batch.push(Entry {
+                            name: nm,
+                            place,
+                            owned,
+                            detected: None,
+                        });
+                        if batch.len() == BATCH {
+                            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                            if work_tx.send((n, full)).is_err() {
+                                return false;
+                            }
+                            n += 1;
+                        }
+                        true
+                    },
+                );
+                let _ = status_tx.send(status);
+            }
+            if !batch.is_empty() {
+                let _ = work_tx.send((n, batch));
+            }
+        });
+        // In input order: batches may finish out of order.
+        let mut pending: BTreeMap<u64, Batch> = BTreeMap::new();
+        let mut next = 0u64;
+        let mut stopped = false;
+        for (n, batch) in done_rx.iter() {
+            pending.insert(n, batch);
+            while let Some(batch) = pending.remove(&next) {
+                next += 1;
+                for e in batch {
+                    if !handle(e) {
+                        stopped = true;
+                        break;
+                    }
+                }
+                if stopped {
+                    break;
+                }
+            }
+            if stopped {
+                // Output failed: dropping the results channel stops workers and reader.
+                break;
+            }
+        }
+        drop(done_rx);
+    });
+    status_rx.try_iter().fold(0, u8::max)
+}
+
+/// Could this line be a plain session event (the engine's fast path)?
+fn plain(format: Format, line: &[u8]) -> bool {
+    matches!(format, Format::Session | Format::Auto)
+        && line
+            .strip_prefix(b"\xef\xbb\xbf")
+            .unwrap_or(line)
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            == Some(&b'{')
+}
