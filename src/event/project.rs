@@ -101,8 +101,17 @@ struct SlotPlan {
 /// with the few of its length, without hashing.
 #[derive(Debug, Clone, Default)]
 struct Keys {
-    by_len: Vec<Vec<(Box<str>, u32)>>,
+    /// Per length: (first eight bytes as a number, key, id).
+    by_len: Vec<Vec<(u64, Box<str>, u32)>>,
     len: u32,
+}
+
+/// Up to the first eight bytes of a key as a number: most keys differ there.
+fn head(s: &str) -> u64 {
+    let mut b = [0u8; 8];
+    let n = s.len().min(8);
+    b[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u64::from_le_bytes(b)
 }
 
 impl Keys {
@@ -115,17 +124,18 @@ impl Keys {
             self.by_len.resize(n + 1, Vec::new());
         }
         let id = self.len;
-        self.by_len[n].push((name.into(), id));
+        self.by_len[n].push((head(name), name.into(), id));
         self.len += 1;
         id
     }
 
     fn get(&self, name: &str) -> Option<u32> {
-        self.by_len
-            .get(name.len())?
+        let bucket = self.by_len.get(name.len())?;
+        let h = head(name);
+        bucket
             .iter()
-            .find(|(k, _)| k.as_ref() == name)
-            .map(|(_, id)| *id)
+            .find(|(kh, k, _)| *kh == h && (name.len() <= 8 || k.as_ref() == name))
+            .map(|(_, _, id)| *id)
     }
 }
 
@@ -348,7 +358,9 @@ impl Projector {
 /// Appends the lower-cased `s` (as `str::to_lowercase`, ASCII without per-char work).
 fn push_lower(out: &mut String, s: &str) {
     if s.is_ascii() {
-        out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
     } else {
         out.push_str(&s.to_lowercase());
     }

@@ -66,6 +66,7 @@ const STOP: [bool; 256] = {
 };
 
 struct Cursor<'a> {
+    s: &'a str,
     b: &'a [u8],
     i: usize,
 }
@@ -193,7 +194,7 @@ impl Cursor<'_> {
         }
         if float || self.i - start > 19 {
             // serde_json rejects numbers beyond the f64 range.
-            let text = std::str::from_utf8(&self.b[start..self.i]).map_err(|_| Invalid)?;
+            let text = self.s.get(start..self.i).ok_or(Invalid)?;
             if !text.parse::<f64>().map_err(|_| Invalid)?.is_finite() {
                 return Err(Invalid);
             }
@@ -260,7 +261,8 @@ impl Cursor<'_> {
             self.i += 1;
             self.ws();
             let v = self.value(depth)?;
-            let key = std::str::from_utf8(&self.b[ks..ke]).map_err(|_| Invalid)?;
+            // Quotes are ASCII: the key's bounds are character boundaries.
+            let key = self.s.get(ks..ke).ok_or(Invalid)?;
             f(key, kesc, v);
             self.ws();
             match self.peek() {
@@ -321,6 +323,7 @@ pub fn document(text: &str) -> Result<Span, Invalid> {
         return Err(Invalid);
     }
     let mut c = Cursor {
+        s: text,
         b: text.as_bytes(),
         i: 0,
     };
@@ -340,6 +343,7 @@ pub fn top_members(text: &str, f: &mut dyn FnMut(&str, bool, Span)) -> Result<Sp
         return Err(Invalid);
     }
     let mut c = Cursor {
+        s: text,
         b: text.as_bytes(),
         i: 0,
     };
@@ -362,6 +366,7 @@ pub fn top_members(text: &str, f: &mut dyn FnMut(&str, bool, Span)) -> Result<Sp
 /// `text` (already validated). Spans are relative to `text`.
 pub fn members(text: &str, obj: Span, f: &mut dyn FnMut(&str, bool, Span)) {
     let mut c = Cursor {
+        s: text,
         b: text.as_bytes(),
         i: obj.start as usize,
     };
@@ -373,6 +378,7 @@ pub fn members(text: &str, obj: Span, f: &mut dyn FnMut(&str, bool, Span)) {
 /// Calls `f(element)` for each element of the array spanning `arr` in `text`.
 pub fn elements(text: &str, arr: Span, f: &mut dyn FnMut(Span)) {
     let mut c = Cursor {
+        s: text,
         b: text.as_bytes(),
         i: arr.start as usize,
     };

@@ -47,8 +47,9 @@ impl Plan {
 }
 
 /// Writes the generated events, the rule files and (when the data folder exists) the
-/// replayed real events. Prints what it did on stderr.
-pub fn prepare(plan: &Plan) -> Result<Vec<Dataset>, String> {
+/// replayed real events. Returns them and notes saying what was written (and left out).
+pub fn prepare(plan: &Plan) -> Result<(Vec<Dataset>, Vec<String>), String> {
+    let mut notes = Vec::new();
     std::fs::create_dir_all(&plan.work)
         .map_err(|e| format!("cannot create {}: {e}", plan.work.display()))?;
     let write = |name: &str, text: &str| -> Result<PathBuf, String> {
@@ -63,13 +64,13 @@ pub fn prepare(plan: &Plan) -> Result<Vec<Dataset>, String> {
         let path = write(&format!("rules-{n}.yml"), &text)?;
         generated_rules.push((format!("{n}"), n, path));
     }
-    eprintln!(
+    notes.push(format!(
         "rules: the project's generator (benches/gen, seed {}), shapes all engines support: {}",
         plan.seed,
         rules::KEPT_SHAPES
-    );
+    ));
     for (shape, why) in rules::EXCLUDED_SHAPES {
-        eprintln!("  left out: generator shape {shape}, {why}");
+        notes.push(format!("  left out: generator shape {shape}, {why}"));
     }
 
     let mut text = String::with_capacity(plan.events * 220);
@@ -83,23 +84,24 @@ pub fn prepare(plan: &Plan) -> Result<Vec<Dataset>, String> {
         events: plan.events,
         rule_files: generated_rules.clone(),
     }];
-    eprintln!(
+    notes.push(format!(
         "generated events: {} (benches/gen `events`, seed {}), {:.1} MiB",
         plan.events,
         plan.seed,
         text.len() as f64 / 1048576.0
-    );
+    ));
 
     let dir = replay::data_dir();
+    let dir = dir.canonicalize().unwrap_or(dir);
     match replay::read(&dir)? {
-        None => eprintln!(
+        None => notes.push(format!(
             "real records: skipped, no {}/windows-json (set SESSION_SIGMA_DATA to the shared data folder)",
             dir.display()
-        ),
-        Some(replay) if replay.events() == 0 => eprintln!(
+        )),
+        Some(replay) if replay.events() == 0 => notes.push(format!(
             "real records: skipped, the files under {}/windows-json gave no session event",
             dir.display()
-        ),
+        )),
         Some(replay) => {
             let lines = replay.lines(plan.real_events);
             let mut text = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
@@ -107,7 +109,8 @@ pub fn prepare(plan: &Plan) -> Result<Vec<Dataset>, String> {
                 text.push_str(line);
                 text.push('\n');
             }
-            eprintln!(
+            let pack_count = rules::RuleFile::new(REAL_PACK.to_string())?.len();
+            notes.push(format!(
                 "real events: {} session events from {} files under {}/windows-json ({} records, {} skipped, {} invalid), `raw` dropped, placed on one timeline from 2024-05-01 and repeated to {} ({:.1} MiB)",
                 replay.events(),
                 replay.files.len(),
@@ -117,8 +120,10 @@ pub fn prepare(plan: &Plan) -> Result<Vec<Dataset>, String> {
                 replay.invalid,
                 lines.len(),
                 text.len() as f64 / 1048576.0
-            );
-            let pack_count = rules::RuleFile::new(REAL_PACK.to_string())?.len();
+            ));
+            notes.push(format!(
+                "  real events run with the generated rule sets and with a hand-written pack of {pack_count} rules (src/real_pack.yml)"
+            ));
             let mut rule_files = vec![(
                 "pack".to_string(),
                 pack_count,
@@ -133,5 +138,5 @@ pub fn prepare(plan: &Plan) -> Result<Vec<Dataset>, String> {
             });
         }
     }
-    Ok(datasets)
+    Ok((datasets, notes))
 }

@@ -49,7 +49,11 @@ fn main() -> ExitCode {
 fn prepare(args: &args::Args) -> Result<(), String> {
     args.allow(&["events", "real-events", "rules", "seed", "work"])?;
     let plan = data::Plan::from_args(args)?;
-    for ds in data::prepare(&plan)? {
+    let (datasets, notes) = data::prepare(&plan)?;
+    for note in notes {
+        eprintln!("{note}");
+    }
+    for ds in datasets {
         println!("{}", ds.events_file.display());
         for (_, _, path) in &ds.rule_files {
             println!("{}", path.display());

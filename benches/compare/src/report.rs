@@ -42,10 +42,13 @@ pub fn run(args: &Args) -> Result<(), String> {
         .collect::<Result<Vec<_>, _>>()?;
     let runs: usize = args.value("runs", 3)?;
     let budget: f64 = args.value("budget", 15.0)?;
-    let datasets = data::prepare(&plan)?;
-    eprintln!(
-        "each engine: one child process per rule file; best of {runs} runs; a run longer than {budget} s is capped to a prefix of the events (probe on 1,000 events)\n"
-    );
+    let (datasets, mut notes) = data::prepare(&plan)?;
+    notes.push(format!(
+        "each engine: one child process per rule file, single thread, best of {runs} runs; a run predicted (1,000-event probe) to take longer than {budget} s is capped to a prefix of the events"
+    ));
+    for note in &notes {
+        println!("{note}");
+    }
 
     let mut rows = Vec::new();
     let mut differing = 0;
@@ -97,6 +100,21 @@ pub fn run(args: &Args) -> Result<(), String> {
         }
     }
     print_table(&rows);
+    for row in &rows {
+        if let Ok(r) = &row.result
+            && r.capped
+        {
+            println!(
+                "capped: {} on {} events with {} rules ran the first {} of {} events (a full run would exceed the {budget} s budget)",
+                row.engine,
+                row.dataset,
+                row.rules,
+                thousands(r.events as u64),
+                thousands(r.events_available as u64)
+            );
+        }
+    }
+    println!("\n{}", notes.join("\n"));
     if differing > 0 {
         println!(
             "\nMISMATCHES: {differing} engine/rule-set pair(s) differ from session-sigma, {unexplained} of them on rules without a known cause (reports above; README.md, `Known differences`)."
@@ -244,7 +262,7 @@ fn check_agreement(
             continue;
         };
         println!(
-            "MISMATCH {} events, {rules_label} rules, {name} vs {ref_name} (first {} events): {} matches only {ref_name} reports, {} only {name} reports",
+            "\nMISMATCH {} events, {rules_label} rules, {name} vs {ref_name} (first {} events): {} matches only {ref_name} reports, {} only {name} reports",
             ds.name,
             thousands(u64::from(common)),
             thousands(only_ref.len() as u64),
@@ -294,7 +312,6 @@ fn check_agreement(
             agreement.unexplained += 1;
             format!("NO −{} +{}", only_ref.len(), only_other.len())
         };
-        println!();
     }
     group[reference].agree = if agreement.differing > 0 {
         "(ref)".into()
