@@ -29,6 +29,7 @@ pub(super) fn assemble(
         targets: [false; 2],
         event_slots: super::EventSlots::default(),
         uses: Vec::new(),
+        correlation_fields: Vec::new(),
     };
     set.event_slots = super::EventSlots {
         timestamp: set.fields.intern("timestamp"),
@@ -96,6 +97,26 @@ pub(super) fn assemble(
     for r in &set.rules {
         set.targets[usize::from(r.windows)] = true;
     }
+    let mut names: Vec<String> = set
+        .correlations
+        .iter()
+        .flat_map(|c| {
+            c.group_by
+                .iter()
+                .flat_map(|g| {
+                    std::iter::once(g.path.name.clone())
+                        .chain(g.by_rule.iter().map(|(_, p)| p.name.clone()))
+                })
+                .chain(c.fields.iter().map(|f| f.name.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    set.correlation_fields = names
+        .into_iter()
+        .map(|n| (set.fields.intern(&n), n))
+        .collect();
     set.uses = slot_uses(&set);
     for t in &set.test_documents {
         if find(&t.rule).is_none() {

@@ -112,6 +112,9 @@ pub struct RuleSet {
     pub(crate) event_slots: EventSlots,
     /// Per slot, the readings its predicates need (for projection).
     pub(crate) uses: Vec<crate::event::Uses>,
+    /// Every field a correlation reads (group-by fields, aliases, value fields), with its
+    /// slot: the engine hands correlations just these.
+    pub(crate) correlation_fields: Vec<(crate::event::Slot, String)>,
 }
 
 /// The slots of the fields the engine reads from every event.

@@ -391,7 +391,7 @@ impl<'r> Engine<'r> {
     ) {
         if view == View::WindowsOnly {
             self.detect(text, loaded, true);
-            self.consume(text, ts, seq, step);
+            self.consume(text, true, ts, seq, step);
             return;
         }
         let raw = if view == View::SessionWithRaw && self.set.has_target(true) {
@@ -403,15 +403,36 @@ impl<'r> Engine<'r> {
             None
         };
         self.detect(text, loaded || raw.is_some(), false);
-        self.consume(text, ts, seq, step);
+        self.consume(text, true, ts, seq, step);
         if let Some(raw) = raw {
             self.detect(raw, false, true);
-            self.consume(raw, ts, seq, step);
+            self.consume(raw, true, ts, seq, step);
         }
     }
 
+    /// The fields correlations read, as a JSON object keyed by their full names (a flat
+    /// key of a dotted name resolves like the nested field). The projector holds `text`.
+    fn correlation_view(&self, text: &str) -> Value {
+        let fields = self.projector.fields(text);
+        let mut m = serde_json::Map::new();
+        for (slot, name) in &self.set.correlation_fields {
+            if let Some(v) = fields.get(*slot) {
+                m.insert(name.clone(), crate::event::project::to_value(&fields, v));
+            }
+        }
+        Value::Object(m)
+    }
+
     /// Alerts for the rules `detect` matched on `text`, and (in order) their correlations.
-    fn consume(&mut self, text: &str, ts: Option<Timestamp>, seq: u64, step: &mut Vec<Emitted>) {
+    /// `loaded`: the projector holds `text`.
+    fn consume(
+        &mut self,
+        text: &str,
+        loaded: bool,
+        ts: Option<Timestamp>,
+        seq: u64,
+        step: &mut Vec<Emitted>,
+    ) {
         if self.matched.is_empty() {
             return;
         }
@@ -422,10 +443,11 @@ impl<'r> Engine<'r> {
             return;
         };
         if self.set.correlation_count() > 0 && Correlator::interested(self.set, &self.matched) {
-            // Correlations read group fields from the whole event.
-            let Ok(event) = serde_json::from_str::<Value>(text) else {
+            // Correlations read only their fields: hand them just those, from the projection.
+            if !loaded && self.load(text).is_err() {
                 return;
-            };
+            }
+            let event = self.correlation_view(text);
             let matched = std::mem::take(&mut self.matched);
             self.correlator.on_event(
                 self.set,

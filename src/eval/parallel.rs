@@ -124,7 +124,7 @@ impl Engine<'_> {
         let mut step = std::mem::take(&mut self.step);
         self.matched = matched;
         self.correlating = in_order.is_some();
-        self.consume(text, ts, seq, &mut step);
+        self.consume(text, false, ts, seq, &mut step);
         self.correlating = true;
         match in_order {
             Some(t) => self.hold(t, &mut step),

@@ -461,3 +461,17 @@ impl<'a> Fields<'a> {
         span.raw(self.text)
     }
 }
+
+/// A projected value as a `serde_json::Value` (for correlations, which keep values).
+pub fn to_value(fields: &Fields<'_>, v: Val<'_>) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Val::Scalar(Scalar::Null) => Value::Null,
+        Val::Scalar(Scalar::Bool(b)) => Value::Bool(b),
+        Val::Scalar(Scalar::Str(s)) => Value::String(s.to_string()),
+        Val::Scalar(Scalar::Num(t)) => serde_json::from_str(t).unwrap_or(Value::Null),
+        Val::Array(span) | Val::Object(span) => {
+            serde_json::from_str(fields.raw(span)).unwrap_or(Value::Null)
+        }
+    }
+}
