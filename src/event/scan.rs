@@ -240,13 +240,7 @@ impl Cursor<'_> {
 
     /// An object at `{`: calls `f(key, key_escaped, value)` for each member.
     fn object(&mut self, depth: usize, f: &mut dyn FnMut(&str, bool, Span)) -> Result<(), Invalid> {
-        if depth > MAX_DEPTH {
-            return Err(Invalid);
-        }
-        self.i += 1;
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.i += 1;
+        if self.open(depth, b'}')? {
             return Ok(());
         }
         loop {
@@ -264,46 +258,55 @@ impl Cursor<'_> {
             // Quotes are ASCII: the key's bounds are character boundaries.
             let key = self.s.get(ks..ke).ok_or(Invalid)?;
             f(key, kesc, v);
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                _ => return Err(Invalid),
+            if !self.separator(b'}')? {
+                return Ok(());
             }
         }
     }
 
-    /// An array at `[`: calls `f(element)` for each element.
-    fn array(&mut self, depth: usize, f: &mut dyn FnMut(Span)) -> Result<(), Invalid> {
+    /// After a member or element: `,` (true: another follows) or the closing bracket
+    /// (false: done).
+    fn separator(&mut self, close: u8) -> Result<bool, Invalid> {
+        self.ws();
+        match self.peek() {
+            Some(b',') => {
+                self.i += 1;
+                self.ws();
+                Ok(true)
+            }
+            Some(c) if c == close => {
+                self.i += 1;
+                Ok(false)
+            }
+            _ => Err(Invalid),
+        }
+    }
+
+    /// At an opening bracket: checks the depth and steps in; true when the container is
+    /// empty (and already closed).
+    fn open(&mut self, depth: usize, close: u8) -> Result<bool, Invalid> {
         if depth > MAX_DEPTH {
             return Err(Invalid);
         }
         self.i += 1;
         self.ws();
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.i += 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// An array at `[`: calls `f(element)` for each element.
+    fn array(&mut self, depth: usize, f: &mut dyn FnMut(Span)) -> Result<(), Invalid> {
+        if self.open(depth, b']')? {
             return Ok(());
         }
         loop {
             let v = self.value(depth)?;
             f(v);
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                Some(b']') => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                _ => return Err(Invalid),
+            if !self.separator(b']')? {
+                return Ok(());
             }
         }
     }
