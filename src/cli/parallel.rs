@@ -15,7 +15,8 @@ const BATCH: usize = 512;
 
 /// A record read on the reader thread.
 pub enum Owned {
-    Line(Vec<u8>),
+    /// A line: its bytes in the batch's buffer.
+    Line(std::ops::Range<usize>),
     TooLong(usize),
     Record(session_sigma::source::Outcome),
 }
@@ -28,7 +29,12 @@ pub struct Entry {
     pub detected: Option<Detected>,
 }
 
-type Batch = Vec<Entry>;
+/// Lines are copied into one buffer per batch, not one allocation per line.
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    entries: Vec<Entry>,
+}
 
 /// Reads `inputs` with `threads` workers and calls `handle` on every entry in input order;
 /// `handle` returns false to stop. Returns the exit status contribution of the inputs.
@@ -38,7 +44,7 @@ pub fn read(
     format: Format,
     max_line: usize,
     threads: usize,
-    handle: &mut dyn FnMut(Entry) -> bool,
+    handle: &mut dyn FnMut(&[u8], Entry) -> bool,
 ) -> u8 {
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Batch)>(threads * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
@@ -56,8 +62,9 @@ pub fn read(
                         Err(_) => return,
                     };
                     let Ok((n, mut batch)) = job else { return };
-                    for e in &mut batch {
-                        if let Owned::Line(bytes) = &e.owned {
+                    for e in &mut batch.entries {
+                        if let Owned::Line(range) = &e.owned {
+                            let bytes = &batch.data[range.clone()];
                             if plain(format, bytes) {
                                 e.detected = Some(detector.detect_line(bytes));
                             }
@@ -74,7 +81,7 @@ pub fn read(
         drop(work_rx);
         scope.spawn(move || {
             let mut n = 0u64;
-            let mut batch: Batch = Vec::with_capacity(BATCH);
+            let mut batch = Batch::default();
             for input in &inputs {
                 let mut name: Option<Arc<str>> = None;
                 let status = input::read_input(
@@ -84,18 +91,22 @@ pub fn read(
                     &mut |nm, place, item| {
                         let nm = name.get_or_insert_with(|| Arc::from(nm)).clone();
                         let owned = match item {
-                            Item::Line(b) => Owned::Line(b.to_vec()),
+                            Item::Line(b) => {
+                                let start = batch.data.len();
+                                batch.data.extend_from_slice(b);
+                                Owned::Line(start..batch.data.len())
+                            }
                             Item::TooLong(len) => Owned::TooLong(len),
                             Item::Record(o) => Owned::Record(o),
                         };
-                        batch.push(Entry {
+                        batch.entries.push(Entry {
                             name: nm,
                             place,
                             owned,
                             detected: None,
                         });
-                        if batch.len() == BATCH {
-                            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        if batch.entries.len() == BATCH {
+                            let full = std::mem::take(&mut batch);
                             if work_tx.send((n, full)).is_err() {
                                 return false;
                             }
@@ -106,7 +117,7 @@ pub fn read(
                 );
                 let _ = status_tx.send(status);
             }
-            if !batch.is_empty() {
+            if !batch.entries.is_empty() {
                 let _ = work_tx.send((n, batch));
             }
         });
@@ -118,8 +129,8 @@ pub fn read(
             pending.insert(n, batch);
             while let Some(batch) = pending.remove(&next) {
                 next += 1;
-                for e in batch {
-                    if !handle(e) {
+                for e in batch.entries {
+                    if !handle(&batch.data, e) {
                         stopped = true;
                         break;
                     }

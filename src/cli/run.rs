@@ -146,9 +146,14 @@ pub fn run(a: &RunArgs) -> u8 {
             a.state.is_some(),
         )
     } else if threads > 1 && matches!(format, Format::Auto | Format::Session) {
-        super::parallel::read(&set, inputs, format, a.max_line_bytes, threads, &mut |e| {
-            runner.handle_entry(e)
-        })
+        super::parallel::read(
+            &set,
+            inputs,
+            format,
+            a.max_line_bytes,
+            threads,
+            &mut |data, e| runner.handle_entry(data, e),
+        )
     } else {
         let mut status = 0u8;
         for input in &inputs {
@@ -214,16 +219,17 @@ struct Runner<'e, 'r, W: Write> {
 impl<W: Write> Runner<'_, '_, W> {
     /// A record from the parallel reader: a line already matched by a worker goes to the
     /// engine without being read again; anything else as in [`Runner::handle`].
-    fn handle_entry(&mut self, e: super::parallel::Entry) -> bool {
+    fn handle_entry(&mut self, data: &[u8], e: super::parallel::Entry) -> bool {
         use super::parallel::Owned;
         match (e.owned, e.detected) {
-            (Owned::Line(bytes), Some(d)) => {
-                match self.engine.process_detected(&bytes, d, self.sink) {
+            (Owned::Line(range), Some(d)) => {
+                let bytes = &data[range];
+                match self.engine.process_detected(bytes, d, self.sink) {
                     Ok(true) => {
                         self.adapter.count_plain(true);
                         self.sink.error.is_none()
                     }
-                    Ok(false) => self.handle(&e.name, e.place, Item::Line(&bytes)),
+                    Ok(false) => self.handle(&e.name, e.place, Item::Line(bytes)),
                     Err(err) => {
                         self.adapter.count_plain(false);
                         input::report_invalid(
@@ -236,7 +242,7 @@ impl<W: Write> Runner<'_, '_, W> {
                     }
                 }
             }
-            (Owned::Line(bytes), None) => self.handle(&e.name, e.place, Item::Line(&bytes)),
+            (Owned::Line(range), None) => self.handle(&e.name, e.place, Item::Line(&data[range])),
             (Owned::TooLong(n), _) => self.handle(&e.name, e.place, Item::TooLong(n)),
             (Owned::Record(o), _) => self.handle(&e.name, e.place, Item::Record(o)),
         }
