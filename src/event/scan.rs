@@ -567,5 +567,38 @@ mod tests {
             agrees(&s);
             agrees(&format!("{{\"k\":{s}}}"));
         }
+
+        #[test]
+        fn agrees_with_serde_json_on_json_like_text(
+            s in r#"[{}\[\]",:0-9eE.+\-tfnrul\\/ \t\n\u{1}\u{7f}é€😀a-z]{0,48}"#
+        ) {
+            agrees(&s);
+            agrees(&format!("{{\"k\":\"{s}\"}}"));
+            agrees(&format!("{{{s}}}"));
+        }
+
+        #[test]
+        fn projection_reads_what_serde_json_reads(
+            key in "[a-c]{1,2}", v in r#"[a-zA-Z0-9 \\"é]{0,8}"#, n in -1000i64..1000
+        ) {
+            let value = serde_json::json!({"x": {key.clone(): v.clone()}, "n": n, key.clone(): [v.clone(), n]});
+            let text = value.to_string();
+            let mut table = crate::event::FieldTable::default();
+            let slots = [table.intern("n"), table.intern(&format!("x.{key}")), table.intern(&key)];
+            let mut p = crate::event::Projector::new(&table, &[], &[]);
+            proptest::prop_assert!(p.load(&text).is_ok());
+            let f = p.fields(&text);
+            let as_text = |slot| match f.get(slot) {
+                Some(crate::event::Val::Scalar(s)) => s.text().map(str::to_string),
+                Some(crate::event::Val::Array(span)) => Some(f.raw(span).to_string()),
+                _ => None,
+            };
+            proptest::prop_assert_eq!(as_text(slots[0]), Some(n.to_string()));
+            proptest::prop_assert_eq!(as_text(slots[1]), Some(v.clone()));
+            proptest::prop_assert_eq!(
+                as_text(slots[2]),
+                Some(serde_json::to_string(&serde_json::json!([v, n])).unwrap_or_default())
+            );
+        }
     }
 }
