@@ -171,3 +171,51 @@ fn the_index_never_hides_a_match() {
     );
     assert_eq!(runs[0], runs[1]);
 }
+
+/// Identical field items of different rules share one predicate, evaluated once per event
+/// (memoised): each rule still gets its own answer, event after event.
+#[test]
+fn shared_predicates_answer_every_rule_on_every_event() {
+    let text = r#"
+title: A
+name: a
+logsource: {category: test}
+detection: {sel: {action: rdp}, condition: sel}
+---
+title: B
+name: b
+logsource: {category: test}
+detection: {sel: {action: rdp}, other: {user: bob}, condition: other and not sel}
+---
+title: C
+name: c
+logsource: {category: test}
+detection: {sel: {action: rdp}, other: {user: bob}, condition: sel and other}
+"#;
+    let set = super::common::rules(text);
+    let lines = [
+        r#"{"timestamp":"2024-05-01T10:00:00Z","action":"rdp","user":"bob"}"#,
+        r#"{"timestamp":"2024-05-01T10:00:01Z","action":"remote","user":"bob"}"#,
+        r#"{"timestamp":"2024-05-01T10:00:02Z","action":"rdp","user":"eve"}"#,
+        r#"{"timestamp":"2024-05-01T10:00:03Z","action":"local","user":"eve"}"#,
+    ];
+    let got: Vec<(String, String)> = super::common::run_lines(&set, &lines)
+        .iter()
+        .map(|a| {
+            (
+                a.rule.name.clone().unwrap_or_default(),
+                a.timestamp.map(|t| t.to_string()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("a", "2024-05-01T10:00:00Z"),
+        ("c", "2024-05-01T10:00:00Z"),
+        ("b", "2024-05-01T10:00:01Z"),
+        ("a", "2024-05-01T10:00:02Z"),
+    ]
+    .iter()
+    .map(|(r, t)| (r.to_string(), t.to_string()))
+    .collect();
+    assert_eq!(got, want);
+}

@@ -62,6 +62,9 @@ pub(super) fn assemble(
             .map(|(r, _)| *r)
     };
     let mut correlations = Vec::new();
+    // Identical field items of different rules compile to one predicate node, so that the
+    // engine evaluates it once per event (see `predicate::Memo`).
+    let mut shared = ahash::AHashMap::new();
     for (position, it) in items.iter().enumerate() {
         let position = u32::try_from(position).unwrap_or(u32::MAX);
         match it {
@@ -71,6 +74,7 @@ pub(super) fn assemble(
                     fields: &mut set.fields,
                     path: &r.meta.path,
                     diags: &mut diags,
+                    shared: &mut shared,
                 };
                 // A failed rule keeps its slot so that later positions stay right; the set
                 // is rejected anyway.

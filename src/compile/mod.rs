@@ -344,6 +344,8 @@ pub(crate) struct Compiler<'a> {
     fields: &'a mut FieldTable,
     path: &'a str,
     diags: &'a mut Diagnostics,
+    /// Predicate nodes by what they test (field, values and modifiers), shared by rules.
+    pub(crate) shared: &'a mut ahash::AHashMap<String, NodeId>,
 }
 
 impl Compiler<'_> {
@@ -420,8 +422,18 @@ impl Compiler<'_> {
                 }))
             }
             Selection::Item(item) => {
+                // Everything the predicate depends on, not where it is written.
+                let key = format!(
+                    "{:?}|{:?}|{}|{}|{}",
+                    item.field, item.values, item.all, item.neq, item.cased
+                );
+                if let Some(id) = self.shared.get(&key) {
+                    return Some(*id);
+                }
                 let pred = self.item(item)?;
-                Some(self.plan.push(Node::Pred(pred)))
+                let id = self.plan.push(Node::Pred(pred));
+                self.shared.insert(key, id);
+                Some(id)
             }
         }
     }

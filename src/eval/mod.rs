@@ -125,6 +125,8 @@ pub struct Engine<'r> {
     plain_only: bool,
     /// The rule index's working memory.
     index_scratch: crate::compile::index::Scratch,
+    /// Predicate results of the current event.
+    memo: predicate::Memo,
 }
 
 impl<'r> Engine<'r> {
@@ -153,6 +155,7 @@ impl<'r> Engine<'r> {
             correlating: true,
             plain_only: false,
             index_scratch: Default::default(),
+            memo: predicate::Memo::default(),
         }
     }
 
@@ -361,9 +364,12 @@ impl<'r> Engine<'r> {
         self.set
             .index
             .candidates(&fields, &mut self.candidates, &mut self.index_scratch);
+        self.memo.next_event(self.set.plan.nodes.len());
         for &i in &self.candidates {
             let rule = &self.set.rules[i as usize];
-            if rule.windows == windows && predicate::eval(&self.set.plan, rule.root, &fields) {
+            if rule.windows == windows
+                && predicate::eval(&self.set.plan, rule.root, &fields, &mut self.memo)
+            {
                 self.matched.push(i);
             }
         }

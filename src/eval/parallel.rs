@@ -33,6 +33,7 @@ pub struct Detector<'r> {
     projector: Projector,
     candidates: Vec<u32>,
     scratch: Scratch,
+    memo: super::predicate::Memo,
 }
 
 impl<'r> Detector<'r> {
@@ -43,6 +44,7 @@ impl<'r> Detector<'r> {
             projector: set.projector(),
             candidates: Vec::new(),
             scratch: Scratch::default(),
+            memo: super::predicate::Memo::default(),
         }
     }
 
@@ -71,9 +73,12 @@ impl<'r> Detector<'r> {
             self.set
                 .index
                 .candidates(&fields, &mut self.candidates, &mut self.scratch);
+            self.memo.next_event(self.set.plan.nodes.len());
             for &i in &self.candidates {
                 let rule = &self.set.rules[i as usize];
-                if !rule.windows && super::predicate::eval(&self.set.plan, rule.root, &fields) {
+                if !rule.windows
+                    && super::predicate::eval(&self.set.plan, rule.root, &fields, &mut self.memo)
+                {
                     matched.push(i);
                 }
             }

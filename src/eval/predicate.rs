@@ -9,13 +9,50 @@ use crate::event::{Fields, IpBits, Scalar, Slot, Val, lower, parse_ip};
 use crate::rule::modifiers::mask;
 use crate::rule::{Network, Position};
 
+/// The results of predicates already evaluated for the current event: rules share
+/// predicate nodes (identical field items compile to one), and each is evaluated once per
+/// event. Stamped with an event counter, so moving to the next event costs nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Memo {
+    event: u32,
+    stamps: Vec<u32>,
+    values: Vec<bool>,
+}
+
+impl Memo {
+    /// Starts a new event for a plan of `nodes` nodes.
+    pub fn next_event(&mut self, nodes: usize) {
+        if self.stamps.len() != nodes {
+            self.stamps = vec![0; nodes];
+            self.values = vec![false; nodes];
+            self.event = 0;
+        }
+        self.event = self.event.wrapping_add(1);
+        if self.event == 0 {
+            self.stamps.iter_mut().for_each(|s| *s = 0);
+            self.event = 1;
+        }
+    }
+}
+
 /// Evaluates a node against an event.
-pub fn eval(plan: &Plan, id: NodeId, fields: &Fields<'_>) -> bool {
+pub fn eval(plan: &Plan, id: NodeId, fields: &Fields<'_>, memo: &mut Memo) -> bool {
     match plan.node(id) {
-        Node::And(kids) => kids.iter().all(|k| eval(plan, *k, fields)),
-        Node::Or(kids) => kids.iter().any(|k| eval(plan, *k, fields)),
-        Node::Not(k) => !eval(plan, *k, fields),
-        Node::Pred(p) => pred(p, fields),
+        Node::And(kids) => kids.iter().all(|k| eval(plan, *k, fields, memo)),
+        Node::Or(kids) => kids.iter().any(|k| eval(plan, *k, fields, memo)),
+        Node::Not(k) => !eval(plan, *k, fields, memo),
+        Node::Pred(p) => {
+            let i = id as usize;
+            if memo.stamps.get(i) == Some(&memo.event) {
+                return memo.values[i];
+            }
+            let v = pred(p, fields);
+            if i < memo.stamps.len() {
+                memo.stamps[i] = memo.event;
+                memo.values[i] = v;
+            }
+            v
+        }
     }
 }
 
