@@ -319,12 +319,13 @@ fn a_corrupt_evtx_chunk_is_reported_and_the_rest_is_read() {
     );
 }
 
-/// `run --eof flush` on one file with the bundled rules: the correlation alerts as
-/// (rule, timestamp, group, value).
-fn correlation_alerts(path: &Path) -> Vec<(String, String, Value, Value)> {
+/// The alerts of `session-sigma run ARGS... PATH` (run from the repository root).
+fn run_alerts(args: &[&str], path: &Path) -> Vec<Value> {
     let out = Command::new(bin())
-        .args(["run", "--eof", "flush"])
+        .arg("run")
+        .args(args)
         .arg(path)
+        .current_dir(crate::common::root())
         .output()
         .expect("runs");
     assert!(
@@ -335,6 +336,14 @@ fn correlation_alerts(path: &Path) -> Vec<(String, String, Value, Value)> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).expect("alert JSON"))
+        .collect()
+}
+
+/// `run --eof flush` on one file with the bundled rules: the correlation alerts as
+/// (rule, timestamp, group, value).
+fn correlation_alerts(path: &Path) -> Vec<(String, String, Value, Value)> {
+    run_alerts(&["--eof", "flush"], path)
+        .into_iter()
         .filter(|a| a["rule"]["type"] != "detection")
         .map(|a| {
             (
@@ -472,20 +481,8 @@ fn run_works_on_every_data_file() {
 
 /// `run --rules rules/windows FILE`: (rule, timestamp, EventID, Computer) of each alert.
 fn windows_rule_alerts(path: &Path) -> Vec<(String, String, Value, Value)> {
-    let out = Command::new(bin())
-        .args(["run", "--rules", "rules/windows"])
-        .arg(path)
-        .current_dir(crate::common::root())
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("alert JSON"))
+    run_alerts(&["--rules", "rules/windows"], path)
+        .into_iter()
         .map(|a| {
             (
                 a["rule"]["name"].as_str().unwrap_or("").to_string(),

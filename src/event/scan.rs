@@ -322,21 +322,7 @@ fn span(kind: Kind, start: usize, end: usize) -> Span {
 
 /// Validates a whole document and returns the span of its top-level value.
 pub fn document(text: &str) -> Result<Span, Invalid> {
-    if text.len() >= u32::MAX as usize {
-        return Err(Invalid);
-    }
-    let mut c = Cursor {
-        s: text,
-        b: text.as_bytes(),
-        i: 0,
-    };
-    c.ws();
-    let v = c.value(0)?;
-    c.ws();
-    if c.i != text.len() {
-        return Err(Invalid);
-    }
-    Ok(v)
+    top_members(text, &mut |_, _, _| {})
 }
 
 /// Validates a whole document in one pass and, when it is an object, calls
