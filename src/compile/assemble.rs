@@ -281,6 +281,7 @@ fn slot_uses(set: &RuleSet) -> Vec<crate::event::Uses> {
             match t {
                 Test::Cidr(_) => uses[slot as usize].ip = true,
                 Test::TimePart(..) => uses[slot as usize].time = true,
+                Test::Str(_) | Test::Bool(_) => uses[slot as usize].lower = true,
                 _ => {}
             }
         }

@@ -69,6 +69,8 @@ pub struct Uses {
     pub ip: bool,
     /// Read as a time (time-part modifiers, event time).
     pub time: bool,
+    /// Compared as lower-cased text (string and boolean tests, the rule index).
+    pub lower: bool,
 }
 
 /// Where a text lives: in the line, or in the scratch buffer.
@@ -294,7 +296,7 @@ impl Projector {
             }
             _ => None,
         };
-        if let (Kind::Str { .. }, Some(t)) = (span.kind, v.text) {
+        if let (Kind::Str { .. }, Some(t), true) = (span.kind, v.text, uses.lower) {
             let s = self.text_at(text, t);
             if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
                 v.lowered = Some(t);
@@ -320,9 +322,9 @@ impl Projector {
                 }
                 v.lowered = Some(loc(start, self.scratch.len() - start, true));
             }
-            if uses.ip {
-                v.ip = parse_ip(self.text_at(text, t));
-            }
+        }
+        if let (Kind::Str { .. }, Some(t), true) = (span.kind, v.text, uses.ip) {
+            v.ip = parse_ip(self.text_at(text, t));
         }
         if uses.time {
             let scalar = match (span.kind, v.text) {
