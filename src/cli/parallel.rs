@@ -65,7 +65,7 @@ pub fn read(
                     for e in &mut batch.entries {
                         if let Owned::Line(range) = &e.owned {
                             let bytes = &batch.data[range.clone()];
-                            if plain(format, bytes) {
+                            if session_sigma::source::detect::may_be_plain_session(format, bytes) {
                                 e.detected = Some(detector.detect_line(bytes));
                             }
                         }
@@ -147,15 +147,4 @@ pub fn read(
         drop(done_rx);
     });
     status_rx.try_iter().fold(0, u8::max)
-}
-
-/// Could this line be a plain session event (the engine's fast path)?
-fn plain(format: Format, line: &[u8]) -> bool {
-    matches!(format, Format::Session | Format::Auto)
-        && line
-            .strip_prefix(b"\xef\xbb\xbf")
-            .unwrap_or(line)
-            .iter()
-            .find(|b| !b.is_ascii_whitespace())
-            == Some(&b'{')
 }

@@ -4,7 +4,7 @@ use super::args::{Eof, OutputFormat, RunArgs};
 use super::input::{self, Item, Place};
 use super::{EXIT_ERROR, RuleSources};
 use session_sigma::source::{Adapter, Format, Outcome, View};
-use session_sigma::{Alert, AlertSink, Engine, Settings};
+use session_sigma::{Alert, AlertSink, Engine, EventError, Settings};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
@@ -224,22 +224,10 @@ impl<W: Write> Runner<'_, '_, W> {
         match (e.owned, e.detected) {
             (Owned::Line(range), Some(d)) => {
                 let bytes = &data[range];
-                match self.engine.process_detected(bytes, d, self.sink) {
-                    Ok(true) => {
-                        self.adapter.count_plain(true);
-                        self.sink.error.is_none()
-                    }
-                    Ok(false) => self.handle(&e.name, e.place, Item::Line(bytes)),
-                    Err(err) => {
-                        self.adapter.count_plain(false);
-                        input::report_invalid(
-                            &e.name,
-                            e.place,
-                            &err.to_string(),
-                            self.engine.stats().invalid,
-                        );
-                        self.sink.error.is_none()
-                    }
+                let taken = self.engine.process_detected(bytes, d, self.sink);
+                match self.plain(&e.name, e.place, taken) {
+                    Some(go) => go,
+                    None => self.handle_adapter(&e.name, e.place, Item::Line(bytes)),
                 }
             }
             (Owned::Line(range), None) => self.handle(&e.name, e.place, Item::Line(&data[range])),
@@ -253,26 +241,31 @@ impl<W: Write> Runner<'_, '_, W> {
     fn handle(&mut self, name: &str, place: Place, item: Item<'_>) -> bool {
         if let Item::Line(bytes) = item {
             if let Some(line) = self.adapter.plain_session(bytes) {
-                match self.engine.process_session_line(line, self.sink) {
-                    Ok(true) => {
-                        self.adapter.count_plain(true);
-                        return self.sink.error.is_none();
-                    }
-                    // Another shape: the adapter reads it below.
-                    Ok(false) => {}
-                    Err(e) => {
-                        self.adapter.count_plain(false);
-                        input::report_invalid(
-                            name,
-                            place,
-                            &e.to_string(),
-                            self.engine.stats().invalid,
-                        );
-                        return self.sink.error.is_none();
-                    }
+                let taken = self.engine.process_session_line(line, self.sink);
+                if let Some(go) = self.plain(name, place, taken) {
+                    return go;
                 }
             }
         }
+        self.handle_adapter(name, place, item)
+    }
+
+    /// Accounts for a line the engine's session fast path took: `Some(keep going)`, or
+    /// `None` when the line is another shape for the adapter to read.
+    fn plain(&mut self, name: &str, place: Place, taken: Result<bool, EventError>) -> Option<bool> {
+        match taken {
+            Ok(true) => self.adapter.count_plain(true),
+            Ok(false) => return None,
+            Err(e) => {
+                self.adapter.count_plain(false);
+                input::report_invalid(name, place, &e.to_string(), self.engine.stats().invalid);
+            }
+        }
+        Some(self.sink.error.is_none())
+    }
+
+    /// A record through the source adapter.
+    fn handle_adapter(&mut self, name: &str, place: Place, item: Item<'_>) -> bool {
         let (outcome, line) = input::outcome(&mut self.adapter, item);
         match outcome {
             Outcome::Invalid(message) => {

@@ -43,9 +43,6 @@ pub enum EventError {
     NotObject(&'static str),
     /// Longer than the line limit.
     TooLong(usize),
-    /// Not a plain session event (internal to [`Engine::process_session_line`]).
-    #[doc(hidden)]
-    Marked,
 }
 
 impl fmt::Display for EventError {
@@ -58,7 +55,6 @@ impl fmt::Display for EventError {
                 write!(f, "an event must be a JSON object, found {kind}")
             }
             EventError::TooLong(n) => write!(f, "line of {n} bytes exceeds the limit; skipped"),
-            EventError::Marked => write!(f, "not a plain session event"),
         }
     }
 }
@@ -121,8 +117,6 @@ pub struct Engine<'r> {
     projector: Projector,
     /// False while a late event runs detection only.
     correlating: bool,
-    /// In [`Engine::process_session_line`].
-    plain_only: bool,
     /// The rule index's working memory.
     index_scratch: crate::compile::index::Scratch,
     /// Predicate results of the current event.
@@ -153,7 +147,6 @@ impl<'r> Engine<'r> {
             held_at: None,
             projector: Projector::new(&set.fields, &set.uses, &crate::source::MARKER_KEYS),
             correlating: true,
-            plain_only: false,
             index_scratch: Default::default(),
             memo: predicate::Memo::default(),
         }
@@ -186,21 +179,16 @@ impl<'r> Engine<'r> {
         line: &[u8],
         sink: &mut dyn AlertSink,
     ) -> Result<(), EventError> {
-        // A UTF-8 byte-order mark (Windows tools write one at the start of a file) is not data.
-        let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
+        match self.line_text(line)? {
+            Some(text) => self.accept(text, View::Session, sink),
+            None => Ok(()),
         }
-        match std::str::from_utf8(line) {
-            Ok(text) => self.accept(text.trim(), View::Session, sink),
-            Err(_) => {
-                self.stats.invalid += 1;
-                Err(parse_json(line).err().unwrap_or(EventError::Json {
-                    column: 1,
-                    message: "invalid UTF-8".into(),
-                }))
-            }
-        }
+    }
+
+    /// A line's text without byte-order mark and surrounding blanks; `None` for a blank
+    /// line; invalid UTF-8 is counted and reported as invalid JSON.
+    fn line_text<'l>(&mut self, line: &'l [u8]) -> Result<Option<&'l str>, EventError> {
+        line_text(line).inspect_err(|_| self.stats.invalid += 1)
     }
 
     /// The CLI's fast path for session JSON lines: like [`Engine::process_line`], but a
@@ -212,13 +200,19 @@ impl<'r> Engine<'r> {
         line: &[u8],
         sink: &mut dyn AlertSink,
     ) -> Result<bool, EventError> {
-        self.plain_only = true;
-        let r = self.process_line(line, sink);
-        self.plain_only = false;
-        match r {
-            Err(EventError::Marked) => Ok(false),
-            other => other.map(|()| true),
+        let Some(text) = self.line_text(line)? else {
+            // Blank: not an event; the adapter counts nothing for it either.
+            return Ok(false);
+        };
+        if let Err(e) = self.load(text) {
+            self.stats.invalid += 1;
+            return Err(e);
         }
+        if self.projector.marked() {
+            return Ok(false);
+        }
+        self.accept_loaded(text, View::Session, sink);
+        Ok(true)
     }
 
     /// Processes one parsed event.
@@ -266,9 +260,12 @@ impl<'r> Engine<'r> {
             self.stats.invalid += 1;
             return Err(e);
         }
-        if self.plain_only && self.projector.marked() {
-            return Err(EventError::Marked);
-        }
+        self.accept_loaded(text, view, sink);
+        Ok(())
+    }
+
+    /// An event whose text the projector holds: time, lateness, then processing.
+    fn accept_loaded(&mut self, text: &str, view: View, sink: &mut dyn AlertSink) {
         if view != View::WindowsOnly {
             self.stats.events += 1;
         }
@@ -283,13 +280,13 @@ impl<'r> Engine<'r> {
         let Some(ts) = ts else {
             self.stats.no_timestamp += 1;
             self.detect_only(text, view, None, seq, sink);
-            return Ok(());
+            return;
         };
         if self.watermark().is_some_and(|w| ts < w) {
             // S3: late. Detection rules still run, at once; correlations never see it.
             self.stats.late += 1;
             self.detect_only(text, view, Some(ts), seq, sink);
-            return Ok(());
+            return;
         }
         self.max_seen = Some(self.max_seen.map_or(ts, |m| m.max(ts)));
         if self.settings.max_lateness == 0 {
@@ -305,7 +302,6 @@ impl<'r> Engine<'r> {
             let w = self.watermark().unwrap_or(ts);
             self.release(w, sink);
         }
-        Ok(())
     }
 
     /// Releases buffered events with `ts ≤ w` and fires deadlines `< w`, in time order (an
@@ -607,6 +603,22 @@ impl<'r> Engine<'r> {
         self.stats.evicted_groups = self.correlator.evicted_groups();
         self.stats.evicted_entries = self.correlator.evicted_entries();
         self.stats.clone()
+    }
+}
+
+/// A line's text without byte-order mark (Windows tools write one at the start of a file)
+/// and surrounding blanks; `None` for a blank line; invalid UTF-8 is an error.
+fn line_text(line: &[u8]) -> Result<Option<&str>, EventError> {
+    let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    match std::str::from_utf8(line) {
+        Ok(text) => Ok(Some(text.trim())),
+        Err(_) => Err(parse_json(line).err().unwrap_or(EventError::Json {
+            column: 1,
+            message: "invalid UTF-8".into(),
+        })),
     }
 }
 

@@ -19,7 +19,7 @@ pub struct Detected(Kind);
 enum Kind {
     Invalid(EventError),
     /// Not a plain session event (see [`Engine::process_session_line`]).
-    Marked,
+    Other,
     /// A session event: its time and the session rules it matched (ascending).
     Event {
         ts: Option<Timestamp>,
@@ -50,21 +50,17 @@ impl<'r> Detector<'r> {
 
     /// Reads one line as a session event and matches the session rules.
     pub fn detect_line(&mut self, line: &[u8]) -> Detected {
-        let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
-        let Ok(text) = std::str::from_utf8(line) else {
-            return Detected(Kind::Invalid(super::parse_json(line).err().unwrap_or(
-                EventError::Json {
-                    column: 1,
-                    message: "invalid UTF-8".into(),
-                },
-            )));
+        let text = match super::line_text(line) {
+            Ok(Some(text)) => text,
+            // A blank line is not an event: the ordinary path skips it.
+            Ok(None) => return Detected(Kind::Other),
+            Err(e) => return Detected(Kind::Invalid(e)),
         };
-        let text = text.trim();
         if let Err(e) = super::load_into(&mut self.projector, text) {
             return Detected(Kind::Invalid(e));
         }
         if self.projector.marked() {
-            return Detected(Kind::Marked);
+            return Detected(Kind::Other);
         }
         let fields = self.projector.fields(text);
         let ts = fields.timestamp(self.set.event_slots.timestamp);
@@ -103,15 +99,16 @@ impl Engine<'_> {
                 self.stats.invalid += 1;
                 return Err(e);
             }
-            Kind::Marked => return Ok(false),
+            Kind::Other => return Ok(false),
             Kind::Event { ts, matched } => (ts, matched),
         };
         if self.settings.max_lateness > 0 {
             // Buffered events are read again when released: take the ordinary path.
             return self.process_session_line(line, sink);
         }
-        let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
-        let text = std::str::from_utf8(line).unwrap_or_default().trim();
+        let Ok(Some(text)) = super::line_text(line) else {
+            return Ok(false);
+        };
         self.stats.events += 1;
         self.seq += 1;
         let seq = self.seq;

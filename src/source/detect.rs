@@ -81,15 +81,7 @@ impl Adapter {
     /// back lines with one of the [`MARKER_KEYS`]). Count it with [`Adapter::count_plain`].
     /// `None`: use [`Adapter::line`].
     pub fn plain_session<'l>(&self, line: &'l [u8]) -> Option<&'l [u8]> {
-        if !matches!(self.format, Format::Session | Format::Auto) {
-            return None;
-        }
-        let first = line
-            .strip_prefix(b"\xef\xbb\xbf")
-            .unwrap_or(line)
-            .iter()
-            .find(|b| !b.is_ascii_whitespace())?;
-        (*first == b'{').then_some(line)
+        may_be_plain_session(self.format, line).then_some(line)
     }
 
     /// Counts a line taken by [`Adapter::plain_session`]: an event, or invalid.
@@ -217,4 +209,16 @@ fn session(obj: Map<String, Value>) -> Outcome {
         },
         verbatim: true,
     })
+}
+
+/// May `line` be a plain session event of `format` (the engine's fast path)? It starts like
+/// a JSON object, and the format reads session JSON.
+pub fn may_be_plain_session(format: Format, line: &[u8]) -> bool {
+    matches!(format, Format::Session | Format::Auto)
+        && line
+            .strip_prefix(b"\xef\xbb\xbf")
+            .unwrap_or(line)
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            == Some(&b'{')
 }
