@@ -40,6 +40,8 @@
 #![warn(missing_docs)]
 
 pub mod alert;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod compile;
 pub mod condition;
 pub mod correlate;

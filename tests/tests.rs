@@ -2,6 +2,8 @@
 
 mod checkpoint;
 mod cli;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod common;
 mod conformance;
 mod hostile;

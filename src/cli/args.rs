@@ -23,6 +23,41 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Convert source records into session events (JSON lines).
     Normalize(NormalizeArgs),
+    /// Run rules over partitioned input on a timely dataflow cluster (feature `cluster`).
+    #[cfg(feature = "cluster")]
+    Cluster(ClusterArgs),
+}
+
+#[cfg(feature = "cluster")]
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Worker threads per process.
+    #[arg(short = 'w', long = "workers", value_name = "N", default_value_t = 1)]
+    pub workers: usize,
+    /// Number of processes.
+    #[arg(short = 'n', long = "processes", value_name = "N", default_value_t = 1)]
+    pub processes: usize,
+    /// This process's index, from 0.
+    #[arg(short = 'p', long = "process", value_name = "I", default_value_t = 0)]
+    pub process: usize,
+    /// Hostfile: one `host:port` per line, in process order (needed with -n > 1).
+    #[arg(short = 'h', long = "hostfile", value_name = "FILE")]
+    pub hostfile: Option<PathBuf>,
+    /// Write alerts to FILE instead of stdout (process 0 writes them). With -n > 1 use it:
+    /// timely prints its connection messages on stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Partition files, one per partition, in partition order.
+    #[arg(value_name = "PARTITIONS")]
+    pub partitions: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,15 +95,8 @@ pub struct RuleArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
-    /// How to read the input.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub input_format: InputFormat,
-    /// How long to wait for out-of-order events (e.g. 30s, 10m).
-    #[arg(long, value_name = "DUR", default_value = "0s")]
-    pub max_lateness: String,
-    /// At end of input, hold pending obligations (report them) or flush them as alerts.
-    #[arg(long, value_enum, default_value = "hold")]
-    pub eof: Eof,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Correlation state file: loaded at start if it exists, written (atomically) at end
     /// of input and on SIGINT/SIGTERM. A run with a state file is one segment of a longer
     /// stream: events still inside the lateness window stay buffered in the file.
@@ -78,6 +106,32 @@ pub struct RunArgs {
     /// events, then hold or flush open obligations as --eof says) before the state is written.
     #[arg(long, requires = "state")]
     pub end_of_stream: bool,
+    /// Worker threads for reading and matching events (default: all cores). Output is
+    /// identical for every value; live input and --state runs use one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(usize))]
+    pub threads: Option<usize>,
+    /// The year of syslog lines that do not say it (default: this year); a December →
+    /// January turn moves to the next year.
+    #[arg(long, value_name = "YYYY")]
+    pub year: Option<i64>,
+    /// Event files: session JSON lines, Windows JSON, .evtx, syslog (see --input-format).
+    /// None or "-" reads stdin.
+    #[arg(value_name = "EVENTS")]
+    pub events: Vec<PathBuf>,
+}
+
+/// Options of the engine and its output, shared by `run` and `cluster`.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// How to read the input.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub input_format: InputFormat,
+    /// How long to wait for out-of-order events (e.g. 30s, 10m).
+    #[arg(long, value_name = "DUR", default_value = "0s")]
+    pub max_lateness: String,
+    /// At end of input, hold pending obligations (report them) or flush them as alerts.
+    #[arg(long, value_enum, default_value = "hold")]
+    pub eof: Eof,
     /// Write the run summary as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
@@ -93,18 +147,38 @@ pub struct RunArgs {
     /// Longest accepted input line in bytes; longer lines are skipped and counted invalid.
     #[arg(long, value_name = "BYTES", default_value_t = session_sigma::ingest::DEFAULT_MAX_LINE)]
     pub max_line_bytes: usize,
-    /// Worker threads for reading and matching events (default: all cores). Output is
-    /// identical for every value; live input and --state runs use one.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(usize))]
-    pub threads: Option<usize>,
-    /// The year of syslog lines that do not say it (default: this year); a December →
-    /// January turn moves to the next year.
-    #[arg(long, value_name = "YYYY")]
-    pub year: Option<i64>,
-    /// Event files: session JSON lines, Windows JSON, .evtx, syslog (see --input-format).
-    /// None or "-" reads stdin.
-    #[arg(value_name = "EVENTS")]
-    pub events: Vec<PathBuf>,
+}
+
+impl EngineArgs {
+    /// The engine settings, or a usage error (reported on stderr).
+    pub fn settings(&self) -> Result<session_sigma::Settings, u8> {
+        let fail = |m: String| {
+            eprintln!("error: {m}");
+            super::EXIT_ERROR
+        };
+        let Some(max_lateness) = session_sigma::time::parse_duration(&self.max_lateness) else {
+            return Err(fail(format!(
+                "--max-lateness `{}` is not a duration such as 30s, 10m, 2h or 1d",
+                self.max_lateness
+            )));
+        };
+        if self.max_groups == 0 || self.max_group_entries == 0 {
+            return Err(fail(
+                "--max-groups and --max-group-entries must be at least 1".into(),
+            ));
+        }
+        if self.max_line_bytes == 0 {
+            return Err(fail("--max-line-bytes must be at least 1".into()));
+        }
+        Ok(session_sigma::Settings {
+            max_lateness,
+            eof_flush: self.eof == Eof::Flush,
+            limits: session_sigma::Limits {
+                max_groups: self.max_groups,
+                max_group_entries: self.max_group_entries,
+            },
+        })
+    }
 }
 
 #[derive(Debug, Args)]

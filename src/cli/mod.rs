@@ -34,6 +34,8 @@ macro_rules! print {
 }
 
 mod args;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod input;
 mod normalize;
 mod parallel;
@@ -67,6 +69,8 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check(&a),
         Command::Explain(a) => explain(&a),
         Command::Normalize(a) => normalize::normalize(&a),
+        #[cfg(feature = "cluster")]
+        Command::Cluster(a) => cluster::cluster(&a),
     };
     ExitCode::from(code)
 }

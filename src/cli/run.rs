@@ -1,10 +1,11 @@
 //! `session-sigma run`: events in, alerts out.
 
-use super::args::{Eof, OutputFormat, RunArgs};
+use super::args::{OutputFormat, RunArgs};
 use super::input::{self, Item, Place};
 use super::{EXIT_ERROR, RuleSources};
-use session_sigma::source::{Adapter, Format, Outcome, View};
-use session_sigma::{Alert, AlertSink, Engine, EventError, Settings};
+use session_sigma::source::feed::{feed_line, feed_outcome};
+use session_sigma::source::{Adapter, Format, Outcome};
+use session_sigma::{Alert, AlertSink, Engine, EventError};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
@@ -65,21 +66,10 @@ fn stdout_is_file() -> bool {
 }
 
 pub fn run(a: &RunArgs) -> u8 {
-    let Some(max_lateness) = session_sigma::time::parse_duration(&a.max_lateness) else {
-        eprintln!(
-            "error: --max-lateness `{}` is not a duration such as 30s, 10m, 2h or 1d",
-            a.max_lateness
-        );
-        return EXIT_ERROR;
+    let settings = match a.engine.settings() {
+        Ok(s) => s,
+        Err(code) => return code,
     };
-    if a.max_groups == 0 || a.max_group_entries == 0 {
-        eprintln!("error: --max-groups and --max-group-entries must be at least 1");
-        return EXIT_ERROR;
-    }
-    if a.max_line_bytes == 0 {
-        eprintln!("error: --max-line-bytes must be at least 1");
-        return EXIT_ERROR;
-    }
     if a.threads == Some(0) {
         eprintln!("error: --threads must be at least 1");
         return EXIT_ERROR;
@@ -95,17 +85,9 @@ pub fn run(a: &RunArgs) -> u8 {
     let stdout = std::io::stdout();
     let mut sink = Output {
         out: BufWriter::new(stdout.lock()),
-        format: a.format,
+        format: a.engine.format,
         line_flush: !stdout_is_file(),
         error: None,
-    };
-    let settings = Settings {
-        max_lateness,
-        eof_flush: a.eof == Eof::Flush,
-        limits: session_sigma::Limits {
-            max_groups: a.max_groups,
-            max_group_entries: a.max_group_entries,
-        },
     };
     let mut engine = Engine::with_settings(&set, settings);
     if let Some(path) = &a.state {
@@ -128,7 +110,7 @@ pub fn run(a: &RunArgs) -> u8 {
         // A named pipe or a device given by path is live too.
         Some(p) => std::fs::metadata(p).is_ok_and(|m| !m.is_file()),
     });
-    let format = Format::from(a.input_format);
+    let format = Format::from(a.engine.input_format);
     let mut runner = Runner {
         adapter: Adapter::new(format, a.year),
         engine: &mut engine,
@@ -141,7 +123,7 @@ pub fn run(a: &RunArgs) -> u8 {
         read_threaded(
             inputs,
             format,
-            a.max_line_bytes,
+            a.engine.max_line_bytes,
             &mut runner,
             a.state.is_some(),
         )
@@ -150,7 +132,7 @@ pub fn run(a: &RunArgs) -> u8 {
             &set,
             inputs,
             format,
-            a.max_line_bytes,
+            a.engine.max_line_bytes,
             threads,
             &mut |data, e| runner.handle_entry(data, e),
         )
@@ -160,7 +142,7 @@ pub fn run(a: &RunArgs) -> u8 {
             status = status.max(input::read_input(
                 input.as_deref(),
                 format,
-                a.max_line_bytes,
+                a.engine.max_line_bytes,
                 &mut |name, place, item| runner.handle(name, place, item),
             ));
             if runner.sink.error.is_some() {
@@ -195,7 +177,16 @@ pub fn run(a: &RunArgs) -> u8 {
             status = EXIT_ERROR;
         }
     }
-    if let Some(path) = &a.summary {
+    status = status.max(finish_report(&stats, a.engine.summary.as_deref()));
+    // The process ends here: freeing millions of groups one by one would only cost time.
+    std::mem::forget(engine);
+    status
+}
+
+/// Writes the summary (if asked) and says how many records were invalid; the exit status.
+pub fn finish_report(stats: &session_sigma::Stats, summary: Option<&std::path::Path>) -> u8 {
+    let mut status = 0;
+    if let Some(path) = summary {
         if let Err(e) = std::fs::write(path, stats.to_json() + "\n") {
             eprintln!("error: cannot write summary {}: {e}", path.display());
             status = EXIT_ERROR;
@@ -204,8 +195,6 @@ pub fn run(a: &RunArgs) -> u8 {
     if stats.invalid > 0 {
         eprintln!("{} invalid record(s) skipped", stats.invalid);
     }
-    // The process ends here: freeing millions of groups one by one would only cost time.
-    std::mem::forget(engine);
     status
 }
 
@@ -227,7 +216,7 @@ impl<W: Write> Runner<'_, '_, W> {
                 let taken = self.engine.process_detected(bytes, d, self.sink);
                 match self.plain(&e.name, e.place, taken) {
                     Some(go) => go,
-                    None => self.handle_adapter(&e.name, e.place, Item::Line(bytes)),
+                    None => self.handle_adapter(&e.name, e.place, bytes),
                 }
             }
             (Owned::Line(range), None) => self.handle(&e.name, e.place, Item::Line(&data[range])),
@@ -239,15 +228,17 @@ impl<W: Write> Runner<'_, '_, W> {
     /// Processes one record; reports invalid ones. Returns false when output failed and
     /// reading should stop.
     fn handle(&mut self, name: &str, place: Place, item: Item<'_>) -> bool {
-        if let Item::Line(bytes) = item {
-            if let Some(line) = self.adapter.plain_session(bytes) {
-                let taken = self.engine.process_session_line(line, self.sink);
-                if let Some(go) = self.plain(name, place, taken) {
-                    return go;
-                }
+        let fed = match item {
+            Item::Line(bytes) => feed_line(self.engine, &mut self.adapter, bytes, self.sink),
+            item => {
+                let (outcome, line) = input::outcome(&mut self.adapter, item);
+                feed_outcome(self.engine, outcome, line, self.sink)
             }
+        };
+        if let Err(message) = fed {
+            input::report_invalid(name, place, &message, self.engine.stats().invalid);
         }
-        self.handle_adapter(name, place, item)
+        self.sink.error.is_none()
     }
 
     /// Accounts for a line the engine's session fast path took: `Some(keep going)`, or
@@ -264,31 +255,11 @@ impl<W: Write> Runner<'_, '_, W> {
         Some(self.sink.error.is_none())
     }
 
-    /// A record through the source adapter.
-    fn handle_adapter(&mut self, name: &str, place: Place, item: Item<'_>) -> bool {
-        let (outcome, line) = input::outcome(&mut self.adapter, item);
-        match outcome {
-            Outcome::Invalid(message) => {
-                self.engine.record_invalid();
-                input::report_invalid(name, place, &message, self.engine.stats().invalid);
-            }
-            outcome => {
-                if let Some(record) = outcome.into_record() {
-                    // A session event read as a JSON line goes into alerts as it was written.
-                    let text = line
-                        .filter(|_| record.verbatim && record.view == View::Session)
-                        .and_then(|l| std::str::from_utf8(l).ok())
-                        .map(|t| t.trim().trim_start_matches('\u{feff}'));
-                    if let Err(e) = self.engine.process_record(record, text, self.sink) {
-                        input::report_invalid(
-                            name,
-                            place,
-                            &e.to_string(),
-                            self.engine.stats().invalid,
-                        );
-                    }
-                }
-            }
+    /// A line the parallel reader's detector found not to be a plain session event.
+    fn handle_adapter(&mut self, name: &str, place: Place, line: &[u8]) -> bool {
+        let outcome = self.adapter.line(line);
+        if let Err(message) = feed_outcome(self.engine, outcome, Some(line), self.sink) {
+            input::report_invalid(name, place, &message, self.engine.stats().invalid);
         }
         self.sink.error.is_none()
     }

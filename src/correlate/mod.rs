@@ -206,6 +206,11 @@ impl Correlator {
         self.stream_start.get_or_insert(ts);
     }
 
+    /// The time of the first in-order event (what `learning` counts from).
+    pub fn stream_start(&self) -> Option<Timestamp> {
+        self.stream_start
+    }
+
     /// True when any correlation consumes one of these detection rules.
     pub fn interested(set: &RuleSet, matched: &[u32]) -> bool {
         matched
@@ -222,12 +227,28 @@ impl Correlator {
         matched: &[u32],
         out: &mut Vec<Emitted>,
     ) {
+        self.on_event_for(set, input, matched, &|_| true, out);
+    }
+
+    /// As [`Correlator::on_event`], for the correlations `mine` keeps only (with the
+    /// correlations they feed: a cluster worker owns whole chains of correlations).
+    pub fn on_event_for(
+        &mut self,
+        set: &RuleSet,
+        input: Input<'_>,
+        matched: &[u32],
+        mine: &dyn Fn(u32) -> bool,
+        out: &mut Vec<Emitted>,
+    ) {
         self.observe(input.ts);
         if !Correlator::interested(set, matched) {
             return;
         }
         let mut chain: Vec<ChainEvent> = Vec::new();
         for &ci in &set.wiring.order {
+            if !mine(ci) {
+                continue;
+            }
             let c = &set.correlations[ci as usize];
             let hit = |r: &RuleRef| matches!(r, RuleRef::Detection(d) if matched.binary_search(d).is_ok());
             // Most correlations do not consume this event: allocate only for those that do.
@@ -289,15 +310,7 @@ impl Correlator {
         let stages: Vec<usize> = (0..c.rules.len())
             .filter(|k| vias.contains(&c.rules[*k]))
             .collect();
-        let via = c
-            .rules
-            .iter()
-            .chain(&c.expected)
-            .chain(&c.reset)
-            .chain(&c.trigger)
-            .find(|r| vias.contains(r))
-            .copied()
-            .unwrap_or(vias[0]);
+        let via = via_of(c, vias);
         let Some(key) = group_key(c, input.event, via) else {
             return;
         };
@@ -642,6 +655,12 @@ impl Correlator {
 
     /// Obligations still open, by deadline, rule position and group.
     pub fn pending(&self, set: &RuleSet) -> Vec<Pending> {
+        self.pending_keyed(set).into_iter().map(|x| x.1).collect()
+    }
+
+    /// [`Correlator::pending`] with the key each is ordered by: (deadline, rule position,
+    /// group text, obligation id).
+    pub fn pending_keyed(&self, set: &RuleSet) -> Vec<((Timestamp, u32, String, u64), Pending)> {
         let mut all: Vec<(Timestamp, u32, String, u64, Pending)> = Vec::new();
         for (ci, st) in self.states.iter().enumerate() {
             let State::Absence(groups) = st else { continue };
@@ -663,8 +682,38 @@ impl Correlator {
             }
         }
         all.sort_by(|a, b| (a.0, a.1, &a.2, a.3).cmp(&(b.0, b.1, &b.2, b.3)));
-        all.into_iter().map(|x| x.4).collect()
+        all.into_iter()
+            .map(|x| ((x.0, x.1, x.2, x.3), x.4))
+            .collect()
     }
+}
+
+/// Which of the rules an input came through decides its group-by names (aliases): the
+/// first in the correlation's own lists.
+fn via_of(c: &CompiledCorrelation, vias: &[RuleRef]) -> RuleRef {
+    c.rules
+        .iter()
+        .chain(&c.expected)
+        .chain(&c.reset)
+        .chain(&c.trigger)
+        .find(|r| vias.contains(r))
+        .copied()
+        .unwrap_or(vias[0])
+}
+
+/// The group an event that matched the detection rules `matched` has in correlation
+/// `ci`, as [`Correlator::on_event`] finds it; `None` when the correlation does not
+/// consume the event or ignores it (S4). Cluster mode routes by it.
+pub fn group_of(set: &RuleSet, ci: u32, event: &Value, matched: &[u32]) -> Option<GroupKey> {
+    let c = &set.correlations[ci as usize];
+    let vias: Vec<RuleRef> = c
+        .inputs()
+        .filter(|r| matches!(r, RuleRef::Detection(d) if matched.binary_search(d).is_ok()))
+        .collect();
+    if vias.is_empty() {
+        return None;
+    }
+    group_key(c, event, via_of(c, &vias))
 }
 
 /// The group values of an obligation, read again from its anchor event.

@@ -7,11 +7,13 @@
 //! fire when `W` passes them, interleaved with released events in time order.
 
 mod checkpoint;
+mod export;
 mod parallel;
 pub mod predicate;
 mod stats;
 
 pub use checkpoint::StateError;
+pub use export::{CorrRecord, ExportedAlert, Exports};
 pub use parallel::{Detected, Detector};
 pub use stats::Stats;
 
@@ -121,6 +123,9 @@ pub struct Engine<'r> {
     index_scratch: crate::compile::index::Scratch,
     /// Predicate results of the current event.
     memo: predicate::Memo,
+    /// Export mode (one partition of a cluster): correlation inputs and alerts are handed
+    /// out instead of being correlated and written here.
+    exports: Option<Exports>,
 }
 
 impl<'r> Engine<'r> {
@@ -149,6 +154,7 @@ impl<'r> Engine<'r> {
             correlating: true,
             index_scratch: Default::default(),
             memo: predicate::Memo::default(),
+            exports: None,
         }
     }
 
@@ -450,6 +456,16 @@ impl<'r> Engine<'r> {
                 return;
             }
             let event = self.correlation_view(text);
+            if let Some(x) = &mut self.exports {
+                x.records.push(CorrRecord {
+                    ts,
+                    seq,
+                    matched: self.matched.clone(),
+                    event,
+                    text: shared,
+                });
+                return;
+            }
             let matched = std::mem::take(&mut self.matched);
             self.correlator.on_event(
                 self.set,
@@ -516,9 +532,28 @@ impl<'r> Engine<'r> {
         self.correlating = false;
         self.run_targets(text, true, view, ts, seq, &mut step);
         self.correlating = true;
-        // Written when they arrive (DESIGN.md 4.1), not held for ordering.
-        self.write_sorted(&mut step, sink);
+        self.write_on_arrival(&mut step, sink);
         self.step = step;
+    }
+
+    /// Alerts of a late event or one without a timestamp: written when they arrive
+    /// (DESIGN.md 4.1), not held for ordering, but after the held alerts older than W
+    /// (nothing can join those any more). The output is then ordered by (W at arrival,
+    /// input position) for these and (time, rule, group, input position) for the others,
+    /// with the first before the second at equal times: a function of the input alone,
+    /// which a cluster reproduces.
+    fn write_on_arrival(&mut self, step: &mut Vec<Emitted>, sink: &mut dyn AlertSink) {
+        let w = self.watermark();
+        if let Some(w) = w {
+            self.write_held_before(w, sink);
+        }
+        match &mut self.exports {
+            Some(x) => x.alerts.extend(step.drain(..).map(|e| ExportedAlert {
+                emitted: e,
+                on_arrival: Some(w),
+            })),
+            None => self.write_sorted(step, sink),
+        }
     }
 
     /// An event in processing order: detection, then correlations.
@@ -568,6 +603,13 @@ impl<'r> Engine<'r> {
 
     /// Writes alerts in (time, rule position, group, input position) order.
     fn write_sorted(&mut self, alerts: &mut Vec<Emitted>, sink: &mut dyn AlertSink) {
+        if let Some(x) = &mut self.exports {
+            x.alerts.extend(alerts.drain(..).map(|e| ExportedAlert {
+                emitted: e,
+                on_arrival: None,
+            }));
+            return;
+        }
         alerts.sort_by(|a, b| a.order.cmp(&b.order));
         for e in alerts.drain(..) {
             self.stats.alerts += 1;

@@ -130,7 +130,7 @@ impl Engine<'_> {
         self.correlating = true;
         match in_order {
             Some(t) => self.hold(t, &mut step),
-            None => self.write_sorted(&mut step, sink),
+            None => self.write_on_arrival(&mut step, sink),
         }
         self.step = step;
         Ok(true)

@@ -14,6 +14,7 @@
 mod build;
 pub mod detect;
 pub mod evtx;
+pub mod feed;
 pub mod linux;
 pub mod windows;
 

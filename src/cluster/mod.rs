@@ -1,0 +1,356 @@
+//! Cluster mode (cargo feature `cluster`): the engine partitioned by key on timely
+//! dataflow (`timely = "=0.32.0"`, plain operators; see `../shared/reference/scaleout.md`).
+//!
+//! ```text
+//! partitions ─► Sources (per worker: lateness per partition, detection) ─exchange(corr, group)─►
+//!   Correlating (per worker: the engine's own Correlator for the groups it owns) ─exchange(→0)─►
+//!   Output (worker 0: alerts in order)
+//! ```
+//! Timely time is event time in whole seconds ([`msg::tick`]). A source holds its
+//! capability at the lowest watermark of its open partitions (`W_p` = newest time in the
+//! partition − `max_lateness`), so a correlator's input frontier is the cluster's watermark,
+//! the minimum over partitions (DESIGN.md S2). Correlators process the events of the
+//! seconds the frontier has passed in (time, input position) order and fire the absence
+//! deadlines the frontier has passed; worker 0 writes the alerts of those seconds in
+//! (time, rule, group, input position) order. So the output is a function of the
+//! partitioned input alone, whatever the number of processes and threads.
+//!
+//! Only what must be timely lives here; the per-worker logic is in [`worker`].
+
+pub mod input;
+pub mod msg;
+pub mod nats;
+pub mod worker;
+
+use crate::compile::RuleSet;
+use crate::eval::{Settings, Stats};
+use crate::source::Format;
+use input::Spec;
+use msg::{EventMsg, Msg, tick, tick_start};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::rc::Rc;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::generic::operator::{Operator, source};
+use worker::{Correlating, Output, Render, Sources};
+
+/// Invalid records reported per partition before the rest are only counted.
+pub const MAX_REPORTED_INVALID: u64 = 100;
+
+/// How the processes find one another.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    /// Worker threads per process (`-w`).
+    pub threads: usize,
+    /// This process's index (`-p`).
+    pub process: usize,
+    /// Every process's `host:port`, in index order (`-n` of them).
+    pub addresses: Vec<String>,
+}
+
+impl Topology {
+    /// One process with `threads` workers.
+    pub fn local(threads: usize) -> Topology {
+        Topology {
+            threads,
+            process: 0,
+            addresses: vec![],
+        }
+    }
+
+    /// Reads a hostfile: one `host:port` per line, in process order (blank lines and `#`
+    /// comments are ignored). Errors name the file and line.
+    pub fn from_hostfile(
+        text: &str,
+        name: &str,
+        processes: usize,
+        process: usize,
+        threads: usize,
+    ) -> Result<Topology, String> {
+        let mut addresses = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let ok = line
+                .rsplit_once(':')
+                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+            if !ok {
+                return Err(format!(
+                    "{name}:{}: expected `host:port`, found `{line}`",
+                    i + 1
+                ));
+            }
+            addresses.push(line.to_string());
+        }
+        if addresses.len() < processes {
+            return Err(format!(
+                "{name}: {} address(es) for {processes} processes",
+                addresses.len()
+            ));
+        }
+        addresses.truncate(processes);
+        if process >= processes {
+            return Err(format!(
+                "process index {process} is not below the process count {processes}"
+            ));
+        }
+        Ok(Topology {
+            threads,
+            process,
+            addresses,
+        })
+    }
+
+    fn config(&self) -> timely::Config {
+        use timely::CommunicationConfig as C;
+        let communication = if self.addresses.len() > 1 {
+            C::Cluster {
+                threads: self.threads,
+                process: self.process,
+                addresses: self.addresses.clone(),
+                report: false,
+                zerocopy: false,
+            }
+        } else if self.threads > 1 {
+            C::Process(self.threads)
+        } else {
+            C::Thread
+        };
+        timely::Config {
+            communication,
+            worker: Default::default(),
+        }
+    }
+}
+
+/// A cluster run.
+pub struct Job {
+    /// The rules (shared by every worker of the process for its whole life).
+    pub set: &'static RuleSet,
+    /// Engine settings (the same in every process).
+    pub settings: Settings,
+    /// Input format of the partitions' records.
+    pub format: Format,
+    /// How alerts are written.
+    pub render: Render,
+    /// The partitions.
+    pub spec: Spec,
+    /// Longest accepted line.
+    pub max_line: usize,
+    /// Processes and threads.
+    pub topology: Topology,
+}
+
+/// Runs the job; alerts go to `out` on process 0. Returns the run's counters on process
+/// 0 (`None` elsewhere).
+pub fn run(job: Job, out: Box<dyn Write + Send>) -> Result<Option<Stats>, String> {
+    let config = job.topology.config();
+    let out = std::sync::Mutex::new(Some(out));
+    let job = std::sync::Arc::new(job);
+    let guards = timely::execute(config, move |worker| {
+        let index = worker.index();
+        let peers = worker.peers();
+        let job = job.clone();
+        let mut inputs = Vec::new();
+        let mut errors = Vec::new();
+        for p in (0..job.spec.count()).filter(|p| *p as usize % peers == index) {
+            match job.spec.open(p, job.max_line) {
+                Ok(i) => inputs.push((p, i)),
+                Err(e) => errors.push(e),
+            }
+        }
+        let sink: Option<Box<dyn Write + Send>> = if index == 0 {
+            out.lock().ok().and_then(|mut o| o.take())
+        } else {
+            None
+        };
+        let result: Rc<RefCell<Option<Stats>>> = Rc::new(RefCell::new(None));
+        let failures: Rc<RefCell<Vec<String>>> = Rc::new(RefCell::new(errors));
+        build(worker, &job, inputs, sink, result.clone(), failures.clone());
+        while worker.step_or_park(None) {}
+        let failures = failures.borrow().clone();
+        let stats = result.borrow_mut().take();
+        (stats, failures)
+    })?;
+    let mut stats = None;
+    let mut failures = Vec::new();
+    for r in guards.join() {
+        let (s, f) = r?;
+        stats = stats.or(s);
+        failures.extend(f);
+    }
+    if failures.is_empty() {
+        Ok(stats)
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+type Worker = timely::worker::Worker;
+
+/// The dataflow of one worker.
+fn build(
+    worker: &mut Worker,
+    job: &Job,
+    inputs: Vec<(u32, Box<dyn input::Partition>)>,
+    mut sink: Option<Box<dyn Write + Send>>,
+    result: Rc<RefCell<Option<Stats>>>,
+    failures: Rc<RefCell<Vec<String>>>,
+) {
+    let set = job.set;
+    let settings = job.settings.clone();
+    let render = job.render;
+    let workers = worker.peers() as u64;
+    let first = worker.index() == 0;
+    let mut sources = Sources::new(set, &settings, job.format, render, workers, inputs);
+    worker.dataflow::<u64, _, _>(move |scope| {
+        let read = source(scope, "Partitions", move |cap, info| {
+            let activator = scope.activator_for(info.address);
+            let mut cap = Some(cap);
+            let mut out = Vec::new();
+            let mut errors = Vec::new();
+            move |output| {
+                let Some(c) = cap.as_mut() else { return };
+                sources.step(&mut out, &mut errors);
+                for e in errors.drain(..) {
+                    eprintln!("{e}");
+                }
+                if !out.is_empty() {
+                    output.session(&*c).give_iterator(out.drain(..));
+                }
+                if sources.done() {
+                    cap = None;
+                    return;
+                }
+                if let Some(low) = sources.low() {
+                    let t = tick(low);
+                    if t > *c.time() {
+                        c.downgrade(&t);
+                    }
+                }
+                activator.activate();
+            }
+        })
+        .container::<Vec<Msg>>();
+
+        let correlated = read
+            .unary_frontier(
+                Exchange::new(|m: &Msg| m.route()),
+                "Correlate",
+                move |cap, _info| {
+                    let mut hold: Option<Capability<u64>> = Some(cap);
+                    let mut stash: BTreeMap<u64, (Capability<u64>, Vec<EventMsg>)> =
+                        BTreeMap::new();
+                    let mut state = Correlating::new(set, &settings, render);
+                    let mut alerts = Vec::new();
+                    let mut deadline_alerts = Vec::new();
+                    move |(input, frontier), output| {
+                        input.for_each(|time, data| {
+                            // Every message is sent under a capability.
+                            let Some(c) = time.retain_least(output.output_index()) else {
+                                return;
+                            };
+                            for m in data.drain(..) {
+                                if state.control(&m) {
+                                    continue;
+                                }
+                                match m {
+                                    // Stashed under the second of its own time (at or
+                                    // after the capability it came with): it is processed
+                                    // once the frontier has passed that second.
+                                    Msg::Event(e) => stash
+                                        .entry(tick(e.ts))
+                                        .or_insert_with(|| (c.delayed(&tick(e.ts)), Vec::new()))
+                                        .1
+                                        .push(e),
+                                    // Alerts and counters of the sources: on to the output.
+                                    other => output.session(&c).give(other),
+                                }
+                            }
+                        });
+                        let f: Option<u64> = frontier.frontier().iter().min().copied();
+                        // Every second the frontier has passed, in order.
+                        while let Some(entry) = stash.first_entry() {
+                            if f.is_some_and(|f| *entry.key() >= f) {
+                                break;
+                            }
+                            let (c, mut batch) = entry.remove();
+                            state.events(&mut batch, &mut alerts, &mut deadline_alerts);
+                            if !alerts.is_empty() {
+                                output.session(&c).give_iterator(alerts.drain(..));
+                            }
+                            if let Some(h) = hold.as_ref() {
+                                if !deadline_alerts.is_empty() {
+                                    output.session(h).give_iterator(deadline_alerts.drain(..));
+                                }
+                            }
+                        }
+                        let Some(h) = hold.as_mut() else { return };
+                        match f {
+                            Some(f) => {
+                                state.fire_before(tick_start(f), false, &mut deadline_alerts);
+                                if !deadline_alerts.is_empty() {
+                                    output.session(&*h).give_iterator(deadline_alerts.drain(..));
+                                }
+                                // Deadlines not fired are at or after the frontier.
+                                if f > *h.time() {
+                                    h.downgrade(&f);
+                                }
+                            }
+                            None => {
+                                let counts = state.finish(&mut deadline_alerts);
+                                deadline_alerts.push(Msg::Counts(counts));
+                                output.session(&*h).give_iterator(deadline_alerts.drain(..));
+                                hold = None;
+                            }
+                        }
+                    }
+                },
+            )
+            .container::<Vec<Msg>>();
+
+        let mut output = Output::new();
+        correlated.sink(
+            Exchange::new(|_: &Msg| 0),
+            "Output",
+            move |(input, frontier)| {
+                input.for_each(|_time, data| {
+                    for m in data.drain(..) {
+                        output.take(m);
+                    }
+                });
+                let f: Option<u64> = frontier.frontier().iter().min().copied();
+                let mut failed = None;
+                if let Some(w) = sink.as_mut() {
+                    output.release(f.map(tick_start), &mut |line| {
+                        if failed.is_none() {
+                            if let Err(e) = writeln!(w, "{line}") {
+                                failed = Some(e);
+                            }
+                        }
+                    });
+                    if f.is_none() {
+                        if let Err(e) = w.flush() {
+                            failed.get_or_insert(e);
+                        }
+                    }
+                }
+                if let Some(e) = failed {
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        failures
+                            .borrow_mut()
+                            .push(format!("cannot write alerts: {e}"));
+                    }
+                    sink = None;
+                }
+                if first && f.is_none() && result.borrow().is_none() {
+                    *result.borrow_mut() = Some(output.stats());
+                }
+            },
+        );
+    });
+}

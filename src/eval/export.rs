@@ -1,0 +1,74 @@
+//! Export mode: an engine that reads one partition of a partitioned input (cluster mode)
+//! decides time, lateness and detection exactly as a whole engine does, but hands out the
+//! inputs of its correlations and its alerts, with their ordering keys, instead of
+//! correlating and writing them. The correlation itself then runs where the group lives.
+
+use super::Engine;
+use crate::compile::RuleSet;
+use crate::correlate::Emitted;
+use crate::time::Timestamp;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// One in-order event for the correlations: what [`crate::correlate::Correlator::on_event`]
+/// would have been given.
+#[derive(Debug, Clone)]
+pub struct CorrRecord {
+    /// Event time.
+    pub ts: Timestamp,
+    /// Position in this engine's input (1-based, counting every event).
+    pub seq: u64,
+    /// The detection rules it matched (ascending).
+    pub matched: Vec<u32>,
+    /// The fields correlations read.
+    pub event: Value,
+    /// The event as read, for alerts.
+    pub text: Arc<str>,
+}
+
+/// An alert with its ordering key.
+#[derive(Debug, Clone)]
+pub struct ExportedAlert {
+    /// The alert and its (time, rule position, group, input position) key.
+    pub emitted: Emitted,
+    /// For alerts written on arrival (late events, events without a timestamp): the
+    /// watermark when the event arrived (`None` before any timestamp). `None` for alerts
+    /// written in time order.
+    pub on_arrival: Option<Option<Timestamp>>,
+}
+
+/// What an exporting engine handed out since the last [`Engine::take_exports`].
+#[derive(Debug, Default)]
+pub struct Exports {
+    /// Correlation inputs, in processing order.
+    pub records: Vec<CorrRecord>,
+    /// Detection alerts.
+    pub alerts: Vec<ExportedAlert>,
+}
+
+impl<'r> Engine<'r> {
+    /// An engine in export mode (see the module documentation).
+    pub fn exporting(set: &'r RuleSet, settings: super::Settings) -> Self {
+        let mut e = Engine::with_settings(set, settings);
+        e.exports = Some(Exports::default());
+        e
+    }
+
+    /// Takes what was exported so far (empty when not in export mode).
+    pub fn take_exports(&mut self) -> Exports {
+        self.exports
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// The newest valid timestamp seen.
+    pub fn max_seen(&self) -> Option<Timestamp> {
+        self.max_seen
+    }
+
+    /// The time of the first event processed in order (what `learning` counts from).
+    pub fn stream_start(&self) -> Option<Timestamp> {
+        self.correlator.stream_start()
+    }
+}

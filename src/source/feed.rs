@@ -1,0 +1,58 @@
+//! Feeding records to an engine through an adapter: the one path `run` and cluster mode
+//! share. A plain session line takes the engine's fast path (read by projection); anything
+//! else goes through the adapter, and the record it becomes (if any) to the engine.
+
+use super::{Adapter, Outcome, View};
+use crate::alert::AlertSink;
+use crate::eval::Engine;
+
+/// One line of input: `Ok(())` when it was an event, a skipped record or blank; `Err` with
+/// what is wrong when it is invalid (counted by the engine and the adapter; the caller
+/// reports it with the line's place).
+pub fn feed_line(
+    engine: &mut Engine<'_>,
+    adapter: &mut Adapter,
+    line: &[u8],
+    sink: &mut dyn AlertSink,
+) -> Result<(), String> {
+    if let Some(plain) = adapter.plain_session(line) {
+        match engine.process_session_line(plain, sink) {
+            Ok(true) => {
+                adapter.count_plain(true);
+                return Ok(());
+            }
+            // Another shape (a Windows or journal record): the adapter reads it.
+            Ok(false) => {}
+            Err(e) => {
+                adapter.count_plain(false);
+                return Err(e.to_string());
+            }
+        }
+    }
+    let outcome = adapter.line(line);
+    feed_outcome(engine, outcome, Some(line), sink)
+}
+
+/// A record the adapter has read (`line`: its text, when it was a line), to the engine.
+pub fn feed_outcome(
+    engine: &mut Engine<'_>,
+    outcome: Outcome,
+    line: Option<&[u8]>,
+    sink: &mut dyn AlertSink,
+) -> Result<(), String> {
+    if let Outcome::Invalid(message) = outcome {
+        engine.record_invalid();
+        return Err(message);
+    }
+    let Some(record) = outcome.into_record() else {
+        return Ok(());
+    };
+    // A session event read as a JSON line goes into alerts as it was written.
+    let text = line
+        .filter(|_| record.verbatim && record.view == View::Session)
+        .and_then(|l| std::str::from_utf8(l).ok())
+        .map(|t| t.trim().trim_start_matches('\u{feff}'));
+    engine
+        .process_record(record, text, sink)
+        .map_err(|e| e.to_string())
+}
