@@ -273,3 +273,130 @@ fn usage_errors_are_clear() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing.jsonl"));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A `nats-server -js` on a free loopback port, killed on drop; `None` (test skipped with a
+/// message) when it is not installed, except under `CI=true`.
+struct NatsServer {
+    child: std::process::Child,
+    url: String,
+    store: PathBuf,
+}
+
+impl NatsServer {
+    fn start(d: &Path) -> Option<NatsServer> {
+        let exe = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .or_else(|| {
+                let found = Command::new("nats-server")
+                    .arg("--version")
+                    .output()
+                    .is_ok();
+                found.then(|| PathBuf::from("nats-server"))
+            });
+        let Some(exe) = exe else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "nats-server is not installed (CI=true): apt-get install nats-server"
+            );
+            eprintln!("skipped: nats-server is not installed");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let store = d.join("jetstream");
+        let child = Command::new(exe)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(&store)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start nats-server");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nats-server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Some(NatsServer {
+            child,
+            url: format!("nats://127.0.0.1:{port}"),
+            store,
+        })
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.store);
+    }
+}
+
+#[test]
+fn nats_partitions_give_the_same_output_as_files() {
+    use session_sigma::cluster::nats::partition_of;
+    let d = dir("nats");
+    let Some(server) = NatsServer::start(&d) else {
+        return;
+    };
+    let lines = generate(8_000, 5, 60);
+    // The same partitioning `publish --key user` does, written to files.
+    let mut parts = vec![String::new(); 4];
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).expect("generated JSON");
+        let user = v["user"].as_str().unwrap_or_default();
+        parts[partition_of(user.as_bytes(), 4) as usize].push_str(&format!("{l}\n"));
+    }
+    let files: Vec<PathBuf> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let f = d.join(format!("nats-part-{i}.jsonl"));
+            std::fs::write(&f, t).expect("write");
+            f
+        })
+        .collect();
+    let all = d.join("all.jsonl");
+    std::fs::write(&all, lines.join("\n") + "\n").expect("write");
+    let o = Command::new(bin())
+        .args([
+            "publish",
+            "--nats",
+            &server.url,
+            "--stream",
+            "sessions",
+            "--partitions",
+            "4",
+        ])
+        .arg(&all)
+        .output()
+        .expect("publish");
+    check(&o, "publish");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("8000 record(s) published"));
+    let from_files = cluster(&d, "files", &files, &[], &[]);
+    assert!(alert_count(&from_files.0) > 300);
+    let nats = [
+        "--nats",
+        server.url.as_str(),
+        "--stream",
+        "sessions",
+        "--partitions",
+        "4",
+    ];
+    assert!(
+        cluster(&d, "nats1", &[], &nats, &[]) == from_files,
+        "NATS, 1 worker"
+    );
+    assert!(
+        cluster(&d, "nats2", &[], &nats, &["-w", "2"]) == from_files,
+        "NATS, 2 workers"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -26,6 +26,9 @@ pub enum Command {
     /// Run rules over partitioned input on a timely dataflow cluster (feature `cluster`).
     #[cfg(feature = "cluster")]
     Cluster(ClusterArgs),
+    /// Load JSON lines into a NATS JetStream stream, partitioned by a key (feature `cluster`).
+    #[cfg(feature = "cluster")]
+    Publish(PublishArgs),
 }
 
 #[cfg(feature = "cluster")]
@@ -55,9 +58,39 @@ pub struct ClusterArgs {
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
+    /// Read the partitions from this NATS server's JetStream (with --stream, --partitions).
+    #[arg(long, value_name = "URL", requires_all = ["stream", "partitions"], conflicts_with = "files")]
+    pub nats: Option<String>,
+    /// JetStream stream name; partition n is subject `<stream>.p.<n>`.
+    #[arg(long, value_name = "NAME", requires = "nats")]
+    pub stream: Option<String>,
+    /// Number of JetStream partitions.
+    #[arg(long, value_name = "P", requires = "nats")]
+    pub partitions: Option<u32>,
     /// Partition files, one per partition, in partition order.
     #[arg(value_name = "PARTITIONS")]
-    pub partitions: Vec<PathBuf>,
+    pub files: Vec<PathBuf>,
+}
+
+/// `publish`: load JSON lines into a JetStream stream, partitioned by a stable key.
+#[cfg(feature = "cluster")]
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// NATS server.
+    #[arg(long, value_name = "URL")]
+    pub nats: String,
+    /// Stream name (created if absent, subjects `<stream>.p.*`).
+    #[arg(long, value_name = "NAME")]
+    pub stream: String,
+    /// Number of partitions.
+    #[arg(long, value_name = "P")]
+    pub partitions: u32,
+    /// Top-level field whose value picks the partition (FNV-1a of its text, modulo P).
+    #[arg(long, value_name = "FIELD", default_value = "user")]
+    pub key: String,
+    /// Files of JSON lines (none or "-": stdin).
+    #[arg(value_name = "EVENTS")]
+    pub events: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

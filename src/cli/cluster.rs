@@ -1,7 +1,7 @@
 //! `session-sigma cluster` (feature `cluster`): the engine on timely dataflow, over
 //! partitioned input. See `session_sigma::cluster`.
 
-use super::args::{ClusterArgs, OutputFormat};
+use super::args::{ClusterArgs, OutputFormat, PublishArgs};
 use super::{EXIT_ERROR, RuleSources};
 use session_sigma::cluster::input::Spec;
 use session_sigma::cluster::worker::Render;
@@ -18,10 +18,22 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
         eprintln!("error: -w and -n must be at least 1");
         return EXIT_ERROR;
     }
-    if a.partitions.is_empty() {
-        eprintln!("error: give the partitions: one file per partition");
-        return EXIT_ERROR;
-    }
+    let spec = match (&a.nats, &a.stream, a.partitions) {
+        (Some(url), Some(stream), Some(partitions)) if partitions > 0 => Spec::Nats {
+            url: url.clone(),
+            stream: stream.clone(),
+            partitions,
+        },
+        (Some(_), ..) => {
+            eprintln!("error: --nats needs --stream and --partitions (at least 1)");
+            return EXIT_ERROR;
+        }
+        _ if a.files.is_empty() => {
+            eprintln!("error: give the partitions: one file per partition, or --nats");
+            return EXIT_ERROR;
+        }
+        _ => Spec::Files(a.files.clone()),
+    };
     if a.engine.input_format == super::args::InputFormat::Evtx {
         eprintln!("error: cluster partitions are read as lines; EVTX is not a line format");
         return EXIT_ERROR;
@@ -71,7 +83,7 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
             OutputFormat::Jsonl => Render::Json,
             OutputFormat::Text => Render::Text,
         },
-        spec: Spec::Files(a.partitions.clone()),
+        spec,
         max_line: a.engine.max_line_bytes,
         topology,
     };
@@ -95,4 +107,96 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
             EXIT_ERROR
         }
     }
+}
+
+/// `publish`: JSON lines into a JetStream stream, partition by partition, in input order.
+pub fn publish(a: &PublishArgs) -> u8 {
+    use session_sigma::cluster::nats::{Client, partition_of};
+    use std::io::BufRead;
+    if a.partitions == 0 {
+        eprintln!("error: --partitions must be at least 1");
+        return EXIT_ERROR;
+    }
+    let mut client = match Client::connect(&a.nats, std::time::Duration::from_secs(5)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    if let Err(e) = client.ensure_stream(&a.stream) {
+        eprintln!("error: {e}");
+        return EXIT_ERROR;
+    }
+    let inputs: Vec<Option<&std::path::PathBuf>> = if a.events.is_empty() {
+        vec![None]
+    } else {
+        a.events
+            .iter()
+            .map(|p| (p.as_os_str() != "-").then_some(p))
+            .collect()
+    };
+    let mut parts: Vec<Vec<Vec<u8>>> = vec![Vec::new(); a.partitions as usize];
+    let mut total = 0u64;
+    let flush = |parts: &mut Vec<Vec<Vec<u8>>>, client: &mut Client| -> Result<(), String> {
+        for (p, lines) in parts.iter_mut().enumerate() {
+            let refs: Vec<&[u8]> = lines.iter().map(|l| l.as_slice()).collect();
+            client
+                .publish_batch(&a.stream, p as u32, &refs)
+                .map_err(|e| e.to_string())?;
+            lines.clear();
+        }
+        Ok(())
+    };
+    for input in inputs {
+        let reader: Box<dyn BufRead> = match input {
+            None => Box::new(std::io::stdin().lock()),
+            Some(path) => match std::fs::File::open(path) {
+                Ok(f) => Box::new(std::io::BufReader::new(f)),
+                Err(e) => {
+                    eprintln!("error: cannot read {}: {e}", path.display());
+                    return EXIT_ERROR;
+                }
+            },
+        };
+        for line in reader.split(b'\n') {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("error: reading input: {e}");
+                    return EXIT_ERROR;
+                }
+            };
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            // The key's text; a line that is not a JSON object (or lacks the key) goes by
+            // its whole text, so that bad lines still land somewhere stable.
+            let key = serde_json::from_slice::<serde_json::Value>(&line)
+                .ok()
+                .and_then(|v| v.get(&a.key).cloned())
+                .map(|v| match v {
+                    serde_json::Value::String(s) => s.into_bytes(),
+                    other => other.to_string().into_bytes(),
+                });
+            let p = partition_of(key.as_deref().unwrap_or(&line), a.partitions);
+            parts[p as usize].push(line);
+            total += 1;
+            if total % 4096 == 0 {
+                if let Err(e) = flush(&mut parts, &mut client) {
+                    eprintln!("error: {e}");
+                    return EXIT_ERROR;
+                }
+            }
+        }
+    }
+    if let Err(e) = flush(&mut parts, &mut client) {
+        eprintln!("error: {e}");
+        return EXIT_ERROR;
+    }
+    eprintln!(
+        "{total} record(s) published to {} ({} partitions)",
+        a.stream, a.partitions
+    );
+    0
 }

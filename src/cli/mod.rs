@@ -71,6 +71,8 @@ pub fn main() -> ExitCode {
         Command::Normalize(a) => normalize::normalize(&a),
         #[cfg(feature = "cluster")]
         Command::Cluster(a) => cluster::cluster(&a),
+        #[cfg(feature = "cluster")]
+        Command::Publish(a) => cluster::publish(&a),
     };
     ExitCode::from(code)
 }

@@ -35,6 +35,16 @@ pub trait Partition: Send {
 pub enum Spec {
     /// One file per partition, in order.
     Files(Vec<PathBuf>),
+    /// A JetStream stream whose subject `<stream>.p.<n>` is partition `n`; each partition
+    /// is read from its first message to the last one stored when the run starts.
+    Nats {
+        /// Server address (`nats://host:port` or `host:port`).
+        url: String,
+        /// Stream name.
+        stream: String,
+        /// Number of partitions.
+        partitions: u32,
+    },
 }
 
 impl Spec {
@@ -42,6 +52,7 @@ impl Spec {
     pub fn count(&self) -> u32 {
         match self {
             Spec::Files(f) => f.len() as u32,
+            Spec::Nats { partitions, .. } => *partitions,
         }
     }
 
@@ -57,7 +68,69 @@ impl Spec {
                     lines: LineReader::new(BufReader::with_capacity(1 << 16, f), max_line),
                 }))
             }
+            Spec::Nats { url, stream, .. } => {
+                let name = format!("{url}/{stream}.p.{p}");
+                let fail = |e: super::nats::NatsError| format!("{name}: {e}");
+                let mut client =
+                    super::nats::Client::connect(url, std::time::Duration::from_secs(5))
+                        .map_err(fail)?;
+                let last = client.last_seq(stream, p).map_err(fail)?;
+                let reader = super::nats::PartitionReader::open(url, stream, p, 1).map_err(fail)?;
+                Ok(Box::new(NatsPartition {
+                    name,
+                    reader,
+                    last,
+                    read: 0,
+                    max_line,
+                    batch: Vec::new(),
+                }))
+            }
         }
+    }
+}
+
+/// A JetStream partition up to the last message stored when it was opened.
+struct NatsPartition {
+    name: String,
+    reader: super::nats::PartitionReader,
+    /// Last stream sequence to read.
+    last: u64,
+    /// Last stream sequence read.
+    read: u64,
+    max_line: usize,
+    batch: Vec<(u64, Vec<u8>)>,
+}
+
+impl Partition for NatsPartition {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn read(&mut self, max: usize, out: &mut Vec<(u64, Item)>) -> Result<Status, String> {
+        if self.read >= self.last {
+            return Ok(Status::End);
+        }
+        self.batch.clear();
+        self.reader
+            .fetch(max, std::time::Duration::from_millis(200), &mut self.batch)
+            .map_err(|e| format!("{}: {e}", self.name))?;
+        for (seq, payload) in self.batch.drain(..) {
+            if seq > self.last {
+                self.read = self.last;
+                break;
+            }
+            self.read = seq;
+            out.push(if payload.len() > self.max_line {
+                (seq, Item::TooLong(payload.len()))
+            } else {
+                (seq, Item::Line(payload))
+            });
+        }
+        Ok(if self.read >= self.last {
+            Status::End
+        } else {
+            Status::More
+        })
     }
 }
 
