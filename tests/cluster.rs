@@ -400,3 +400,119 @@ fn nats_partitions_give_the_same_output_as_files() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Kills one of two processes mid-stream (after at least one checkpoint), restarts from the
+/// latest checkpoint with another topology (one process, two threads), and demands exactly
+/// the alerts and summary of an uninterrupted run: none lost, none twice.
+#[test]
+fn crash_and_restart_from_a_checkpoint_gives_the_uninterrupted_output() {
+    let d = dir("crash");
+    let lines = generate(30_000, 23, 90);
+    let parts = partition(&d, &lines, 4);
+    let lateness = ["--max-lateness", "1m"];
+    let reference = cluster(&d, "ref", &parts, &lateness, &[]);
+    let ck = d.join("checkpoints");
+    let ck_s = ck.to_string_lossy().to_string();
+    let with_ck = [
+        "--max-lateness",
+        "1m",
+        "--checkpoint-dir",
+        &ck_s,
+        "--checkpoint-every",
+        "10m",
+    ];
+    // Checkpoints change nothing in the output.
+    assert!(
+        cluster(&d, "ck1", &parts, &with_ck, &[]) == reference,
+        "with checkpoints"
+    );
+    let _ = std::fs::remove_dir_all(&ck);
+
+    let ports: Vec<u16> = (0..2)
+        .map(|_| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("free port")
+        })
+        .collect();
+    let hosts = d.join("crash.hosts");
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
+    )
+    .expect("hostfile");
+    let h = hosts.to_string_lossy().to_string();
+    let out = d.join("crash.out");
+    let sum = d.join("crash.sum");
+    let start = |p: &str, extra: &[&str]| {
+        Command::new(bin())
+            .arg("cluster")
+            .args(with_ck)
+            .args(["-n", "2", "-p", p, "-h", &h])
+            .args(extra)
+            .args(&parts)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start process")
+    };
+    let mut p1 = start("1", &[]);
+    let out_s = out.to_string_lossy().to_string();
+    let sum_s = sum.to_string_lossy().to_string();
+    let mut p0 = start("0", &["--output", &out_s, "--summary", &sum_s]);
+    // Wait for a checkpoint, then kill process 1.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !ck.join("LATEST").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint was written"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    p1.kill().expect("kill process 1");
+    let _ = p1.wait();
+    let status = p0.wait().expect("process 0");
+    assert!(
+        !status.success(),
+        "process 0 must stop when its peer dies (fail-stop)"
+    );
+    let written = std::fs::read(&out).unwrap_or_default();
+    assert!(
+        alert_count(&written) < alert_count(&reference.0),
+        "the run was not interrupted: {} of {} alerts",
+        alert_count(&written),
+        alert_count(&reference.0)
+    );
+
+    // Restart everything from the latest checkpoint, as one process with two threads.
+    let o = Command::new(bin())
+        .arg("cluster")
+        .args(with_ck)
+        .args([
+            "-w",
+            "2",
+            "--resume",
+            "--output",
+            &out_s,
+            "--summary",
+            &sum_s,
+        ])
+        .args(&parts)
+        .output()
+        .expect("restart");
+    check(&o, "restart");
+    let after = (
+        std::fs::read(&out).expect("alerts"),
+        std::fs::read(&sum).expect("summary"),
+    );
+    assert!(
+        after.0 == reference.0,
+        "alerts after the restart differ from an uninterrupted run"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&after.1),
+        String::from_utf8_lossy(&reference.1)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

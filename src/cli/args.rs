@@ -58,6 +58,22 @@ pub struct ClusterArgs {
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
+    /// Write checkpoints to DIR (it must be readable by every process on restart).
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Event time between checkpoints.
+    #[arg(
+        long,
+        value_name = "DUR",
+        default_value = "10m",
+        requires = "checkpoint_dir"
+    )]
+    pub checkpoint_every: String,
+    /// Start from the latest complete checkpoint in --checkpoint-dir (after a failure):
+    /// partitions replay from their resume places and alerts already in --output are not
+    /// written again. Every process of the restarted run gets it.
+    #[arg(long, requires = "checkpoint_dir")]
+    pub resume: bool,
     /// Read the partitions from this NATS server's JetStream (with --stream, --partitions).
     #[arg(long, value_name = "URL", requires_all = ["stream", "partitions"], conflicts_with = "files")]
     pub nats: Option<String>,

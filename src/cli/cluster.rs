@@ -75,6 +75,58 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
     };
     // Every worker thread reads the rule set for the life of the process.
     let set: &'static _ = Box::leak(Box::new(set));
+    let checkpoint = match &a.checkpoint_dir {
+        None => None,
+        Some(dir) => {
+            let every = session_sigma::time::parse_duration(&a.checkpoint_every)
+                .filter(|d| *d >= 1_000_000_000);
+            let Some(every) = every else {
+                eprintln!(
+                    "error: --checkpoint-every `{}` is not a duration of at least 1s",
+                    a.checkpoint_every
+                );
+                return EXIT_ERROR;
+            };
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                eprintln!("error: cannot create {}: {e}", dir.display());
+                return EXIT_ERROR;
+            }
+            Some(session_sigma::cluster::checkpoint::Config {
+                dir: dir.clone(),
+                every: (every / 1_000_000_000) as u64,
+            })
+        }
+    };
+    let mut resume = None;
+    let out: Box<dyn std::io::Write + Send> = match &a.output {
+        None if a.resume => {
+            eprintln!("error: --resume needs --output: the alerts already written are read there");
+            return EXIT_ERROR;
+        }
+        None => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout())),
+        // Only process 0 writes alerts: the others do not touch the file.
+        Some(_) if a.process != 0 => {
+            resume = a.resume.then_some(0);
+            Box::new(std::io::sink())
+        }
+        Some(path) if a.resume => match reopen(path) {
+            Ok((f, lines)) => {
+                resume = Some(lines);
+                Box::new(BufWriter::with_capacity(1 << 16, f))
+            }
+            Err(e) => {
+                eprintln!("error: cannot resume {}: {e}", path.display());
+                return EXIT_ERROR;
+            }
+        },
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return EXIT_ERROR;
+            }
+        },
+    };
     let job = Job {
         set,
         settings,
@@ -86,18 +138,8 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
         spec,
         max_line: a.engine.max_line_bytes,
         topology,
-    };
-    let out: Box<dyn std::io::Write + Send> = match &a.output {
-        None => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout())),
-        // Only process 0 writes alerts: the others do not touch the file.
-        Some(_) if a.process != 0 => Box::new(std::io::sink()),
-        Some(path) => match std::fs::File::create(path) {
-            Ok(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                return EXIT_ERROR;
-            }
-        },
+        checkpoint,
+        resume,
     };
     match run(job, out) {
         Ok(Some(stats)) => super::run::finish_report(&stats, a.engine.summary.as_deref()),
@@ -107,6 +149,27 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
             EXIT_ERROR
         }
     }
+}
+
+/// The output of an interrupted run, for appending: a last line cut short is removed;
+/// returns the file and its number of complete lines.
+fn reopen(path: &std::path::Path) -> std::io::Result<(std::fs::File, u64)> {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let keep = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let lines = text[..keep].iter().filter(|b| **b == b'\n').count() as u64;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(path)?;
+    f.set_len(keep as u64)?;
+    let mut f = f;
+    std::io::Seek::seek(&mut f, std::io::SeekFrom::End(0))?;
+    Ok((f, lines))
 }
 
 /// `publish`: JSON lines into a JetStream stream, partition by partition, in input order.

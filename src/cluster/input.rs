@@ -56,8 +56,17 @@ impl Spec {
         }
     }
 
-    /// Opens partition `p`.
-    pub fn open(&self, p: u32, max_line: usize) -> Result<Box<dyn Partition>, String> {
+    /// Opens partition `p`, at the place a checkpoint says (`from`).
+    pub fn open(
+        &self,
+        p: u32,
+        max_line: usize,
+        from: Option<&super::checkpoint::PartState>,
+    ) -> Result<Box<dyn Partition>, String> {
+        if from.is_some_and(|f| f.ended) {
+            return Ok(Box::new(Ended(format!("partition {p}"))));
+        }
+        let offset = from.map_or(0, |f| f.offset);
         match self {
             Spec::Files(files) => {
                 let path = &files[p as usize];
@@ -66,6 +75,7 @@ impl Spec {
                 Ok(Box::new(FilePartition {
                     name: path.display().to_string(),
                     lines: LineReader::new(BufReader::with_capacity(1 << 16, f), max_line),
+                    skip_below: offset,
                 }))
             }
             Spec::Nats { url, stream, .. } => {
@@ -75,12 +85,13 @@ impl Spec {
                     super::nats::Client::connect(url, std::time::Duration::from_secs(5))
                         .map_err(fail)?;
                 let last = client.last_seq(stream, p).map_err(fail)?;
-                let reader = super::nats::PartitionReader::open(url, stream, p, 1).map_err(fail)?;
+                let reader = super::nats::PartitionReader::open(url, stream, p, offset.max(1))
+                    .map_err(fail)?;
                 Ok(Box::new(NatsPartition {
                     name,
                     reader,
                     last,
-                    read: 0,
+                    read: offset.saturating_sub(1),
                     max_line,
                     batch: Vec::new(),
                 }))
@@ -137,6 +148,21 @@ impl Partition for NatsPartition {
 struct FilePartition {
     name: String,
     lines: LineReader<BufReader<std::fs::File>>,
+    /// Lines before this number were read before the checkpoint resumed from.
+    skip_below: u64,
+}
+
+/// A partition that ended before the checkpoint resumed from.
+struct Ended(String);
+
+impl Partition for Ended {
+    fn name(&self) -> &str {
+        &self.0
+    }
+
+    fn read(&mut self, _: usize, _: &mut Vec<(u64, Item)>) -> Result<Status, String> {
+        Ok(Status::End)
+    }
 }
 
 impl Partition for FilePartition {
@@ -147,6 +173,7 @@ impl Partition for FilePartition {
     fn read(&mut self, max: usize, out: &mut Vec<(u64, Item)>) -> Result<Status, String> {
         for _ in 0..max {
             match self.lines.next_line() {
+                Ok(Some((n, _))) if n < self.skip_below => {}
                 Ok(Some((n, Line::Text(b)))) => out.push((n, Item::Line(b.to_vec()))),
                 Ok(Some((n, Line::TooLong(len)))) => out.push((n, Item::TooLong(len))),
                 Ok(None) => return Ok(Status::End),

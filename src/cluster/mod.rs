@@ -17,6 +17,7 @@
 //!
 //! Only what must be timely lives here; the per-worker logic is in [`worker`].
 
+pub mod checkpoint;
 pub mod input;
 pub mod msg;
 pub mod nats;
@@ -143,12 +144,24 @@ pub struct Job {
     pub max_line: usize,
     /// Processes and threads.
     pub topology: Topology,
+    /// Checkpoints to write.
+    pub checkpoint: Option<checkpoint::Config>,
+    /// Resume from the latest checkpoint; the output already holds this many alerts.
+    pub resume: Option<u64>,
 }
 
 /// Runs the job; alerts go to `out` on process 0. Returns the run's counters on process
 /// 0 (`None` elsewhere).
 pub fn run(job: Job, out: Box<dyn Write + Send>) -> Result<Option<Stats>, String> {
     let config = job.topology.config();
+    // Read before any process connects: no checkpoint can be written before every
+    // process has read the one it resumes from.
+    let restored = match (&job.resume, &job.checkpoint) {
+        (Some(_), Some(c)) => checkpoint::load_latest(&c.dir, job.spec.count())?,
+        (Some(_), None) => return Err("resuming needs a checkpoint folder".into()),
+        _ => None,
+    };
+    let restored = std::sync::Arc::new(restored);
     let out = std::sync::Mutex::new(Some(out));
     let job = std::sync::Arc::new(job);
     let guards = timely::execute(config, move |worker| {
@@ -157,8 +170,12 @@ pub fn run(job: Job, out: Box<dyn Write + Send>) -> Result<Option<Stats>, String
         let job = job.clone();
         let mut inputs = Vec::new();
         let mut errors = Vec::new();
+        let restored = restored.as_ref().as_ref();
         for p in (0..job.spec.count()).filter(|p| *p as usize % peers == index) {
-            match job.spec.open(p, job.max_line) {
+            match job
+                .spec
+                .open(p, job.max_line, restored.map(|r| &r.parts[p as usize]))
+            {
                 Ok(i) => inputs.push((p, i)),
                 Err(e) => errors.push(e),
             }
@@ -170,7 +187,15 @@ pub fn run(job: Job, out: Box<dyn Write + Send>) -> Result<Option<Stats>, String
         };
         let result: Rc<RefCell<Option<Stats>>> = Rc::new(RefCell::new(None));
         let failures: Rc<RefCell<Vec<String>>> = Rc::new(RefCell::new(errors));
-        build(worker, &job, inputs, sink, result.clone(), failures.clone());
+        build(
+            worker,
+            &job,
+            restored,
+            inputs,
+            sink,
+            result.clone(),
+            failures.clone(),
+        );
         while worker.step_or_park(None) {}
         let failures = failures.borrow().clone();
         let stats = result.borrow_mut().take();
@@ -196,6 +221,7 @@ type Worker = timely::worker::Worker;
 fn build(
     worker: &mut Worker,
     job: &Job,
+    restored: Option<&checkpoint::Restored>,
     inputs: Vec<(u32, Box<dyn input::Partition>)>,
     mut sink: Option<Box<dyn Write + Send>>,
     result: Rc<RefCell<Option<Stats>>>,
@@ -206,7 +232,22 @@ fn build(
     let render = job.render;
     let workers = worker.peers() as u64;
     let first = worker.index() == 0;
-    let mut sources = Sources::new(set, &settings, job.format, render, workers, inputs);
+    let index = worker.index() as u64;
+    let every = job.checkpoint.as_ref().map(|c| c.every.max(1));
+    let mut sources = Sources::new(job, workers, inputs, restored);
+    let mut state = match Correlating::new(set, &settings, render, restored, index, workers) {
+        Ok(s) => s,
+        Err(e) => {
+            failures.borrow_mut().push(format!("cannot resume: {e}"));
+            return;
+        }
+    };
+    let mut output = Output::new(
+        job.checkpoint
+            .clone()
+            .map(|c| (c, job.spec.count(), workers)),
+        restored.map(|r| (r.alerts, job.resume.unwrap_or(0).saturating_sub(r.alerts))),
+    );
     worker.dataflow::<u64, _, _>(move |scope| {
         let read = source(scope, "Partitions", move |cap, info| {
             let activator = scope.activator_for(info.address);
@@ -245,7 +286,6 @@ fn build(
                     let mut hold: Option<Capability<u64>> = Some(cap);
                     let mut stash: BTreeMap<u64, (Capability<u64>, Vec<EventMsg>)> =
                         BTreeMap::new();
-                    let mut state = Correlating::new(set, &settings, render);
                     let mut alerts = Vec::new();
                     let mut deadline_alerts = Vec::new();
                     move |(input, frontier), output| {
@@ -273,12 +313,37 @@ fn build(
                             }
                         });
                         let f: Option<u64> = frontier.frontier().iter().min().copied();
+                        // A checkpoint boundary the frontier passes now (the latest one):
+                        // the state is snapshotted once everything before it is done.
+                        let mut boundary = match (every, f, hold.as_ref()) {
+                            (Some(e), Some(f), Some(h)) if f > 0 => {
+                                let k = msg::boundary_at_or_before(f - 1, e);
+                                (k >= *h.time()).then_some(k)
+                            }
+                            _ => None,
+                        };
                         // Every second the frontier has passed, in order.
-                        while let Some(entry) = stash.first_entry() {
-                            if f.is_some_and(|f| *entry.key() >= f) {
+                        loop {
+                            let next = stash.first_key_value().map(|(t, _)| *t);
+                            if let (Some(k), Some(h)) = (boundary, hold.as_ref()) {
+                                if next.is_none_or(|t| t >= k) {
+                                    state.fire_before(tick_start(k), false, &mut deadline_alerts);
+                                    deadline_alerts.push(Msg::Snapshot {
+                                        tick: k,
+                                        worker: index,
+                                        json: state.snapshot(),
+                                    });
+                                    output.session(h).give_iterator(deadline_alerts.drain(..));
+                                    boundary = None;
+                                }
+                            }
+                            let Some(t) = next else { break };
+                            if f.is_some_and(|f| t >= f) {
                                 break;
                             }
-                            let (c, mut batch) = entry.remove();
+                            let Some((c, mut batch)) = stash.remove(&t) else {
+                                break;
+                            };
                             state.events(&mut batch, &mut alerts, &mut deadline_alerts);
                             if !alerts.is_empty() {
                                 output.session(&c).give_iterator(alerts.drain(..));
@@ -313,7 +378,6 @@ fn build(
             )
             .container::<Vec<Msg>>();
 
-        let mut output = Output::new();
         correlated.sink(
             Exchange::new(|_: &Msg| 0),
             "Output",
@@ -324,28 +388,19 @@ fn build(
                     }
                 });
                 let f: Option<u64> = frontier.frontier().iter().min().copied();
-                let mut failed = None;
                 if let Some(w) = sink.as_mut() {
-                    output.release(f.map(tick_start), &mut |line| {
-                        if failed.is_none() {
-                            if let Err(e) = writeln!(w, "{line}") {
-                                failed = Some(e);
-                            }
-                        }
-                    });
+                    let mut done = output.release(f.map(tick_start), w);
                     if f.is_none() {
-                        if let Err(e) = w.flush() {
-                            failed.get_or_insert(e);
+                        done = done.and_then(|_| w.flush());
+                    }
+                    if let Err(e) = done {
+                        if e.kind() != std::io::ErrorKind::BrokenPipe {
+                            failures
+                                .borrow_mut()
+                                .push(format!("cannot write alerts or checkpoint: {e}"));
                         }
+                        sink = None;
                     }
-                }
-                if let Some(e) = failed {
-                    if e.kind() != std::io::ErrorKind::BrokenPipe {
-                        failures
-                            .borrow_mut()
-                            .push(format!("cannot write alerts: {e}"));
-                    }
-                    sink = None;
                 }
                 if first && f.is_none() && result.borrow().is_none() {
                     *result.borrow_mut() = Some(output.stats());

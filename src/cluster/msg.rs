@@ -3,16 +3,33 @@
 use serde::{Deserialize, Serialize};
 
 /// Nanoseconds per tick of timely time: one second of event time.
-pub const TICK: i128 = 1_000_000_000;
+pub const TICK: i64 = 1_000_000_000;
 
-/// The tick an event time falls in (monotonic over all of `i64`).
+/// Tick 0 is this second of the epoch (the earliest whole second an `i64` of nanoseconds
+/// holds, in 1677); ticks are whole epoch seconds from there.
+const BASE: i64 = i64::MIN / TICK;
+
+/// The tick an event time falls in (monotonic; times before 1677 are tick 0).
 pub fn tick(ts: i64) -> u64 {
-    ((ts as i128 - i64::MIN as i128) / TICK) as u64
+    (ts.div_euclid(TICK) - BASE).max(0) as u64
 }
 
 /// The first event time of a tick.
 pub fn tick_start(t: u64) -> i64 {
-    (t as i128 * TICK + i64::MIN as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    ((t as i128 + BASE as i128) * TICK as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
+/// The latest checkpoint boundary at or before tick `t`: boundaries fall on whole
+/// multiples of `every` seconds since the epoch (every 10m: at :00, :10, …).
+pub fn boundary_at_or_before(t: u64, every: u64) -> u64 {
+    let every = every.max(1) as i64;
+    let s = t as i64 + BASE;
+    (s - s.rem_euclid(every) - BASE).max(0) as u64
+}
+
+/// Whether tick `t` is a checkpoint boundary.
+pub fn is_boundary(t: u64, every: u64) -> bool {
+    (t as i64 + BASE).rem_euclid(every.max(1) as i64) == 0
 }
 
 /// Output order of an alert (DESIGN.md 4.1 and the engine's `write_on_arrival`):
@@ -50,6 +67,27 @@ pub enum Msg {
     },
     /// To the output: counters of a partition or of a correlator, at the end.
     Counts(Counts),
+    /// To the output: where a partition resumes for the checkpoint boundaries (ticks) in
+    /// `from..=to` that are multiples of the interval.
+    Resume {
+        /// The partition.
+        partition: u32,
+        /// First boundary covered.
+        from: u64,
+        /// Last boundary covered.
+        to: u64,
+        /// Where and with which counters.
+        state: super::checkpoint::PartState,
+    },
+    /// To the output: a worker's correlation state at boundary `tick`, as JSON.
+    Snapshot {
+        /// The boundary.
+        tick: u64,
+        /// The worker.
+        worker: u64,
+        /// [`super::checkpoint::WorkerState`] as JSON.
+        json: String,
+    },
 }
 
 /// An in-order event for one correlation component.
@@ -101,7 +139,7 @@ impl Msg {
         match self {
             Msg::Event(e) => e.route,
             Msg::Start { to, .. } | Msg::End { to, .. } => *to,
-            Msg::Alert { .. } | Msg::Counts(_) => 0,
+            Msg::Alert { .. } | Msg::Counts(_) | Msg::Resume { .. } | Msg::Snapshot { .. } => 0,
         }
     }
 }
@@ -129,7 +167,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ticks_are_monotonic_and_invertible() {
+    fn ticks_are_epoch_seconds() {
         for ts in [
             i64::MIN,
             -1_500_000_000,
@@ -144,14 +182,23 @@ mod tests {
             assert!(tick_start(t) <= ts, "{ts}");
             assert!(t == u64::MAX || tick_start(t + 1) > ts || tick_start(t + 1) == i64::MAX);
         }
-        // Ticks are whole seconds counted from i64::MIN, so their edges need not fall on
-        // whole seconds of the epoch; what matters is order and width.
-        let mut last = 0;
-        for ts in (-3_000_000_000i64..3_000_000_000).step_by(7_777_777) {
-            assert!(tick(ts) >= last);
-            last = tick(ts);
-            assert_eq!(tick(ts) + 1, tick(ts + 1_000_000_000));
-        }
+        assert_eq!(tick(-1) + 1, tick(0));
+        assert_eq!(tick(0), tick(999_999_999));
+        assert_eq!(tick(0) + 1, tick(1_000_000_000));
+        assert_eq!(
+            tick_start(tick(1_714_521_600_000_000_123)),
+            1_714_521_600_000_000_000
+        );
+    }
+
+    #[test]
+    fn boundaries_fall_on_round_times() {
+        let t = tick(1_714_521_600 * TICK + 3_599 * TICK); // 2024-05-01T00:59:59Z
+        let b = boundary_at_or_before(t, 600);
+        assert_eq!(tick_start(b), (1_714_521_600 + 3_000) * TICK); // 00:50:00
+        assert!(is_boundary(b, 600));
+        assert!(!is_boundary(b + 1, 600));
+        assert_eq!(boundary_at_or_before(b, 600), b);
     }
 
     #[test]

@@ -3,15 +3,20 @@
 //! and, on worker 0, writing the alerts in order. The dataflow in `mod.rs` only moves
 //! [`Msg`]s between these under event-time capabilities.
 
+use super::checkpoint::{PartState, Restored, WorkerState};
 use super::input::{Item, Partition, Status};
-use super::msg::{Counts, EventMsg, Key, Msg, fnv, global_seq};
+use super::msg::{
+    Counts, EventMsg, Key, Msg, boundary_at_or_before, fnv, global_seq, is_boundary, tick,
+    tick_start,
+};
 use crate::alert::{Alert, AlertSink};
 use crate::compile::RuleSet;
+use crate::correlate::group::GroupKey;
 use crate::correlate::group::group_order;
-use crate::correlate::{Correlator, Emitted, Input, group_of};
+use crate::correlate::{Correlator, CorrelatorSnapshot, Emitted, Input, group_of};
 use crate::eval::{Engine, ExportedAlert, Settings};
+use crate::source::Adapter;
 use crate::source::feed::feed_line;
-use crate::source::{Adapter, Format};
 use crate::time::Timestamp;
 use std::sync::Arc;
 
@@ -66,6 +71,18 @@ impl Components {
             .collect();
         Components { comps, alone }
     }
+
+    /// The routing hash of a group of correlation `ci`: by (correlation, group) when the
+    /// correlation stands alone, by its component otherwise. The worker is the hash
+    /// modulo the number of workers (timely's exchange).
+    pub fn route(&self, ci: u32, key: &GroupKey) -> u64 {
+        let comp = self.comps[ci as usize];
+        if self.alone[comp as usize] {
+            fnv(&[&comp.to_le_bytes(), group_order(key).as_bytes()])
+        } else {
+            fnv(&[&comp.to_le_bytes()])
+        }
+    }
 }
 
 /// The partitions one worker reads.
@@ -76,6 +93,10 @@ pub struct Sources {
     render: Render,
     parts: Vec<Part>,
     items: Vec<(u64, Item)>,
+    /// Checkpoint interval in ticks.
+    every: Option<u64>,
+    /// Resumed from a checkpoint at this time: what is older was sent before it.
+    skip_before: Option<i64>,
 }
 
 struct Part {
@@ -87,6 +108,8 @@ struct Part {
     n: u64,
     started: bool,
     ended: bool,
+    /// The first checkpoint boundary this partition has not given its resume place for.
+    next_boundary: Option<u64>,
 }
 
 /// Sinks nothing: an exporting engine writes no alert itself.
@@ -99,34 +122,43 @@ impl AlertSink for NoSink {
 const BATCH: usize = 1024;
 
 impl Sources {
-    /// The worker's partitions, opened.
+    /// The worker's partitions, opened (and resumed, with `restored`).
     pub fn new(
-        set: &'static RuleSet,
-        settings: &Settings,
-        format: Format,
-        render: Render,
+        job: &super::Job,
         workers: u64,
         inputs: Vec<(u32, Box<dyn Partition>)>,
+        restored: Option<&Restored>,
     ) -> Sources {
+        let (set, settings, format) = (job.set, &job.settings, job.format);
+        let every = job.checkpoint.as_ref().map(|c| c.every.max(1));
         let parts = inputs
             .into_iter()
-            .map(|(id, input)| Part {
-                id,
-                input,
-                engine: Engine::exporting(set, settings.clone()),
-                adapter: Adapter::new(format, None),
-                n: 0,
-                started: false,
-                ended: false,
+            .map(|(id, input)| {
+                let mut part = Part {
+                    id,
+                    input,
+                    engine: Engine::exporting(set, settings.clone()),
+                    adapter: Adapter::new(format, None),
+                    n: 0,
+                    started: false,
+                    ended: false,
+                    next_boundary: None,
+                };
+                if let Some(r) = restored {
+                    part.resume(&r.parts[id as usize], r.tick, every);
+                }
+                part
             })
             .collect();
         Sources {
             set,
             comps: Components::of(set),
             workers,
-            render,
+            render: job.render,
             parts,
             items: Vec::new(),
+            every,
+            skip_before: restored.map(|r| tick_start(r.tick)),
         }
     }
 
@@ -161,6 +193,7 @@ impl Sources {
             };
             let p = &mut self.parts[pi];
             for (place, item) in self.items.drain(..) {
+                let before = self.every.map(|_| p.state(place));
                 let fed = match item {
                     Item::Line(bytes) => {
                         feed_line(&mut p.engine, &mut p.adapter, &bytes, &mut NoSink)
@@ -176,6 +209,9 @@ impl Sources {
                         errors.push(format!("{}:{place}: invalid event: {m}", p.input.name()));
                     }
                 }
+                if let (Some(every), Some(state)) = (self.every, before) {
+                    p.boundaries(every, state, out);
+                }
             }
             let end = match status {
                 Ok(Status::More) => false,
@@ -190,7 +226,7 @@ impl Sources {
                 p.ended = true;
             }
             let p = &mut self.parts[pi];
-            export(self.set, &self.comps, self.render, p, out);
+            export(self.set, &self.comps, self.render, self.skip_before, p, out);
             if !p.started {
                 if let Some(s) = p.engine.stream_start() {
                     p.started = true;
@@ -198,6 +234,17 @@ impl Sources {
                 }
             }
             if p.ended {
+                if self.every.is_some() {
+                    // Every later boundary resumes after the end.
+                    let mut state = p.state(u64::MAX);
+                    state.ended = true;
+                    out.push(Msg::Resume {
+                        partition: p.id,
+                        from: p.next_boundary.unwrap_or(0),
+                        to: u64::MAX,
+                        state,
+                    });
+                }
                 let max = p.engine.max_seen().map(|t| t.0);
                 out.extend((0..self.workers).map(|to| Msg::End { to, max }));
                 let s = p.engine.stats();
@@ -220,14 +267,96 @@ impl Sources {
     }
 }
 
+impl Part {
+    /// Its place and counters now, as a checkpoint would resume at the record at `place`.
+    fn state(&self, place: u64) -> PartState {
+        let s = self.engine.stats();
+        let a = self.adapter.accounting();
+        PartState {
+            offset: place,
+            ended: false,
+            position: self.engine.position(),
+            max_seen: self.engine.max_seen().map(|t| t.0),
+            events: s.events,
+            invalid: s.invalid,
+            late: s.late,
+            no_timestamp: s.no_timestamp,
+            records: a.records,
+            adapter_events: a.events,
+            adapter_invalid: a.invalid,
+            // Filled in only when sent: an event record does not change it.
+            skipped: Vec::new(),
+        }
+    }
+
+    /// After a record: if it was an in-order event at or after the next checkpoint
+    /// boundaries, this partition resumes at it for them (`before`: the state before it).
+    fn boundaries(&mut self, every: u64, mut before: PartState, out: &mut Vec<Msg>) {
+        let Some((pos, ts)) = self.engine.last_in_order() else {
+            return;
+        };
+        let t = tick(ts.0);
+        let from = self.next_boundary.unwrap_or(0);
+        if pos <= before.position || t < from {
+            return;
+        }
+        before.skipped = self
+            .adapter
+            .accounting()
+            .skipped
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        out.push(Msg::Resume {
+            partition: self.id,
+            from,
+            to: t,
+            state: before,
+        });
+        self.next_boundary = Some(boundary_at_or_before(t, every) + every);
+    }
+
+    /// Starts from a checkpoint's state for this partition.
+    fn resume(&mut self, s: &PartState, tick: u64, every: Option<u64>) {
+        let stats = crate::eval::Stats {
+            events: s.events,
+            invalid: s.invalid,
+            late: s.late,
+            no_timestamp: s.no_timestamp,
+            ..Default::default()
+        };
+        self.engine
+            .resume_partition(s.position, s.max_seen.map(Timestamp), &stats);
+        self.adapter.resume_accounting(crate::source::Accounting {
+            records: s.records,
+            events: s.adapter_events,
+            invalid: s.adapter_invalid,
+            skipped: s.skipped.iter().cloned().collect(),
+        });
+        self.next_boundary = every.map(|e| tick + e);
+    }
+}
+
 /// What a partition's engine exported, as messages.
-fn export(set: &RuleSet, comps: &Components, render: Render, p: &mut Part, out: &mut Vec<Msg>) {
+fn export(
+    set: &RuleSet,
+    comps: &Components,
+    render: Render,
+    skip_before: Option<i64>,
+    p: &mut Part,
+    out: &mut Vec<Msg>,
+) {
     let x = p.engine.take_exports();
+    let old = |t: i64| skip_before.is_some_and(|s| t < s);
     for a in x.alerts {
-        out.push(alert_msg(render, a, p.id));
+        let m = alert_msg(render, a, p.id);
+        // After a restart, what is older than the checkpoint was written before it.
+        if !matches!(&m, Msg::Alert { key, .. } if old(key.0)) {
+            out.push(m);
+        }
     }
     let mut mine: Vec<u32> = Vec::new();
-    for r in x.records {
+    for r in x.records.into_iter().filter(|r| !old(r.ts.0)) {
         p.n += 1;
         mine.clear();
         for d in &r.matched {
@@ -245,7 +374,7 @@ fn export(set: &RuleSet, comps: &Components, render: Render, p: &mut Part, out: 
                 let Some(key) = group_of(set, comp, &r.event, &r.matched) else {
                     continue;
                 };
-                fnv(&[&comp.to_le_bytes(), group_order(&key).as_bytes()])
+                comps.route(comp, &key)
             } else {
                 fnv(&[&comp.to_le_bytes()])
             };
@@ -303,18 +432,52 @@ pub struct Correlating {
 }
 
 impl Correlating {
-    /// Empty state.
-    pub fn new(set: &'static RuleSet, settings: &Settings, render: Render) -> Correlating {
-        Correlating {
+    /// Empty state, or the groups worker `index` of `workers` owns in a checkpoint.
+    pub fn new(
+        set: &'static RuleSet,
+        settings: &Settings,
+        render: Render,
+        restored: Option<&Restored>,
+        index: u64,
+        workers: u64,
+    ) -> Result<Correlating, String> {
+        let comps = Components::of(set);
+        let mut corr = Correlator::new(set, settings.limits);
+        let mut start = None;
+        if let Some(r) = restored {
+            let snaps = r
+                .workers
+                .iter()
+                .map(|w| {
+                    serde_json::to_string(&w.correlator).and_then(|j| serde_json::from_str(&j))
+                })
+                .collect::<Result<Vec<CorrelatorSnapshot>, _>>()
+                .map_err(|e| e.to_string())?;
+            let mine = CorrelatorSnapshot::merge(snaps, &|ci, key| {
+                comps.route(ci, key) % workers == index
+            })?;
+            corr = Correlator::restore(set, settings.limits, mine)?;
+            start = r.workers.iter().filter_map(|w| w.start).min();
+        }
+        Ok(Correlating {
             set,
-            comps: Components::of(set),
-            corr: Correlator::new(set, settings.limits),
+            comps,
+            corr,
             render,
             eof_flush: settings.eof_flush,
-            start: None,
+            start,
             max: None,
             emitted: Vec::new(),
-        }
+        })
+    }
+
+    /// The state as a checkpoint part ([`WorkerState`] as JSON).
+    pub fn snapshot(&self) -> String {
+        let w = WorkerState {
+            start: self.start,
+            correlator: self.corr.snapshot(self.set),
+        };
+        serde_json::to_string(&w).unwrap_or_default()
     }
 
     /// A control message (`Start`/`End`); false for others.
@@ -409,31 +572,51 @@ impl Correlating {
     }
 }
 
-/// Worker 0's output: alerts in order, as the frontier passes their time.
+/// Worker 0's output: alerts in order, as the frontier passes their time, and the
+/// checkpoints.
 pub struct Output {
     held: Vec<(Key, String)>,
     counts: Counts,
-    /// Alerts written.
+    /// Alerts written (or found already written after a restart).
     pub alerts: u64,
+    /// Alerts the output already holds after a restart: counted, not written again.
+    skip: u64,
+    ckpt: Option<Checkpoints>,
 }
 
-impl Default for Output {
-    fn default() -> Self {
-        Output::new()
-    }
+/// The parts of the checkpoints not yet written.
+struct Checkpoints {
+    cfg: super::checkpoint::Config,
+    workers: u64,
+    /// Per partition: (first, last boundary, state).
+    parts: Vec<Vec<(u64, u64, PartState)>>,
+    /// Per boundary, each worker's snapshot.
+    snaps: std::collections::BTreeMap<u64, Vec<Option<String>>>,
 }
 
 impl Output {
-    /// Nothing held.
-    pub fn new() -> Output {
+    /// Nothing held; `ckpt`: checkpoints to write, for `partitions` and `workers`;
+    /// `restored`: (alerts before the checkpoint, alerts the output holds after it).
+    pub fn new(
+        ckpt: Option<(super::checkpoint::Config, u32, u64)>,
+        restored: Option<(u64, u64)>,
+    ) -> Output {
+        let (alerts, skip) = restored.unwrap_or((0, 0));
         Output {
             held: Vec::new(),
             counts: Counts::default(),
-            alerts: 0,
+            alerts,
+            skip,
+            ckpt: ckpt.map(|(cfg, partitions, workers)| Checkpoints {
+                cfg,
+                workers,
+                parts: vec![Vec::new(); partitions as usize],
+                snaps: Default::default(),
+            }),
         }
     }
 
-    /// Takes an alert or counters.
+    /// Takes an alert, counters or a checkpoint part.
     pub fn take(&mut self, m: Msg) {
         match m {
             Msg::Alert { key, line } => self.held.push((key, line)),
@@ -448,21 +631,123 @@ impl Output {
                 t.skipped.extend(c.skipped);
                 t.pending.extend(c.pending);
             }
+            Msg::Resume {
+                partition,
+                from,
+                to,
+                state,
+            } => {
+                if let Some(c) = &mut self.ckpt {
+                    if let Some(v) = c.parts.get_mut(partition as usize) {
+                        v.push((from, to, state));
+                    }
+                }
+            }
+            Msg::Snapshot { tick, worker, json } => {
+                if let Some(c) = &mut self.ckpt {
+                    let n = c.workers as usize;
+                    if let Some(slot) = c
+                        .snaps
+                        .entry(tick)
+                        .or_insert_with(|| vec![None; n])
+                        .get_mut(worker as usize)
+                    {
+                        *slot = Some(json);
+                    }
+                }
+            }
             _ => {}
         }
     }
 
-    /// Writes the held alerts with time before `before` (all with `None`), in order.
-    pub fn release(&mut self, before: Option<i64>, write: &mut dyn FnMut(&str)) {
+    /// Writes the held alerts with time before `before` (all with `None`), in order, and
+    /// the checkpoints whose boundary that passes.
+    pub fn release(
+        &mut self,
+        before: Option<i64>,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
         self.held.sort_by(|a, b| a.0.cmp(&b.0));
-        let n = match before {
-            None => self.held.len(),
-            Some(t) => self.held.partition_point(|(k, _)| k.0 < t),
+        let due: Vec<u64> = match (&self.ckpt, before) {
+            (Some(c), Some(b)) => c
+                .snaps
+                .range(..)
+                .map(|(k, _)| *k)
+                .filter(|k| tick_start(*k) <= b)
+                .collect(),
+            _ => Vec::new(),
         };
-        for (_, line) in self.held.drain(..n) {
-            self.alerts += 1;
-            write(&line);
+        for k in due {
+            self.write_before(tick_start(k), out)?;
+            out.flush()?;
+            self.checkpoint(k)?;
         }
+        match before {
+            Some(t) => self.write_before(t, out),
+            None => self.write_before(i64::MAX, out).and_then(|_| {
+                // Keys at i64::MAX itself (none in practice) go too.
+                let rest: Vec<(Key, String)> = self.held.drain(..).collect();
+                self.write_lines(rest, out)
+            }),
+        }
+    }
+
+    fn write_before(&mut self, t: i64, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let n = self.held.partition_point(|(k, _)| k.0 < t);
+        let lines: Vec<(Key, String)> = self.held.drain(..n).collect();
+        self.write_lines(lines, out)
+    }
+
+    fn write_lines(
+        &mut self,
+        lines: Vec<(Key, String)>,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        for (_, line) in lines {
+            self.alerts += 1;
+            if self.skip > 0 {
+                self.skip -= 1;
+                continue;
+            }
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// Writes checkpoint `k` if every part is in, then drops what it no longer needs.
+    fn checkpoint(&mut self, k: u64) -> std::io::Result<()> {
+        let Some(c) = &mut self.ckpt else {
+            return Ok(());
+        };
+        let Some(snaps) = c.snaps.remove(&k) else {
+            return Ok(());
+        };
+        let workers: Option<Vec<String>> = snaps.into_iter().collect();
+        let every = c.cfg.every.max(1);
+        let parts: Option<Vec<PartState>> = c
+            .parts
+            .iter()
+            .map(|v| {
+                v.iter()
+                    .find(|(from, to, _)| *from <= k && k <= *to)
+                    .map(|x| x.2.clone())
+            })
+            .collect();
+        let written = match (workers, parts) {
+            (Some(w), Some(p)) if is_boundary(k, every) => {
+                super::checkpoint::write(&c.cfg, k, &p, &w, self.alerts)?;
+                true
+            }
+            _ => false,
+        };
+        if written {
+            for v in &mut c.parts {
+                v.retain(|(_, to, _)| *to > k);
+            }
+        }
+        c.snaps.retain(|t, _| *t > k);
+        Ok(())
     }
 
     /// The run's counters (after the last release).

@@ -159,3 +159,90 @@ pub(super) fn rebuild_timers(set: &RuleSet, states: &[State]) -> BinaryHeap<Reve
     }
     timers
 }
+
+impl GroupsSnapshot {
+    fn empty_like(&self) -> GroupsSnapshot {
+        match self {
+            GroupsSnapshot::Aggregate(_) => GroupsSnapshot::Aggregate(Vec::new()),
+            GroupsSnapshot::Temporal(_) => GroupsSnapshot::Temporal(Vec::new()),
+            GroupsSnapshot::Ordered(_) => GroupsSnapshot::Ordered(Vec::new()),
+            GroupsSnapshot::FirstSeen(_) => GroupsSnapshot::FirstSeen(Vec::new()),
+            GroupsSnapshot::Absence(_) => GroupsSnapshot::Absence(Vec::new()),
+        }
+    }
+
+    /// Moves the groups `keep` accepts into `self` (same type); false on a type mismatch.
+    fn take_from(&mut self, other: GroupsSnapshot, keep: &dyn Fn(&GroupKey) -> bool) -> bool {
+        fn add<G>(to: &mut Groups<G>, from: Groups<G>, keep: &dyn Fn(&GroupKey) -> bool) {
+            to.extend(from.into_iter().filter(|g| keep(&g.0)));
+            // Least recently used first, as a store writes them.
+            to.sort_by_key(|g| g.1);
+        }
+        match (self, other) {
+            (GroupsSnapshot::Aggregate(a), GroupsSnapshot::Aggregate(b)) => add(a, b, keep),
+            (GroupsSnapshot::Temporal(a), GroupsSnapshot::Temporal(b)) => add(a, b, keep),
+            (GroupsSnapshot::Ordered(a), GroupsSnapshot::Ordered(b)) => add(a, b, keep),
+            (GroupsSnapshot::FirstSeen(a), GroupsSnapshot::FirstSeen(b)) => add(a, b, keep),
+            (GroupsSnapshot::Absence(a), GroupsSnapshot::Absence(b)) => add(a, b, keep),
+            _ => return false,
+        }
+        true
+    }
+}
+
+impl CorrelatorSnapshot {
+    /// The groups of several snapshots of the same rules that `keep(correlation, group)`
+    /// accepts, as one snapshot: how cluster workers take over the groups they own after a
+    /// restart with another number of workers. Obligation ids stay below the new
+    /// `next_id`, so obligations of one group keep their order.
+    pub fn merge(
+        snaps: Vec<CorrelatorSnapshot>,
+        keep: &dyn Fn(u32, &GroupKey) -> bool,
+    ) -> Result<CorrelatorSnapshot, String> {
+        let mut it = snaps.into_iter();
+        let Some(first) = it.next() else {
+            return Err("no snapshot to merge".into());
+        };
+        let mut out = CorrelatorSnapshot {
+            correlations: first
+                .correlations
+                .iter()
+                .map(|c| CorrelationSnapshot {
+                    rule: c.rule.clone(),
+                    state: c.state.empty_like(),
+                    last_alert: Vec::new(),
+                })
+                .collect(),
+            next_id: 0,
+            stream_start: None,
+        };
+        for snap in std::iter::once(first).chain(it) {
+            if snap.correlations.len() != out.correlations.len() {
+                return Err("snapshots of different rule sets".into());
+            }
+            out.next_id = out.next_id.max(snap.next_id);
+            out.stream_start = match (out.stream_start, snap.stream_start) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            for (ci, (to, from)) in out
+                .correlations
+                .iter_mut()
+                .zip(snap.correlations)
+                .enumerate()
+            {
+                if to.rule != from.rule {
+                    return Err(format!("snapshots disagree on correlation {}", ci + 1));
+                }
+                let ci = ci as u32;
+                if !to.state.take_from(from.state, &|k| keep(ci, k)) {
+                    return Err(format!("correlation `{}` changed type", to.rule));
+                }
+                to.last_alert
+                    .extend(from.last_alert.into_iter().filter(|(k, _)| keep(ci, k)));
+                to.last_alert.sort();
+            }
+        }
+        Ok(out)
+    }
+}

@@ -3,7 +3,7 @@
 //! inputs of its correlations and its alerts, with their ordering keys, instead of
 //! correlating and writing them. The correlation itself then runs where the group lives.
 
-use super::Engine;
+use super::{Engine, Stats};
 use crate::compile::RuleSet;
 use crate::correlate::Emitted;
 use crate::time::Timestamp;
@@ -70,5 +70,27 @@ impl<'r> Engine<'r> {
     /// The time of the first event processed in order (what `learning` counts from).
     pub fn stream_start(&self) -> Option<Timestamp> {
         self.correlator.stream_start()
+    }
+
+    /// Input positions given so far (every event counts, late or not).
+    pub fn position(&self) -> u64 {
+        self.seq
+    }
+
+    /// The latest event taken in order: (input position, time).
+    pub fn last_in_order(&self) -> Option<(u64, Timestamp)> {
+        self.last_in_order
+    }
+
+    /// Resumes a partition from a checkpoint: the input position, newest time and counters
+    /// it had just before the record it resumes at (with nothing buffered: every event
+    /// before that record is older than the checkpoint, whose state holds it already).
+    pub fn resume_partition(&mut self, position: u64, max_seen: Option<Timestamp>, stats: &Stats) {
+        self.seq = position;
+        self.max_seen = max_seen;
+        self.stats.events = stats.events;
+        self.stats.invalid = stats.invalid;
+        self.stats.late = stats.late;
+        self.stats.no_timestamp = stats.no_timestamp;
     }
 }

@@ -126,6 +126,9 @@ pub struct Engine<'r> {
     /// Export mode (one partition of a cluster): correlation inputs and alerts are handed
     /// out instead of being correlated and written here.
     exports: Option<Exports>,
+    /// The latest event taken in order: (input position, time). Cluster checkpoints find
+    /// their resume positions with it.
+    last_in_order: Option<(u64, Timestamp)>,
 }
 
 impl<'r> Engine<'r> {
@@ -155,6 +158,7 @@ impl<'r> Engine<'r> {
             index_scratch: Default::default(),
             memo: predicate::Memo::default(),
             exports: None,
+            last_in_order: None,
         }
     }
 
@@ -295,6 +299,7 @@ impl<'r> Engine<'r> {
             return;
         }
         self.max_seen = Some(self.max_seen.map_or(ts, |m| m.max(ts)));
+        self.last_in_order = Some((seq, ts));
         if self.settings.max_lateness == 0 {
             self.fire_deadlines_before(ts, sink);
             self.in_order(text, true, view, ts, seq, sink);

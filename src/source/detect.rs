@@ -104,6 +104,11 @@ impl Adapter {
         &self.accounting
     }
 
+    /// Starts from counts saved earlier (a cluster partition resumed from a checkpoint).
+    pub fn resume_accounting(&mut self, accounting: Accounting) {
+        self.accounting = accounting;
+    }
+
     /// Counts an outcome produced outside [`Adapter::line`] (EVTX records).
     pub fn count(&mut self, outcome: &Outcome) {
         self.accounting.count(outcome);
