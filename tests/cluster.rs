@@ -516,3 +516,65 @@ fn crash_and_restart_from_a_checkpoint_gives_the_uninterrupted_output() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_missing_peer_is_a_clear_error_after_the_timeout() {
+    let d = dir("peer");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let hosts = d.join("hosts");
+    // Process 1 is never started: process 0 waits for it, then says so.
+    std::fs::write(&hosts, format!("127.0.0.1:{port}\n127.0.0.1:1\n")).expect("hostfile");
+    let part = d.join("p.jsonl");
+    std::fs::write(&part, "").expect("partition");
+    let o = Command::new(bin())
+        .args([
+            "cluster",
+            "-n",
+            "2",
+            "-p",
+            "0",
+            "--connect-timeout",
+            "2s",
+            "-h",
+        ])
+        .arg(&hosts)
+        .arg(&part)
+        .output()
+        .expect("cluster");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("process 0 could not connect to every process within 2 s"),
+        "{err}"
+    );
+    // Its own address taken: it cannot listen.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    std::fs::write(&hosts, format!("127.0.0.1:{port}\n127.0.0.1:1\n")).expect("hostfile");
+    let o = Command::new(bin())
+        .args([
+            "cluster",
+            "-n",
+            "2",
+            "-p",
+            "0",
+            "--connect-timeout",
+            "5s",
+            "-h",
+        ])
+        .arg(&hosts)
+        .arg(&part)
+        .output()
+        .expect("cluster");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("process 0 cannot join the cluster at 127.0.0.1:"),
+        "{err}"
+    );
+    drop(taken);
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -51,6 +51,9 @@ pub struct ClusterArgs {
     /// Hostfile: one `host:port` per line, in process order (needed with -n > 1).
     #[arg(short = 'h', long = "hostfile", value_name = "FILE")]
     pub hostfile: Option<PathBuf>,
+    /// How long to wait for every process to connect.
+    #[arg(long, value_name = "DUR", default_value = "60s")]
+    pub connect_timeout: String,
     /// Write alerts to FILE instead of stdout (process 0 writes them). With -n > 1 use it:
     /// timely prints its connection messages on stdout.
     #[arg(long, value_name = "FILE")]

@@ -38,6 +38,16 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
         eprintln!("error: cluster partitions are read as lines; EVTX is not a line format");
         return EXIT_ERROR;
     }
+    let Some(connect_timeout) = session_sigma::time::parse_duration(&a.connect_timeout)
+        .filter(|d| *d > 0)
+        .map(|d| std::time::Duration::from_nanos(d as u64))
+    else {
+        eprintln!(
+            "error: --connect-timeout `{}` is not a duration",
+            a.connect_timeout
+        );
+        return EXIT_ERROR;
+    };
     let topology = if a.processes > 1 {
         let Some(path) = &a.hostfile else {
             eprintln!("error: -n {} needs a hostfile (-h FILE)", a.processes);
@@ -52,7 +62,10 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
         };
         let name = path.display().to_string();
         match Topology::from_hostfile(&text, &name, a.processes, a.process, a.workers) {
-            Ok(t) => t,
+            Ok(t) => Topology {
+                connect_timeout,
+                ..t
+            },
             Err(e) => {
                 eprintln!("error: {e}");
                 return EXIT_ERROR;

@@ -49,6 +49,8 @@ pub struct Topology {
     pub process: usize,
     /// Every process's `host:port`, in index order (`-n` of them).
     pub addresses: Vec<String>,
+    /// How long to wait for every process to connect.
+    pub connect_timeout: std::time::Duration,
 }
 
 impl Topology {
@@ -58,6 +60,7 @@ impl Topology {
             threads,
             process: 0,
             addresses: vec![],
+            connect_timeout: std::time::Duration::from_secs(60),
         }
     }
 
@@ -103,6 +106,7 @@ impl Topology {
             threads,
             process,
             addresses,
+            connect_timeout: std::time::Duration::from_secs(60),
         })
     }
 
@@ -164,7 +168,41 @@ pub fn run(job: Job, out: Box<dyn Write + Send>) -> Result<Option<Stats>, String
     let restored = std::sync::Arc::new(restored);
     let out = std::sync::Mutex::new(Some(out));
     let job = std::sync::Arc::new(job);
-    let guards = timely::execute(config, move |worker| {
+    let timely::Config {
+        communication,
+        worker: worker_config,
+    } = config;
+    // Connecting blocks until every process is there (timely retries forever): wait for
+    // it on a thread, and give up with a clear error after the timeout.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(communication.try_build());
+    });
+    let topology = &job.topology;
+    let (allocators, others) = match rx.recv_timeout(topology.connect_timeout) {
+        Ok(Ok(built)) => built,
+        Ok(Err(e)) => {
+            return Err(format!(
+                "process {} cannot join the cluster at {}: {e}",
+                topology.process,
+                topology
+                    .addresses
+                    .get(topology.process)
+                    .map_or("-", String::as_str)
+            ));
+        }
+        Err(_) => {
+            return Err(format!(
+                "process {} could not connect to every process within {} s ({}): are all {} \
+                 processes started, with the same hostfile?",
+                topology.process,
+                topology.connect_timeout.as_secs(),
+                topology.addresses.join(", "),
+                topology.addresses.len()
+            ));
+        }
+    };
+    let guards = timely::execute::execute_from(allocators, others, worker_config, move |worker| {
         let index = worker.index();
         let peers = worker.peers();
         let job = job.clone();
