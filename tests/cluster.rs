@@ -578,3 +578,201 @@ fn a_missing_peer_is_a_clear_error_after_the_timeout() {
     drop(taken);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A heartbeat record moves its partition's time (deterministically): an older event that
+/// follows it is late; without it, the same event is in order.
+#[test]
+fn heartbeats_move_a_partitions_time() {
+    let d = dir("heartbeat");
+    let ev = |t: &str, action: &str, user: &str| {
+        format!(
+            "{{\"timestamp\":\"2024-05-01T{t}Z\",\"action\":\"{action}\",\"hostname\":\"H1\",\"user\":\"{user}\"}}\n"
+        )
+    };
+    let p0 = d.join("p0.jsonl");
+    std::fs::write(
+        &p0,
+        ev("10:00:00", "lock", "alice") + &ev("10:30:00", "interactive", "bob"),
+    )
+    .expect("write");
+    let with = d.join("p1-with.jsonl");
+    let without = d.join("p1-without.jsonl");
+    let first = ev("10:00:00", "interactive", "carol");
+    let older = ev("10:20:00", "interactive", "dave");
+    std::fs::write(
+        &with,
+        format!("{first}{{\"timestamp\":\"2024-05-01T10:40:00Z\",\"heartbeat\":true}}\n{older}"),
+    )
+    .expect("write");
+    std::fs::write(&without, format!("{first}{older}")).expect("write");
+    let (alerts, sum) = cluster(&d, "with", &[p0.clone(), with.clone()], &[], &[]);
+    let sum = String::from_utf8_lossy(&sum).to_string();
+    assert!(
+        sum.starts_with("{\"events\":4,\"invalid\":0,\"late\":1,"),
+        "{sum}"
+    );
+    let alerts = String::from_utf8_lossy(&alerts).to_string();
+    assert!(
+        alerts.contains("\"name\":\"workstation_locked_not_unlocked\"")
+            && alerts.contains("\"timestamp\":\"2024-05-01T10:15:00Z\""),
+        "{alerts}"
+    );
+    assert!(cluster(&d, "with2", &[p0.clone(), with], &[], &["-w", "2"]).1 == sum.as_bytes());
+    let (_, sum) = cluster(&d, "without", &[p0, without], &[], &[]);
+    let sum = String::from_utf8_lossy(&sum).to_string();
+    assert!(
+        sum.starts_with("{\"events\":4,\"invalid\":0,\"late\":0,"),
+        "{sum}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Live input: a silent partition holds back an absence alert until a heartbeat on it
+/// moves its time; SIGTERM then ends the input and the summary is written.
+#[test]
+fn a_heartbeat_releases_an_absence_alert_on_a_live_stream() {
+    use session_sigma::cluster::nats::Client;
+    let d = dir("live");
+    let Some(server) = NatsServer::start(&d) else {
+        return;
+    };
+    let mut c = Client::connect(&server.url, std::time::Duration::from_secs(5)).expect("connect");
+    c.ensure_stream("live").expect("stream");
+    let ev = |t: &str, action: &str, user: &str| {
+        format!(
+            "{{\"timestamp\":\"2024-05-01T{t}Z\",\"action\":\"{action}\",\"hostname\":\"H1\",\"user\":\"{user}\"}}"
+        )
+    };
+    c.publish("live", 0, ev("10:00:00", "lock", "alice").as_bytes())
+        .expect("publish");
+    c.publish("live", 0, ev("10:30:00", "interactive", "bob").as_bytes())
+        .expect("publish");
+    c.publish("live", 1, ev("10:00:00", "interactive", "carol").as_bytes())
+        .expect("publish");
+    let out = d.join("live.out");
+    let sum = d.join("live.sum");
+    let child = Command::new(bin())
+        .args([
+            "cluster",
+            "--follow",
+            "--nats",
+            &server.url,
+            "--stream",
+            "live",
+            "--partitions",
+            "2",
+            "--output",
+        ])
+        .arg(&out)
+        .arg("--summary")
+        .arg(&sum)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start cluster");
+    let read = || std::fs::read_to_string(&out).unwrap_or_default();
+    let absence = |text: &str| text.contains("workstation_locked_not_unlocked");
+    // Partition 1 is silent at 10:00: the deadline (10:15) is not passed.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(
+        !absence(&read()),
+        "alerted before partition 1 moved: {}",
+        read()
+    );
+    c.publish(
+        "live",
+        1,
+        b"{\"timestamp\":\"2024-05-01T10:40:00Z\",\"heartbeat\":true}",
+    )
+    .expect("publish");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !absence(&read()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no alert after the heartbeat"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        read().contains("\"timestamp\":\"2024-05-01T10:15:00Z\""),
+        "{}",
+        read()
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let o = child.wait_with_output().expect("cluster");
+    check(&o, "cluster after SIGTERM");
+    let sum = std::fs::read_to_string(&sum).expect("summary");
+    let written = read().lines().count();
+    let want = format!(
+        "{{\"events\":3,\"invalid\":0,\"late\":0,\"no_timestamp\":0,\"alerts\":{written},\"pending\":[]}}"
+    );
+    assert_eq!(sum.trim(), want);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// `--idle-timeout`: silent partitions move to the wall clock, so an absence whose deadline
+/// has passed in wall-clock time fires without any heartbeat.
+#[test]
+fn an_idle_timeout_releases_an_absence_alert() {
+    use session_sigma::cluster::nats::Client;
+    use session_sigma::time::Timestamp;
+    let d = dir("idle");
+    let Some(server) = NatsServer::start(&d) else {
+        return;
+    };
+    let mut c = Client::connect(&server.url, std::time::Duration::from_secs(5)).expect("connect");
+    c.ensure_stream("idle").expect("stream");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos() as i64;
+    let at = |minutes_ago: i64, action: &str, user: &str| {
+        let t = Timestamp((now / 1_000_000_000 - minutes_ago * 60) * 1_000_000_000);
+        format!(
+            "{{\"timestamp\":\"{t}\",\"action\":\"{action}\",\"hostname\":\"H1\",\"user\":\"{user}\"}}"
+        )
+    };
+    c.publish("idle", 0, at(30, "lock", "alice").as_bytes())
+        .expect("publish");
+    c.publish("idle", 1, at(30, "interactive", "carol").as_bytes())
+        .expect("publish");
+    let out = d.join("idle.out");
+    let child = Command::new(bin())
+        .args([
+            "cluster",
+            "--follow",
+            "--idle-timeout",
+            "1s",
+            "--nats",
+            &server.url,
+        ])
+        .args(["--stream", "idle", "--partitions", "2", "--output"])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start cluster");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let read = || std::fs::read_to_string(&out).unwrap_or_default();
+    while !read().contains("workstation_locked_not_unlocked") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no alert after the idle timeout"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    check(
+        &child.wait_with_output().expect("cluster"),
+        "cluster after SIGTERM",
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

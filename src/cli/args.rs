@@ -86,6 +86,15 @@ pub struct ClusterArgs {
     /// Number of JetStream partitions.
     #[arg(long, value_name = "P", requires = "nats")]
     pub partitions: Option<u32>,
+    /// Keep reading new JetStream messages until SIGINT/SIGTERM (which end the input).
+    #[arg(long, requires = "nats")]
+    pub follow: bool,
+    /// Move the time of a partition that has read nothing for DUR (wall clock) to the wall
+    /// clock minus DUR, so that it does not hold back absence alerts forever. Events older
+    /// than that which arrive later on it are late. Not deterministic; per-partition
+    /// heartbeat records (`{"timestamp": …, "heartbeat": true}`) are.
+    #[arg(long, value_name = "DUR")]
+    pub idle_timeout: Option<String>,
     /// Partition files, one per partition, in partition order.
     #[arg(value_name = "PARTITIONS")]
     pub files: Vec<PathBuf>,

@@ -23,6 +23,7 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
             url: url.clone(),
             stream: stream.clone(),
             partitions,
+            follow: a.follow,
         },
         (Some(_), ..) => {
             eprintln!("error: --nats needs --stream and --partitions (at least 1)");
@@ -37,6 +38,24 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
     if a.engine.input_format == super::args::InputFormat::Evtx {
         eprintln!("error: cluster partitions are read as lines; EVTX is not a line format");
         return EXIT_ERROR;
+    }
+    let idle_timeout = match &a.idle_timeout {
+        None => None,
+        Some(t) => match session_sigma::time::parse_duration(t).filter(|d| *d > 0) {
+            Some(d) => Some(std::time::Duration::from_nanos(d as u64)),
+            None => {
+                eprintln!("error: --idle-timeout `{t}` is not a duration");
+                return EXIT_ERROR;
+            }
+        },
+    };
+    // SIGINT/SIGTERM end the input: buffered events are released, the summary written.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
+            eprintln!("error: cannot handle signal {sig}: {e}");
+            return EXIT_ERROR;
+        }
     }
     let Some(connect_timeout) = session_sigma::time::parse_duration(&a.connect_timeout)
         .filter(|d| *d > 0)
@@ -153,6 +172,8 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
         topology,
         checkpoint,
         resume,
+        stop: Some(stop),
+        idle_timeout,
     };
     match run(job, out) {
         Ok(Some(stats)) => super::run::finish_report(&stats, a.engine.summary.as_deref()),

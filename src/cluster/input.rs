@@ -44,6 +44,9 @@ pub enum Spec {
         stream: String,
         /// Number of partitions.
         partitions: u32,
+        /// Keep reading new messages until stopped (else end at the last message stored
+        /// when the run starts).
+        follow: bool,
     },
 }
 
@@ -78,13 +81,22 @@ impl Spec {
                     skip_below: offset,
                 }))
             }
-            Spec::Nats { url, stream, .. } => {
+            Spec::Nats {
+                url,
+                stream,
+                follow,
+                ..
+            } => {
                 let name = format!("{url}/{stream}.p.{p}");
                 let fail = |e: super::nats::NatsError| format!("{name}: {e}");
                 let mut client =
                     super::nats::Client::connect(url, std::time::Duration::from_secs(5))
                         .map_err(fail)?;
-                let last = client.last_seq(stream, p).map_err(fail)?;
+                let last = if *follow {
+                    u64::MAX
+                } else {
+                    client.last_seq(stream, p).map_err(fail)?
+                };
                 let reader = super::nats::PartitionReader::open(url, stream, p, offset.max(1))
                     .map_err(fail)?;
                 Ok(Box::new(NatsPartition {
@@ -123,7 +135,7 @@ impl Partition for NatsPartition {
         }
         self.batch.clear();
         self.reader
-            .fetch(max, std::time::Duration::from_millis(200), &mut self.batch)
+            .fetch(max, std::time::Duration::from_millis(20), &mut self.batch)
             .map_err(|e| format!("{}: {e}", self.name))?;
         for (seq, payload) in self.batch.drain(..) {
             if seq > self.last {

@@ -152,6 +152,10 @@ pub struct Job {
     pub checkpoint: Option<checkpoint::Config>,
     /// Resume from the latest checkpoint; the output already holds this many alerts.
     pub resume: Option<u64>,
+    /// Set it to end every partition (end of input): SIGINT/SIGTERM in the CLI.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Move a silent partition's time to the wall clock after this long (not deterministic).
+    pub idle_timeout: Option<std::time::Duration>,
 }
 
 /// Runs the job; alerts go to `out` on process 0. Returns the run's counters on process
@@ -427,8 +431,10 @@ fn build(
                 });
                 let f: Option<u64> = frontier.frontier().iter().min().copied();
                 if let Some(w) = sink.as_mut() {
+                    let before = output.alerts;
                     let mut done = output.release(f.map(tick_start), w);
-                    if f.is_none() {
+                    // A live stream sees its alerts as the frontier passes them.
+                    if f.is_none() || output.alerts != before {
                         done = done.and_then(|_| w.flush());
                     }
                     if let Err(e) = done {

@@ -97,6 +97,26 @@ pub struct Sources {
     every: Option<u64>,
     /// Resumed from a checkpoint at this time: what is older was sent before it.
     skip_before: Option<i64>,
+    /// Set on SIGINT/SIGTERM: every partition ends (end of input, S11).
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// After this long without a record, a partition's time moves to the wall clock minus
+    /// this (`--idle-timeout`; not deterministic).
+    idle: Option<std::time::Duration>,
+    /// Counters for metrics.
+    pub metrics: SourceMetrics,
+}
+
+/// What one worker's sources did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SourceMetrics {
+    /// Records read.
+    pub records: u64,
+    /// Heartbeat records.
+    pub heartbeats: u64,
+    /// Events that matched at least one rule.
+    pub matched: u64,
+    /// Idle timeouts applied.
+    pub idle: u64,
 }
 
 struct Part {
@@ -110,6 +130,8 @@ struct Part {
     ended: bool,
     /// The first checkpoint boundary this partition has not given its resume place for.
     next_boundary: Option<u64>,
+    /// When it last read a record.
+    last_read: std::time::Instant,
 }
 
 /// Sinks nothing: an exporting engine writes no alert itself.
@@ -143,6 +165,7 @@ impl Sources {
                     started: false,
                     ended: false,
                     next_boundary: None,
+                    last_read: std::time::Instant::now(),
                 };
                 if let Some(r) = restored {
                     part.resume(&r.parts[id as usize], r.tick, every);
@@ -159,6 +182,9 @@ impl Sources {
             items: Vec::new(),
             every,
             skip_before: restored.map(|r| tick_start(r.tick)),
+            stop: job.stop.clone(),
+            idle: job.idle_timeout,
+            metrics: SourceMetrics::default(),
         }
     }
 
@@ -187,13 +213,40 @@ impl Sources {
                 continue;
             }
             self.items.clear();
-            let status = {
+            let stopped = self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
+            let status = if stopped {
+                Ok(Status::End)
+            } else {
                 let p = &mut self.parts[pi];
                 p.input.read(BATCH, &mut self.items)
             };
             let p = &mut self.parts[pi];
+            let now = std::time::Instant::now();
+            if !self.items.is_empty() {
+                p.last_read = now;
+            } else if let Some(idle) = self.idle.filter(|i| now.duration_since(p.last_read) >= *i) {
+                // Idle: as if a heartbeat said nothing older than now − idle is to come.
+                let wall = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as i64);
+                p.engine
+                    .heartbeat(Timestamp(wall - idle.as_nanos() as i64), &mut NoSink);
+                p.last_read = now;
+                self.metrics.idle += 1;
+            }
+            self.metrics.records += self.items.len() as u64;
             for (place, item) in self.items.drain(..) {
                 let before = self.every.map(|_| p.state(place));
+                if let Item::Line(bytes) = &item {
+                    if let Some(ts) = heartbeat_time(bytes) {
+                        p.engine.heartbeat(ts, &mut NoSink);
+                        self.metrics.heartbeats += 1;
+                        continue;
+                    }
+                }
                 let fed = match item {
                     Item::Line(bytes) => {
                         feed_line(&mut p.engine, &mut p.adapter, &bytes, &mut NoSink)
@@ -335,6 +388,19 @@ impl Part {
         });
         self.next_boundary = every.map(|e| tick + e);
     }
+}
+
+/// A heartbeat record: a JSON object with a top-level `heartbeat` key and a valid
+/// `timestamp`. Not an event: it only says that nothing older is to come on its partition.
+fn heartbeat_time(line: &[u8]) -> Option<Timestamp> {
+    const KEY: &[u8] = b"\"heartbeat\"";
+    if !line.windows(KEY.len()).any(|w| w == KEY) {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(line).ok()?;
+    let o = v.as_object()?;
+    o.get("heartbeat")?;
+    Timestamp::from_json(o.get("timestamp")?)
 }
 
 /// What a partition's engine exported, as messages.

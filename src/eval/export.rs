@@ -82,6 +82,19 @@ impl<'r> Engine<'r> {
         self.last_in_order
     }
 
+    /// A heartbeat of a cluster partition: nothing older than `ts` is to come, so the
+    /// partition's watermark may move to `ts − max_lateness`. Not an event: not counted,
+    /// not matched. Buffered events it passes are released.
+    pub fn heartbeat(&mut self, ts: Timestamp, sink: &mut dyn crate::alert::AlertSink) {
+        if self.max_seen.is_some_and(|m| m >= ts) {
+            return;
+        }
+        self.max_seen = Some(ts);
+        if let Some(w) = self.watermark() {
+            self.release(w, sink);
+        }
+    }
+
     /// Resumes a partition from a checkpoint: the input position, newest time and counters
     /// it had just before the record it resumes at (with nothing buffered: every event
     /// before that record is older than the checkpoint, whose state holds it already).
