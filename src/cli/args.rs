@@ -51,6 +51,13 @@ pub struct ClusterArgs {
     /// Hostfile: one `host:port` per line, in process order (needed with -n > 1).
     #[arg(short = 'h', long = "hostfile", value_name = "FILE")]
     pub hostfile: Option<PathBuf>,
+    /// Per-worker metrics as JSON lines (records, events, late, matches sent, groups held,
+    /// watermark and its lag behind the newest event): to FILE (appended), or `-` for stderr.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// Wall-clock interval of the metrics lines.
+    #[arg(long, value_name = "DUR", default_value = "10s")]
+    pub metrics_every: String,
     /// How long to wait for every process to connect.
     #[arg(long, value_name = "DUR", default_value = "60s")]
     pub connect_timeout: String,

@@ -49,6 +49,37 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
             }
         },
     };
+    let metrics = match &a.metrics {
+        None => None,
+        Some(path) => {
+            let Some(every) = session_sigma::time::parse_duration(&a.metrics_every)
+                .filter(|d| *d > 0)
+                .map(|d| std::time::Duration::from_nanos(d as u64))
+            else {
+                eprintln!(
+                    "error: --metrics-every `{}` is not a duration",
+                    a.metrics_every
+                );
+                return EXIT_ERROR;
+            };
+            let out: Box<dyn std::io::Write + Send> = if path.as_os_str() == "-" {
+                Box::new(std::io::stderr())
+            } else {
+                match std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                {
+                    Ok(f) => Box::new(f),
+                    Err(e) => {
+                        eprintln!("error: cannot write {}: {e}", path.display());
+                        return EXIT_ERROR;
+                    }
+                }
+            };
+            Some((std::sync::Arc::new(std::sync::Mutex::new(out)), every))
+        }
+    };
     // SIGINT/SIGTERM end the input: buffered events are released, the summary written.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -174,6 +205,7 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
         resume,
         stop: Some(stop),
         idle_timeout,
+        metrics,
     };
     match run(job, out) {
         Ok(Some(stats)) => super::run::finish_report(&stats, a.engine.summary.as_deref()),

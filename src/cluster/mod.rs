@@ -33,9 +33,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::rc::Rc;
 use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::generic::operator::{Operator, source};
+use timely::dataflow::operators::{Capability, Probe};
 use worker::{Correlating, Output, Render, Sources};
+
+/// How far (in ticks, seconds of event time) a partition may read ahead of the
+/// correlators' frontier.
+const AHEAD: u64 = 300;
 
 /// Invalid records reported per partition before the rest are only counted.
 pub const MAX_REPORTED_INVALID: u64 = 100;
@@ -132,6 +136,9 @@ impl Topology {
     }
 }
 
+/// Where per-worker metrics lines go (shared by the workers of a process).
+pub type MetricsOut = std::sync::Arc<std::sync::Mutex<Box<dyn Write + Send>>>;
+
 /// A cluster run.
 pub struct Job {
     /// The rules (shared by every worker of the process for its whole life).
@@ -156,6 +163,8 @@ pub struct Job {
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Move a silent partition's time to the wall clock after this long (not deterministic).
     pub idle_timeout: Option<std::time::Duration>,
+    /// Per-worker metrics: where, and how often.
+    pub metrics: Option<(MetricsOut, std::time::Duration)>,
 }
 
 /// Runs the job; alerts go to `out` on process 0. Returns the run's counters on process
@@ -277,6 +286,15 @@ fn build(
     let index = worker.index() as u64;
     let every = job.checkpoint.as_ref().map(|c| c.every.max(1));
     let mut sources = Sources::new(job, workers, inputs, restored);
+    let shared = Rc::new(std::cell::Cell::new(worker::SourceMetrics::default()));
+    let seen = shared.clone();
+    let mut metrics = job.metrics.as_ref().map(|(out, every)| worker::Metrics {
+        out: out.clone(),
+        every: *every,
+        last: std::time::Instant::now(),
+        process: job.topology.process,
+        worker: index as usize,
+    });
     let mut state = match Correlating::new(set, &settings, render, restored, index, workers) {
         Ok(s) => s,
         Err(e) => {
@@ -290,6 +308,9 @@ fn build(
             .map(|c| (c, job.spec.count(), workers)),
         restored.map(|r| (r.alerts, job.resume.unwrap_or(0).saturating_sub(r.alerts))),
     );
+    // The correlators' progress, for the sources' flow control.
+    let probe: timely::dataflow::ProbeHandle<u64> = timely::dataflow::ProbeHandle::new();
+    let progress = probe.clone();
     worker.dataflow::<u64, _, _>(move |scope| {
         let read = source(scope, "Partitions", move |cap, info| {
             let activator = scope.activator_for(info.address);
@@ -298,7 +319,9 @@ fn build(
             let mut errors = Vec::new();
             move |output| {
                 let Some(c) = cap.as_mut() else { return };
-                sources.step(&mut out, &mut errors);
+                let frontier = progress.with_frontier(|f| f.first().copied());
+                let read = sources.step(frontier.map(|f| f + AHEAD), &mut out, &mut errors);
+                shared.set(sources.metrics());
                 for e in errors.drain(..) {
                     eprintln!("{e}");
                 }
@@ -315,7 +338,12 @@ fn build(
                         c.downgrade(&t);
                     }
                 }
-                activator.activate();
+                if read {
+                    activator.activate();
+                } else {
+                    // Every partition is ahead: wait for the others to catch up.
+                    activator.activate_after(std::time::Duration::from_millis(1));
+                }
             }
         })
         .container::<Vec<Msg>>();
@@ -396,6 +424,9 @@ fn build(
                                 }
                             }
                         }
+                        if let Some(m) = metrics.as_mut() {
+                            m.tick(f.is_none() && hold.is_some(), seen.get(), state.groups(), f);
+                        }
                         let Some(h) = hold.as_mut() else { return };
                         match f {
                             Some(f) => {
@@ -418,7 +449,8 @@ fn build(
                     }
                 },
             )
-            .container::<Vec<Msg>>();
+            .container::<Vec<Msg>>()
+            .probe_with(&probe);
 
         correlated.sink(
             Exchange::new(|_: &Msg| 0),

@@ -1,6 +1,7 @@
 //! What crosses between workers, and the event-time clock of the dataflow.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Nanoseconds per tick of timely time: one second of event time.
 pub const TICK: i64 = 1_000_000_000;
@@ -93,10 +94,10 @@ pub enum Msg {
 /// An in-order event for one correlation component.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventMsg {
-    /// Hash of (component, group), or of the component alone for chained correlations.
+    /// The worker that holds these components' groups for this event.
     pub route: u64,
-    /// The component (its first correlation's index).
-    pub comp: u32,
+    /// The components (first correlation index of each), ascending.
+    pub comps: Vec<u32>,
     /// Event time.
     pub ts: i64,
     /// Input position: partition in the high bits, position in the partition below.
@@ -106,9 +107,9 @@ pub struct EventMsg {
     /// Detection rules matched (ascending).
     pub matched: Vec<u32>,
     /// The fields correlations read, as JSON.
-    pub event: String,
+    pub event: Arc<str>,
     /// The event as read.
-    pub text: String,
+    pub text: Arc<str>,
 }
 
 /// Run counters.

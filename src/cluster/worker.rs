@@ -109,6 +109,14 @@ pub struct Sources {
 /// What one worker's sources did.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SourceMetrics {
+    /// Events over its partitions.
+    pub events: u64,
+    /// Invalid records.
+    pub invalid: u64,
+    /// Late events.
+    pub late: u64,
+    /// Newest event time over its partitions.
+    pub newest: Option<i64>,
     /// Records read.
     pub records: u64,
     /// Heartbeat records.
@@ -188,6 +196,20 @@ impl Sources {
         }
     }
 
+    /// The counters, with the partitions' totals brought up to date.
+    pub fn metrics(&mut self) -> SourceMetrics {
+        let m = &mut self.metrics;
+        (m.events, m.invalid, m.late, m.newest) = (0, 0, 0, None);
+        for p in &self.parts {
+            let s = p.engine.stats();
+            m.events += s.events;
+            m.invalid += s.invalid;
+            m.late += s.late;
+            m.newest = m.newest.max(p.engine.max_seen().map(|t| t.0));
+        }
+        *m
+    }
+
     /// True when every partition has ended.
     pub fn done(&self) -> bool {
         self.parts.iter().all(|p| p.ended)
@@ -205,13 +227,33 @@ impl Sources {
         low
     }
 
-    /// Reads a batch of every open partition; appends what goes out to `out`. Read
-    /// errors end the partition and are returned as messages for stderr.
-    pub fn step(&mut self, out: &mut Vec<Msg>, errors: &mut Vec<String>) {
+    /// Reads a batch of every open partition whose watermark is not past `limit` (a tick:
+    /// flow control, so that a worker does not read far ahead of the slowest partition and
+    /// fill the correlators' buffers); appends what goes out to `out`. Read errors end the
+    /// partition and are returned as messages for stderr. Returns whether it read at all.
+    pub fn step(
+        &mut self,
+        limit: Option<u64>,
+        out: &mut Vec<Msg>,
+        errors: &mut Vec<String>,
+    ) -> bool {
+        let mut read = false;
         for pi in 0..self.parts.len() {
             if self.parts[pi].ended {
                 continue;
             }
+            let ahead = self.parts[pi]
+                .engine
+                .watermark()
+                .is_some_and(|w| limit.is_some_and(|l| tick(w.0) > l));
+            let stopping = self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
+            if ahead && !stopping {
+                continue;
+            }
+            read = true;
             self.items.clear();
             let stopped = self
                 .stop
@@ -279,7 +321,17 @@ impl Sources {
                 p.ended = true;
             }
             let p = &mut self.parts[pi];
-            export(self.set, &self.comps, self.render, self.skip_before, p, out);
+            let sent = out.len();
+            export(
+                self.set,
+                &self.comps,
+                self.workers,
+                self.render,
+                self.skip_before,
+                p,
+                out,
+            );
+            self.metrics.matched += (out.len() - sent) as u64;
             if !p.started {
                 if let Some(s) = p.engine.stream_start() {
                     p.started = true;
@@ -317,6 +369,7 @@ impl Sources {
                 }));
             }
         }
+        read
     }
 }
 
@@ -404,9 +457,11 @@ fn heartbeat_time(line: &[u8]) -> Option<Timestamp> {
 }
 
 /// What a partition's engine exported, as messages.
+#[allow(clippy::too_many_arguments)]
 fn export(
     set: &RuleSet,
     comps: &Components,
+    workers: u64,
     render: Render,
     skip_before: Option<i64>,
     p: &mut Part,
@@ -422,6 +477,8 @@ fn export(
         }
     }
     let mut mine: Vec<u32> = Vec::new();
+    // Per destination worker, the components of this event it holds.
+    let mut to: Vec<(u64, Vec<u32>)> = Vec::new();
     for r in x.records.into_iter().filter(|r| !old(r.ts.0)) {
         p.n += 1;
         mine.clear();
@@ -434,7 +491,7 @@ fn export(
             }
         }
         mine.sort_unstable();
-        let event = r.event.to_string();
+        to.clear();
         for &comp in &mine {
             let route = if comps.alone[comp as usize] {
                 let Some(key) = group_of(set, comp, &r.event, &r.matched) else {
@@ -444,15 +501,27 @@ fn export(
             } else {
                 fnv(&[&comp.to_le_bytes()])
             };
+            let w = route % workers;
+            match to.iter_mut().find(|(x, _)| *x == w) {
+                Some((_, v)) => v.push(comp),
+                None => to.push((w, vec![comp])),
+            }
+        }
+        if to.is_empty() {
+            continue;
+        }
+        // One message per worker; the texts are shared, not copied, within a process.
+        let event: Arc<str> = Arc::from(r.event.to_string());
+        for (w, comps) in to.drain(..) {
             out.push(Msg::Event(EventMsg {
-                route,
-                comp,
+                route: w,
+                comps,
                 ts: r.ts.0,
                 seq: global_seq(p.id, r.seq),
                 n: p.n,
                 matched: r.matched.clone(),
                 event: event.clone(),
-                text: r.text.to_string(),
+                text: r.text.clone(),
             }));
         }
     }
@@ -566,7 +635,7 @@ impl Correlating {
     /// Processes events of times the frontier has passed, in (time, input position)
     /// order. Alerts of the events go to `out`, alerts of deadlines to `deadlines`.
     pub fn events(&mut self, batch: &mut [EventMsg], out: &mut Vec<Msg>, deadlines: &mut Vec<Msg>) {
-        batch.sort_by_key(|e| (e.ts, e.seq, e.n, e.comp));
+        batch.sort_by_key(|e| (e.ts, e.seq, e.n));
         if let Some(s) = self.start {
             // `learning` counts from the first in-order event of the whole input.
             self.corr.observe(Timestamp(s));
@@ -575,21 +644,22 @@ impl Correlating {
             self.fire_before(e.ts, false, deadlines);
             let event: serde_json::Value =
                 serde_json::from_str(&e.event).unwrap_or(serde_json::Value::Null);
-            let text: Arc<str> = Arc::from(e.text.as_str());
-            let comps = &self.comps.comps;
-            let comp = e.comp;
-            self.corr.on_event_for(
-                self.set,
-                Input {
-                    ts: Timestamp(e.ts),
-                    seq: e.seq,
-                    event: &event,
-                    text: &text,
-                },
-                &e.matched,
-                &|ci| comps[ci as usize] == comp,
-                &mut self.emitted,
-            );
+            let all = &self.comps.comps;
+            // Component by component, in order, as the engine goes through correlations.
+            for &comp in &e.comps {
+                self.corr.on_event_for(
+                    self.set,
+                    Input {
+                        ts: Timestamp(e.ts),
+                        seq: e.seq,
+                        event: &event,
+                        text: &e.text,
+                    },
+                    &e.matched,
+                    &|ci| all[ci as usize] == comp,
+                    &mut self.emitted,
+                );
+            }
             out.extend(self.emitted.drain(..).map(|x| emitted_msg(self.render, x)));
         }
     }
@@ -604,6 +674,11 @@ impl Correlating {
             self.corr.fire_next(self.set, incomplete, &mut self.emitted);
             out.extend(self.emitted.drain(..).map(|x| emitted_msg(self.render, x)));
         }
+    }
+
+    /// Correlation groups held.
+    pub fn groups(&self) -> usize {
+        self.corr.live_groups()
     }
 
     /// The earliest open deadline.
@@ -846,6 +921,55 @@ impl Output {
             evicted_groups: c.evicted_groups,
             evicted_entries: c.evicted_entries,
             skipped,
+        }
+    }
+}
+
+/// Per-worker metrics, one JSON line every interval (wall clock) and one at the end.
+pub struct Metrics {
+    /// Where the lines go (shared by the workers of a process).
+    pub out: super::MetricsOut,
+    /// Interval.
+    pub every: std::time::Duration,
+    /// Last line written.
+    pub last: std::time::Instant,
+    /// This worker's process and index.
+    pub process: usize,
+    /// This worker's index (over all processes).
+    pub worker: usize,
+}
+
+impl Metrics {
+    /// Writes a line if the interval has passed (or `last`).
+    pub fn tick(&mut self, last: bool, src: SourceMetrics, groups: usize, frontier: Option<u64>) {
+        let now = std::time::Instant::now();
+        if !last && now.duration_since(self.last) < self.every {
+            return;
+        }
+        self.last = now;
+        let watermark = frontier.map(tick_start);
+        let ts = |t: Option<i64>| t.map_or("null".to_string(), |t| format!("\"{}\"", Timestamp(t)));
+        let lag = match (src.newest, watermark) {
+            (Some(n), Some(w)) => format!("{:.3}", (n - w).max(0) as f64 / 1e9),
+            _ => "null".into(),
+        };
+        let line = format!(
+            "{{\"process\":{},\"worker\":{},\"final\":{last},\"records\":{},\"events\":{},\"invalid\":{},\"late\":{},\"heartbeats\":{},\"idle_timeouts\":{},\"matches_sent\":{},\"groups\":{groups},\"newest\":{},\"watermark\":{},\"watermark_lag_s\":{lag}}}\n",
+            self.process,
+            self.worker,
+            src.records,
+            src.events,
+            src.invalid,
+            src.late,
+            src.heartbeats,
+            src.idle,
+            src.matched,
+            ts(src.newest),
+            ts(watermark),
+        );
+        if let Ok(mut out) = self.out.lock() {
+            let _ = out.write_all(line.as_bytes());
+            let _ = out.flush();
         }
     }
 }
