@@ -25,7 +25,7 @@ pub enum Command {
     Normalize(NormalizeArgs),
     /// Run rules over partitioned input on a timely dataflow cluster (feature `cluster`).
     #[cfg(feature = "cluster")]
-    Cluster(ClusterArgs),
+    Cluster(Box<ClusterArgs>),
     /// Load JSON lines into a NATS JetStream stream, partitioned by a key (feature `cluster`).
     #[cfg(feature = "cluster")]
     Publish(PublishArgs),
