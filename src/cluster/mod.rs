@@ -38,8 +38,9 @@ use timely::dataflow::operators::{Capability, Probe};
 use worker::{Correlating, Output, Render, Sources};
 
 /// How far (in ticks, seconds of event time) a partition may read ahead of the
-/// correlators' frontier.
-const AHEAD: u64 = 300;
+/// correlators' frontier. Smaller makes workers wait on one another more often (measured:
+/// 300 s was 30% slower than an hour with two workers).
+const AHEAD: u64 = 3600;
 
 /// Invalid records reported per partition before the rest are only counted.
 pub const MAX_REPORTED_INVALID: u64 = 100;
