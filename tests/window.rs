@@ -662,3 +662,34 @@ fn idle_groups_are_dropped_once_their_window_has_passed() {
         "groups last touched before 10:00:01 cannot matter any more"
     );
 }
+
+/// DESIGN.md 4.1: a late event's detection alerts are written when it arrives, after the
+/// alerts held for ordering that are older than W (nothing can join those any more), and
+/// before those at W. So the output is ordered by (time, …) and, for late events, by W at
+/// arrival: a function of the input, which cluster mode reproduces. Regression: they used
+/// to jump ahead of held alerts older than W.
+#[test]
+fn late_alerts_follow_the_held_alerts_older_than_the_watermark() {
+    let s = set("");
+    let settings = Settings {
+        max_lateness: 5 * MIN,
+        ..Settings::default()
+    };
+    let evs = [
+        ev("10:00:00", "failed", "a", ""),
+        // W = 10:05: releases 10:00 (its alert is held for ordering at 10:00).
+        ev("10:10:00", "lock", "b", ""),
+        // Late (09:50 < W): written at once, but after the 10:00 alert.
+        ev("09:50:00", "unlock", "c", ""),
+    ];
+    let (alerts, stats) = run_with(&s, settings, &evs);
+    assert_eq!(stats.late, 1);
+    assert_eq!(
+        alerts,
+        [
+            "failed 2024-05-01T10:00:00Z",
+            "unlock 2024-05-01T09:50:00Z",
+            "lock 2024-05-01T10:10:00Z",
+        ]
+    );
+}
