@@ -125,22 +125,25 @@ fn cluster(
     )
 }
 
-/// Two processes on loopback, on free ports.
-fn two_processes(d: &Path, tag: &str, parts: &[PathBuf], extra: &[&str]) -> (Vec<u8>, Vec<u8>) {
-    let ports: Vec<u16> = (0..2)
-        .map(|_| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .expect("free port")
-        })
-        .collect();
-    let hosts = d.join(format!("{tag}.hosts"));
+/// A hostfile for two processes on free loopback ports.
+fn hostfile(path: &Path) -> PathBuf {
+    let port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port")
+    };
     std::fs::write(
-        &hosts,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
+        path,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", port(), port()),
     )
     .expect("hostfile");
+    path.to_path_buf()
+}
+
+/// Two processes on loopback, on free ports.
+fn two_processes(d: &Path, tag: &str, parts: &[PathBuf], extra: &[&str]) -> (Vec<u8>, Vec<u8>) {
+    let hosts = hostfile(&d.join(format!("{tag}.hosts")));
     let h = hosts.to_string_lossy().to_string();
     let peer = Command::new(bin())
         .arg("cluster")
@@ -155,6 +158,24 @@ fn two_processes(d: &Path, tag: &str, parts: &[PathBuf], extra: &[&str]) -> (Vec
     let o = peer.wait_with_output().expect("process 1");
     check(&o, "process 1");
     first
+}
+
+/// `cluster` with each thread count of one process, and with two processes, gives `want`.
+fn same_everywhere(
+    d: &Path,
+    parts: &[PathBuf],
+    extra: &[&str],
+    want: &(Vec<u8>, Vec<u8>),
+    threads: &[&str],
+) {
+    for w in threads {
+        let got = cluster(d, &format!("w{w}"), parts, extra, &["-w", w]);
+        assert!(got == *want, "{w} thread(s), {extra:?}");
+    }
+    assert!(
+        two_processes(d, "p2", parts, extra) == *want,
+        "2 processes, {extra:?}"
+    );
 }
 
 fn run_single(d: &Path, file: &Path, extra: &[&str]) -> (Vec<u8>, Vec<u8>) {
@@ -195,18 +216,12 @@ fn one_partition_run_and_cluster_agree() {
             !sum.contains("\"late\":0,"),
             "the stream must have late events: {sum}"
         );
-        let parts = [file.clone()];
-        assert!(
-            cluster(&d, "c1", &parts, extra, &[]) == reference,
-            "1 process, {extra:?}"
-        );
-        assert!(
-            cluster(&d, "c2", &parts, extra, &["-w", "2"]) == reference,
-            "2 threads, {extra:?}"
-        );
-        assert!(
-            two_processes(&d, "p2", &parts, extra) == reference,
-            "2 processes, {extra:?}"
+        same_everywhere(
+            &d,
+            std::slice::from_ref(&file),
+            extra,
+            &reference,
+            &["1", "2"],
         );
     }
     let _ = std::fs::remove_dir_all(&d);
@@ -222,20 +237,21 @@ fn four_partitions_same_output_on_any_topology() {
         let sum = String::from_utf8_lossy(&one.1).to_string();
         assert!(alert_count(&one.0) > 1_000, "too few alerts: {sum}");
         assert!(sum.contains("\"events\":20000,"), "{sum}");
-        assert!(
-            cluster(&d, "c2", &parts, extra, &["-w", "2"]) == one,
-            "2 threads, {extra:?}"
-        );
-        assert!(
-            cluster(&d, "c3", &parts, extra, &["-w", "3"]) == one,
-            "3 threads, {extra:?}"
-        );
-        assert!(
-            two_processes(&d, "p2", &parts, extra) == one,
-            "2 processes, {extra:?}"
-        );
+        same_everywhere(&d, &parts, extra, &one, &["2", "3"]);
     }
     let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Runs `cluster` with these arguments, expects a usage error (exit 2); its stderr.
+fn usage_error(args: &[&str], paths: &[&Path]) -> String {
+    let o = Command::new(bin())
+        .arg("cluster")
+        .args(args)
+        .args(paths)
+        .output()
+        .expect("cluster");
+    assert_eq!(o.status.code(), Some(2), "{args:?}");
+    String::from_utf8_lossy(&o.stderr).to_string()
 }
 
 #[test]
@@ -245,32 +261,17 @@ fn usage_errors_are_clear() {
     std::fs::write(&bad, "127.0.0.1:2201\nnot-an-address\n").expect("hostfile");
     let part = d.join("p.jsonl");
     std::fs::write(&part, "").expect("partition");
-    let o = Command::new(bin())
-        .args(["cluster", "-n", "2", "-p", "0", "-h"])
-        .arg(&bad)
-        .arg(&part)
-        .output()
-        .expect("cluster");
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = usage_error(&["-n", "2", "-p", "0", "-h"], &[&bad, &part]);
     assert!(
         err.contains(":2: expected `host:port`, found `not-an-address`"),
         "{err}"
     );
-    let o = Command::new(bin())
-        .args(["cluster", "-n", "2", "-p", "0"])
-        .arg(&part)
-        .output()
-        .expect("cluster");
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("needs a hostfile"));
-    let o = Command::new(bin())
-        .args(["cluster"])
-        .arg(d.join("missing.jsonl"))
-        .output()
-        .expect("cluster");
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("missing.jsonl"));
+    let err = usage_error(&["-n", "2", "-p", "0"], &[&part]);
+    assert!(err.contains("needs a hostfile"), "{err}");
+    let err = usage_error(&[], &[&d.join("missing.jsonl")]);
+    assert!(err.contains("missing.jsonl"), "{err}");
+    let err = usage_error(&["--resume", "--checkpoint-dir", "x"], &[&part]);
+    assert!(err.contains("--resume needs --output"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -428,20 +429,7 @@ fn crash_and_restart_from_a_checkpoint_gives_the_uninterrupted_output() {
     );
     let _ = std::fs::remove_dir_all(&ck);
 
-    let ports: Vec<u16> = (0..2)
-        .map(|_| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .expect("free port")
-        })
-        .collect();
-    let hosts = d.join("crash.hosts");
-    std::fs::write(
-        &hosts,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
-    )
-    .expect("hostfile");
+    let hosts = hostfile(&d.join("crash.hosts"));
     let h = hosts.to_string_lossy().to_string();
     let out = d.join("crash.out");
     let sum = d.join("crash.sum");
@@ -529,23 +517,8 @@ fn a_missing_peer_is_a_clear_error_after_the_timeout() {
     std::fs::write(&hosts, format!("127.0.0.1:{port}\n127.0.0.1:1\n")).expect("hostfile");
     let part = d.join("p.jsonl");
     std::fs::write(&part, "").expect("partition");
-    let o = Command::new(bin())
-        .args([
-            "cluster",
-            "-n",
-            "2",
-            "-p",
-            "0",
-            "--connect-timeout",
-            "2s",
-            "-h",
-        ])
-        .arg(&hosts)
-        .arg(&part)
-        .output()
-        .expect("cluster");
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let args = ["-n", "2", "-p", "0", "--connect-timeout", "2s", "-h"];
+    let err = usage_error(&args, &[&hosts, &part]);
     assert!(
         err.contains("process 0 could not connect to every process within 2 s"),
         "{err}"
@@ -554,23 +527,7 @@ fn a_missing_peer_is_a_clear_error_after_the_timeout() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port();
     std::fs::write(&hosts, format!("127.0.0.1:{port}\n127.0.0.1:1\n")).expect("hostfile");
-    let o = Command::new(bin())
-        .args([
-            "cluster",
-            "-n",
-            "2",
-            "-p",
-            "0",
-            "--connect-timeout",
-            "5s",
-            "-h",
-        ])
-        .arg(&hosts)
-        .arg(&part)
-        .output()
-        .expect("cluster");
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = usage_error(&args, &[&hosts, &part]);
     assert!(
         err.contains("process 0 cannot join the cluster at 127.0.0.1:"),
         "{err}"
@@ -627,17 +584,51 @@ fn heartbeats_move_a_partitions_time() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// A JetStream server and a client with `stream` created; `None` when skipped.
+fn live(d: &Path, stream: &str) -> Option<(NatsServer, session_sigma::cluster::nats::Client)> {
+    let server = NatsServer::start(d)?;
+    let mut c = session_sigma::cluster::nats::Client::connect(
+        &server.url,
+        std::time::Duration::from_secs(5),
+    )
+    .expect("connect");
+    c.ensure_stream(stream).expect("stream");
+    Some((server, c))
+}
+
+/// Waits up to 30 s for `done`.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// SIGTERM ends a live run: it must exit successfully.
+fn terminate(child: std::process::Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    check(
+        &child.wait_with_output().expect("cluster"),
+        "cluster after SIGTERM",
+    );
+}
+
 /// Live input: a silent partition holds back an absence alert until a heartbeat on it
 /// moves its time; SIGTERM then ends the input and the summary is written.
 #[test]
 fn a_heartbeat_releases_an_absence_alert_on_a_live_stream() {
-    use session_sigma::cluster::nats::Client;
     let d = dir("live");
-    let Some(server) = NatsServer::start(&d) else {
+    let Some((server, mut c)) = live(&d, "live") else {
         return;
     };
-    let mut c = Client::connect(&server.url, std::time::Duration::from_secs(5)).expect("connect");
-    c.ensure_stream("live").expect("stream");
     let ev = |t: &str, action: &str, user: &str| {
         format!(
             "{{\"timestamp\":\"2024-05-01T{t}Z\",\"action\":\"{action}\",\"hostname\":\"H1\",\"user\":\"{user}\"}}"
@@ -685,26 +676,13 @@ fn a_heartbeat_releases_an_absence_alert_on_a_live_stream() {
         b"{\"timestamp\":\"2024-05-01T10:40:00Z\",\"heartbeat\":true}",
     )
     .expect("publish");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !absence(&read()) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no alert after the heartbeat"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until("the absence alert", || absence(&read()));
     assert!(
         read().contains("\"timestamp\":\"2024-05-01T10:15:00Z\""),
         "{}",
         read()
     );
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let o = child.wait_with_output().expect("cluster");
-    check(&o, "cluster after SIGTERM");
+    terminate(child);
     let sum = std::fs::read_to_string(&sum).expect("summary");
     let written = read().lines().count();
     let want = format!(
@@ -718,14 +696,11 @@ fn a_heartbeat_releases_an_absence_alert_on_a_live_stream() {
 /// has passed in wall-clock time fires without any heartbeat.
 #[test]
 fn an_idle_timeout_releases_an_absence_alert() {
-    use session_sigma::cluster::nats::Client;
     use session_sigma::time::Timestamp;
     let d = dir("idle");
-    let Some(server) = NatsServer::start(&d) else {
+    let Some((server, mut c)) = live(&d, "idle") else {
         return;
     };
-    let mut c = Client::connect(&server.url, std::time::Duration::from_secs(5)).expect("connect");
-    c.ensure_stream("idle").expect("stream");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -756,23 +731,10 @@ fn an_idle_timeout_releases_an_absence_alert() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start cluster");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let read = || std::fs::read_to_string(&out).unwrap_or_default();
-    while !read().contains("workstation_locked_not_unlocked") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no alert after the idle timeout"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    check(
-        &child.wait_with_output().expect("cluster"),
-        "cluster after SIGTERM",
-    );
+    wait_until("the absence alert", || {
+        read().contains("workstation_locked_not_unlocked")
+    });
+    terminate(child);
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -2,7 +2,7 @@
 //! partitioned input. See `session_sigma::cluster`.
 
 use super::args::{ClusterArgs, OutputFormat, PublishArgs};
-use super::{EXIT_ERROR, RuleSources};
+use super::{EXIT_ERROR, RuleSources, duration_arg};
 use session_sigma::cluster::input::Spec;
 use session_sigma::cluster::worker::Render;
 use session_sigma::cluster::{Job, Topology, run};
@@ -39,28 +39,21 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
         eprintln!("error: cluster partitions are read as lines; EVTX is not a line format");
         return EXIT_ERROR;
     }
-    let idle_timeout = match &a.idle_timeout {
+    let idle_timeout = match a
+        .idle_timeout
+        .as_deref()
+        .map(|t| duration_arg("--idle-timeout", t, 1))
+    {
         None => None,
-        Some(t) => match session_sigma::time::parse_duration(t).filter(|d| *d > 0) {
-            Some(d) => Some(std::time::Duration::from_nanos(d as u64)),
-            None => {
-                eprintln!("error: --idle-timeout `{t}` is not a duration");
-                return EXIT_ERROR;
-            }
-        },
+        Some(Ok(d)) => Some(d),
+        Some(Err(c)) => return c,
     };
     let metrics = match &a.metrics {
         None => None,
         Some(path) => {
-            let Some(every) = session_sigma::time::parse_duration(&a.metrics_every)
-                .filter(|d| *d > 0)
-                .map(|d| std::time::Duration::from_nanos(d as u64))
-            else {
-                eprintln!(
-                    "error: --metrics-every `{}` is not a duration",
-                    a.metrics_every
-                );
-                return EXIT_ERROR;
+            let every = match duration_arg("--metrics-every", &a.metrics_every, 1) {
+                Ok(d) => d,
+                Err(c) => return c,
             };
             let out: Box<dyn std::io::Write + Send> = if path.as_os_str() == "-" {
                 Box::new(std::io::stderr())
@@ -88,15 +81,9 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
             return EXIT_ERROR;
         }
     }
-    let Some(connect_timeout) = session_sigma::time::parse_duration(&a.connect_timeout)
-        .filter(|d| *d > 0)
-        .map(|d| std::time::Duration::from_nanos(d as u64))
-    else {
-        eprintln!(
-            "error: --connect-timeout `{}` is not a duration",
-            a.connect_timeout
-        );
-        return EXIT_ERROR;
+    let connect_timeout = match duration_arg("--connect-timeout", &a.connect_timeout, 1) {
+        Ok(d) => d,
+        Err(c) => return c,
     };
     let topology = if a.processes > 1 {
         let Some(path) = &a.hostfile else {
@@ -128,11 +115,7 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
         }
         Topology::local(a.workers)
     };
-    let sources = match RuleSources::load(&a.rules.rules, a.rules.placeholders.as_ref()) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    let set = match sources.build(false) {
+    let set = match RuleSources::compile(&a.rules) {
         Ok(s) => s,
         Err(c) => return c,
     };
@@ -141,14 +124,10 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
     let checkpoint = match &a.checkpoint_dir {
         None => None,
         Some(dir) => {
-            let every = session_sigma::time::parse_duration(&a.checkpoint_every)
-                .filter(|d| *d >= 1_000_000_000);
-            let Some(every) = every else {
-                eprintln!(
-                    "error: --checkpoint-every `{}` is not a duration of at least 1s",
-                    a.checkpoint_every
-                );
-                return EXIT_ERROR;
+            let every = match duration_arg("--checkpoint-every", &a.checkpoint_every, 1_000_000_000)
+            {
+                Ok(d) => d.as_secs(),
+                Err(c) => return c,
             };
             if let Err(e) = std::fs::create_dir_all(dir) {
                 eprintln!("error: cannot create {}: {e}", dir.display());
@@ -156,7 +135,7 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
             }
             Some(session_sigma::cluster::checkpoint::Config {
                 dir: dir.clone(),
-                every: (every / 1_000_000_000) as u64,
+                every,
             })
         }
     };

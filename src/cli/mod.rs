@@ -52,6 +52,18 @@ mod bundled {
     include!(concat!(env!("OUT_DIR"), "/bundled_rules.rs"));
 }
 
+/// A duration option (`--x 30s`) of at least `min` nanoseconds; a usage error (reported)
+/// otherwise.
+pub fn duration_arg(flag: &str, text: &str, min: i64) -> Result<std::time::Duration, u8> {
+    match session_sigma::time::parse_duration(text).filter(|d| *d >= min.max(1)) {
+        Some(d) => Ok(std::time::Duration::from_nanos(d as u64)),
+        None => {
+            eprintln!("error: {flag} `{text}` is not a duration such as 30s, 10m, 2h or 1d");
+            Err(EXIT_ERROR)
+        }
+    }
+}
+
 /// Exit code for usage errors, unreadable files and rules that do not compile.
 pub const EXIT_ERROR: u8 = 2;
 
@@ -85,6 +97,11 @@ pub struct RuleSources {
 }
 
 impl RuleSources {
+    /// Loads and compiles the rules of `--rules`/`--placeholders` (diagnostics on stderr).
+    pub fn compile(a: &args::RuleArgs) -> Result<RuleSet, u8> {
+        RuleSources::load(&a.rules, a.placeholders.as_ref())?.build(false)
+    }
+
     /// Loads `paths`, or the bundled pack when there are none.
     pub fn load(paths: &[PathBuf], placeholders: Option<&PathBuf>) -> Result<RuleSources, u8> {
         let mut options = Options::default();
@@ -203,11 +220,7 @@ fn check(a: &args::CheckArgs) -> u8 {
 }
 
 fn explain(a: &args::ExplainArgs) -> u8 {
-    let sources = match RuleSources::load(&a.rules.rules, a.rules.placeholders.as_ref()) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    let set = match sources.build(false) {
+    let set = match RuleSources::compile(&a.rules) {
         Ok(s) => s,
         Err(c) => return c,
     };

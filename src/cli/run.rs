@@ -74,11 +74,7 @@ pub fn run(a: &RunArgs) -> u8 {
         eprintln!("error: --threads must be at least 1");
         return EXIT_ERROR;
     }
-    let sources = match RuleSources::load(&a.rules.rules, a.rules.placeholders.as_ref()) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    let set = match sources.build(false) {
+    let set = match RuleSources::compile(&a.rules) {
         Ok(s) => s,
         Err(c) => return c,
     };
