@@ -59,6 +59,29 @@ impl Spec {
         }
     }
 
+    /// Checks that every partition can be opened, before any process connects: a missing
+    /// file or stream stops the run at once instead of leaving a partition out.
+    pub fn check(&self, max_line: usize) -> Result<(), String> {
+        match self {
+            Spec::Files(_) => {
+                (0..self.count()).try_for_each(|p| self.open(p, max_line, None).map(|_| ()))
+            }
+            Spec::Nats {
+                url,
+                stream,
+                partitions,
+                ..
+            } => {
+                let fail = |e: super::nats::NatsError| format!("{url}/{stream}: {e}");
+                let mut client =
+                    super::nats::Client::connect(url, std::time::Duration::from_secs(5))
+                        .map_err(fail)?;
+                (0..*partitions)
+                    .try_for_each(|p| client.last_seq(stream, p).map(|_| ()).map_err(fail))
+            }
+        }
+    }
+
     /// Opens partition `p`, at the place a checkpoint says (`from`).
     pub fn open(
         &self,

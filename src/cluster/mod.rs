@@ -171,6 +171,7 @@ pub struct Job {
 /// Runs the job; alerts go to `out` on process 0. Returns the run's counters on process
 /// 0 (`None` elsewhere).
 pub fn run(job: Job, out: Box<dyn Write + Send>) -> Result<Option<Stats>, String> {
+    job.spec.check(job.max_line)?;
     let config = job.topology.config();
     // Read before any process connects: no checkpoint can be written before every
     // process has read the one it resumes from.
