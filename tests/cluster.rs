@@ -68,8 +68,19 @@ fn dir(name: &str) -> PathBuf {
 }
 
 /// Splits lines into `p` partition files by user (a stable key), keeping their order.
+/// Each partition starts with events without a timestamp (their detection alerts are
+/// ordered before any time: they must not depend on which worker reads them first) and an
+/// invalid line.
 fn partition(d: &Path, lines: &[String], p: usize) -> Vec<PathBuf> {
-    let mut parts = vec![String::new(); p];
+    let mut parts: Vec<String> = (0..p)
+        .map(|i| {
+            format!(
+                "{{\"action\":\"rdp\",\"hostname\":\"WS{i:03}\",\"user\":\"CORP\\\\early{i}\"}}\n\
+                 {{\"action\":\"rdp\",\"hostname\":\"DC0{i}\",\"user\":\"CORP\\\\early{i}\"}}\n\
+                 {{not json\n"
+            )
+        })
+        .collect();
     for l in lines {
         let user = l.split("\"user\":\"").nth(1).unwrap_or("");
         let h = user
@@ -236,7 +247,8 @@ fn four_partitions_same_output_on_any_topology() {
         let one = cluster(&d, "c1", &parts, extra, &[]);
         let sum = String::from_utf8_lossy(&one.1).to_string();
         assert!(alert_count(&one.0) > 1_000, "too few alerts: {sum}");
-        assert!(sum.contains("\"events\":20000,"), "{sum}");
+        assert!(sum.contains("\"events\":20008,\"invalid\":4,"), "{sum}");
+        assert!(!sum.contains("\"no_timestamp\":0,"), "{sum}");
         same_everywhere(&d, &parts, extra, &one, &["2", "3"]);
     }
     let _ = std::fs::remove_dir_all(&d);

@@ -6,31 +6,44 @@ use std::sync::Arc;
 /// Nanoseconds per tick of timely time: one second of event time.
 pub const TICK: i64 = 1_000_000_000;
 
-/// Tick 0 is this second of the epoch (the earliest whole second an `i64` of nanoseconds
-/// holds, in 1677); ticks are whole epoch seconds from there.
+/// Tick 1 is this second of the epoch (the earliest whole second an `i64` of nanoseconds
+/// holds, in 1677); ticks are whole epoch seconds from there. Tick 0 holds every time
+/// before it, down to `i64::MIN` (the order key of alerts written before any timestamp).
 const BASE: i64 = i64::MIN / TICK;
 
-/// The tick an event time falls in (monotonic; times before 1677 are tick 0).
+/// The tick an event time falls in (monotonic).
 pub fn tick(ts: i64) -> u64 {
-    (ts.div_euclid(TICK) - BASE).max(0) as u64
+    if ts < BASE * TICK {
+        0
+    } else {
+        (ts.div_euclid(TICK) - BASE + 1) as u64
+    }
 }
 
 /// The first event time of a tick.
 pub fn tick_start(t: u64) -> i64 {
-    ((t as i128 + BASE as i128) * TICK as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    if t == 0 {
+        return i64::MIN;
+    }
+    ((t as i128 - 1 + BASE as i128) * TICK as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
+/// Epoch second of tick `t` (≥ 1).
+fn second(t: u64) -> i64 {
+    t as i64 - 1 + BASE
 }
 
 /// The latest checkpoint boundary at or before tick `t`: boundaries fall on whole
 /// multiples of `every` seconds since the epoch (every 10m: at :00, :10, …).
 pub fn boundary_at_or_before(t: u64, every: u64) -> u64 {
     let every = every.max(1) as i64;
-    let s = t as i64 + BASE;
-    (s - s.rem_euclid(every) - BASE).max(0) as u64
+    let s = second(t.max(1));
+    (s - s.rem_euclid(every) + 1 - BASE).max(0) as u64
 }
 
 /// Whether tick `t` is a checkpoint boundary.
 pub fn is_boundary(t: u64, every: u64) -> bool {
-    (t as i64 + BASE).rem_euclid(every.max(1) as i64) == 0
+    t >= 1 && second(t).rem_euclid(every.max(1) as i64) == 0
 }
 
 /// Output order of an alert (DESIGN.md 4.1 and the engine's `write_on_arrival`):
