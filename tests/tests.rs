@@ -9,6 +9,7 @@ mod conformance;
 mod hostile;
 mod linux;
 mod reference;
+mod regex_sets;
 mod rules;
 mod sources;
 mod window;

@@ -224,12 +224,8 @@ impl EngineArgs {
             eprintln!("error: {m}");
             super::EXIT_ERROR
         };
-        let Some(max_lateness) = session_sigma::time::parse_duration(&self.max_lateness) else {
-            return Err(fail(format!(
-                "--max-lateness `{}` is not a duration such as 30s, 10m, 2h or 1d",
-                self.max_lateness
-            )));
-        };
+        let max_lateness = super::duration_arg("--max-lateness", &self.max_lateness, 0)?;
+        let max_lateness = i64::try_from(max_lateness.as_nanos()).unwrap_or(i64::MAX);
         if self.max_groups == 0 || self.max_group_entries == 0 {
             return Err(fail(
                 "--max-groups and --max-group-entries must be at least 1".into(),

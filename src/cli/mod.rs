@@ -55,7 +55,7 @@ mod bundled {
 /// A duration option (`--x 30s`) of at least `min` nanoseconds; a usage error (reported)
 /// otherwise.
 pub fn duration_arg(flag: &str, text: &str, min: i64) -> Result<std::time::Duration, u8> {
-    match session_sigma::time::parse_duration(text).filter(|d| *d >= min.max(1)) {
+    match session_sigma::time::parse_duration(text).filter(|d| *d >= min) {
         Some(d) => Ok(std::time::Duration::from_nanos(d as u64)),
         None => {
             eprintln!("error: {flag} `{text}` is not a duration such as 30s, 10m, 2h or 1d");

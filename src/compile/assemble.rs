@@ -2,7 +2,9 @@
 //! references resolved, correlations ordered and wired to the rules they consume.
 
 use super::correlation::{CompiledCorrelation, GroupField, RuleRef, resolve, topological_order};
-use super::{CompiledRule, Compiler, Item, Options, RuleIndex, RuleSet, Wiring, optimize};
+use super::{
+    CompiledRule, Compiler, Item, Options, RuleIndex, RuleSet, Wiring, optimize, regex_set,
+};
 use crate::compile::plan::Plan;
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::event::{FieldPath, FieldTable};
@@ -139,6 +141,8 @@ pub(super) fn assemble(
     set.wiring = wire(&set, order);
     if set.options.optimize {
         optimize::order_by_cost(&mut set.plan);
+        // Distinct regexes of one field, across rules, searched once per event.
+        regex_set::share(&mut set.plan, regex_set::MIN_SET_SIZE);
     }
     set.index = RuleIndex::build(&set, set.options.use_index);
     set.items = items;

@@ -125,7 +125,15 @@ fn describe(set: &RuleSet, t: &Test) -> String {
         Test::Bool(b) => format!("boolean = {b}"),
         Test::Null => "missing or null".to_string(),
         Test::Exists(b) => format!("exists = {b}"),
-        Test::Regex(re) => format!("regex /{}/", re.as_str()),
+        Test::Regex(re) => match re.shared {
+            Some(shared) => format!(
+                "regex /{}/ (pattern {} of shared regex set {})",
+                re.regex.as_str(),
+                shared.pattern.as_usize(),
+                shared.set
+            ),
+            None => format!("regex /{}/", re.regex.as_str()),
+        },
         Test::Cidr(n) => format!("cidr {} /{}", if n.v4 { "ipv4" } else { "ipv6" }, n.prefix),
         Test::Compare(op, n) => format!("number {op:?} {n}"),
         Test::TimePart(p, op, n) => format!("{p:?} of timestamp {op:?} {n}"),

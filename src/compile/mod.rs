@@ -8,6 +8,7 @@ pub(crate) mod index;
 pub mod matcher;
 mod optimize;
 pub mod plan;
+mod regex_set;
 
 pub use correlation::{CompiledCorrelation, RuleRef};
 pub use index::RuleIndex;
@@ -458,7 +459,11 @@ impl Compiler<'_> {
                 ValueTest::Exists(b) => Some(Test::Exists(*b)),
                 ValueTest::Regex(src, flags) => {
                     match compile_regex(src, *flags, self.path, item.span) {
-                        Ok(re) => Some(Test::Regex(Box::new(re))),
+                        Ok(regex) => Some(Test::Regex(Box::new(plan::RegexTest {
+                            regex,
+                            flags: *flags,
+                            shared: None,
+                        }))),
                         Err(d) => {
                             self.diags.push(d);
                             None

@@ -2,9 +2,10 @@
 
 use super::matcher::StrMatcher;
 use crate::event::Slot;
-use crate::rule::{CmpOp, Network, Position};
+use crate::rule::{CmpOp, Network, Position, ReFlags};
 use crate::time::TimePart;
 use regex::Regex;
+use regex_automata::PatternID;
 
 /// Index of a node in [`Plan::nodes`].
 pub type NodeId = u32;
@@ -49,7 +50,7 @@ pub enum Test {
     /// Present (`true`) or missing (`false`).
     Exists(bool),
     /// `re`.
-    Regex(Box<Regex>),
+    Regex(Box<RegexTest>),
     /// `cidr`.
     Cidr(Network),
     /// `gt` & co.
@@ -67,11 +68,43 @@ pub enum Test {
     },
 }
 
+/// A `re` value: a search (not anchored) of the value's text.
+#[derive(Debug, Clone)]
+pub struct RegexTest {
+    /// The regex on its own (used when it is in no shared set).
+    pub regex: Regex,
+    /// Its flags (`re|i`, `re|m`, `re|s`), which the regex was built with.
+    pub flags: ReFlags,
+    /// Its place in a regex set shared by the field's regexes, if it has one.
+    pub shared: Option<SharedRegex>,
+}
+
+/// Where a regex sits in [`Plan::regex_sets`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedRegex {
+    /// The set.
+    pub set: u32,
+    /// The regex's pattern in that set.
+    pub pattern: PatternID,
+}
+
+/// The distinct regexes of one field (or of keyword search) with the same flags, across
+/// all rules, searched together: one pass over a value tells which of them match.
+#[derive(Debug, Clone)]
+pub struct RegexSet {
+    /// The field; `None` for keyword search over every string of the event.
+    pub slot: Option<Slot>,
+    /// All the patterns, built with the shared flags.
+    pub regex: regex_automata::meta::Regex,
+}
+
 /// The arena.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     /// Every node of every rule.
     pub nodes: Vec<Node>,
+    /// Regex sets shared across rules (see [`SharedRegex`]).
+    pub regex_sets: Vec<RegexSet>,
 }
 
 impl Plan {

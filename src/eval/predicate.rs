@@ -4,19 +4,33 @@
 //! and `exists: false`, which are true. `not` is plain boolean negation, so `not sel` holds
 //! when the field `sel` tests is missing. An array field matches when any element does.
 
-use crate::compile::plan::{FieldPred, Node, NodeId, Plan, Test};
+use crate::compile::plan::{FieldPred, Node, NodeId, Plan, SharedRegex, Test};
 use crate::event::{Fields, IpBits, Scalar, Slot, Val, lower, parse_ip};
 use crate::rule::modifiers::mask;
 use crate::rule::{Network, Position};
+use regex_automata::{Input, PatternSet, meta};
 
 /// The results of predicates already evaluated for the current event: rules share
 /// predicate nodes (identical field items compile to one), and each is evaluated once per
 /// event. Stamped with an event counter, so moving to the next event costs nothing.
+///
+/// It also holds, per shared regex set of the plan, which of its patterns match the
+/// current event (found by the first regex test that reads the set), and the set's search
+/// cache. Its buffers are made for the first plan it evaluates and reused after that.
 #[derive(Debug, Clone, Default)]
 pub struct Memo {
     event: u32,
     stamps: Vec<u32>,
     values: Vec<bool>,
+    sets: Vec<SetMemo>,
+}
+
+/// One shared regex set's answer for the event `stamp`.
+#[derive(Debug, Clone)]
+struct SetMemo {
+    stamp: u32,
+    cache: meta::Cache,
+    found: PatternSet,
 }
 
 impl Memo {
@@ -25,11 +39,13 @@ impl Memo {
         if self.stamps.len() != nodes {
             self.stamps = vec![0; nodes];
             self.values = vec![false; nodes];
+            self.sets.clear();
             self.event = 0;
         }
         self.event = self.event.wrapping_add(1);
         if self.event == 0 {
             self.stamps.iter_mut().for_each(|s| *s = 0);
+            self.sets.iter_mut().for_each(|s| s.stamp = 0);
             self.event = 1;
         }
     }
@@ -46,7 +62,7 @@ pub fn eval(plan: &Plan, id: NodeId, fields: &Fields<'_>, memo: &mut Memo) -> bo
             if memo.stamps.get(i) == Some(&memo.event) {
                 return memo.values[i];
             }
-            let v = pred(p, fields);
+            let v = pred(plan, p, fields, memo);
             if i < memo.stamps.len() {
                 memo.stamps[i] = memo.event;
                 memo.values[i] = v;
@@ -56,11 +72,17 @@ pub fn eval(plan: &Plan, id: NodeId, fields: &Fields<'_>, memo: &mut Memo) -> bo
     }
 }
 
-fn pred(p: &FieldPred, fields: &Fields<'_>) -> bool {
+fn pred(plan: &Plan, p: &FieldPred, fields: &Fields<'_>, memo: &mut Memo) -> bool {
     let result = match p.slot {
         Some(slot) => {
             let v = fields.get(slot);
-            let one = |t: &Test| test(t, slot, v, fields);
+            let one = |t: &Test| match t {
+                Test::Regex(re) => match re.shared {
+                    Some(shared) => shared_regex(plan, shared, v, fields, memo),
+                    None => test(t, slot, v, fields),
+                },
+                _ => test(t, slot, v, fields),
+            };
             if p.all {
                 p.tests.iter().all(one)
             } else {
@@ -70,7 +92,10 @@ fn pred(p: &FieldPred, fields: &Fields<'_>) -> bool {
         None => {
             let one = |t: &Test| match t {
                 Test::Str(m) => fields.any_text(&mut |s| m.is_match(s)),
-                Test::Regex(re) => fields.any_text(&mut |s| re.is_match(s)),
+                Test::Regex(re) => match re.shared {
+                    Some(shared) => shared_regex(plan, shared, None, fields, memo),
+                    None => fields.any_text(&mut |s| re.regex.is_match(s)),
+                },
                 _ => false,
             };
             if p.all {
@@ -81,6 +106,56 @@ fn pred(p: &FieldPred, fields: &Fields<'_>) -> bool {
         }
     };
     result != p.neq
+}
+
+/// Does the regex at `shared` match? It does when it matches the text of any scalar of `v`
+/// (the field's value; any string or number of the event for keyword search, `v` unused),
+/// as when the regex runs alone. The set searches every such text the first time one of
+/// its regexes is asked about on this event, and remembers which patterns matched.
+fn shared_regex(
+    plan: &Plan,
+    shared: SharedRegex,
+    v: Option<Val<'_>>,
+    fields: &Fields<'_>,
+    memo: &mut Memo,
+) -> bool {
+    if memo.sets.len() != plan.regex_sets.len() {
+        // First use with this plan: one cache and one pattern set per shared set.
+        memo.sets = plan
+            .regex_sets
+            .iter()
+            .map(|s| SetMemo {
+                stamp: memo.event.wrapping_sub(1),
+                cache: s.regex.create_cache(),
+                found: PatternSet::new(s.regex.pattern_len()),
+            })
+            .collect();
+    }
+    let i = shared.set as usize;
+    let (Some(set), Some(m)) = (plan.regex_sets.get(i), memo.sets.get_mut(i)) else {
+        return false;
+    };
+    if m.stamp != memo.event {
+        m.stamp = memo.event;
+        m.found.clear();
+        // Adds each text's matching patterns; stops once every pattern has matched.
+        let mut search = |text: &str| {
+            set.regex
+                .which_overlapping_matches_with(&mut m.cache, &Input::new(text), &mut m.found);
+            m.found.is_full()
+        };
+        match set.slot {
+            Some(_) => {
+                if let Some(v) = v {
+                    fields.any_scalar(v, &mut |x| x.text().is_some_and(&mut search));
+                }
+            }
+            None => {
+                fields.any_text(&mut search);
+            }
+        }
+    }
+    m.found.contains(shared.pattern)
 }
 
 fn test(t: &Test, slot: Slot, v: Option<Val<'_>>, fields: &Fields<'_>) -> bool {
@@ -136,7 +211,7 @@ fn scalar(t: &Test, x: Scalar<'_>) -> bool {
                 .eq_ignore_ascii_case(if *b { "true" } else { "false" }),
             _ => false,
         },
-        Test::Regex(re) => x.text().is_some_and(|s| re.is_match(s)),
+        Test::Regex(re) => x.text().is_some_and(|s| re.regex.is_match(s)),
         Test::Cidr(net) => match x {
             Scalar::Str(s) => in_network(s, net),
             _ => false,
