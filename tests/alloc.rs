@@ -62,8 +62,36 @@ fn reading_and_evaluating_an_event_allocates_nothing() {
             .add_str("gen.yml", generator::rules(1, n))
             .build()
             .expect("generated rules compile");
+        quiet_events_allocate_nothing(&format!("{n} rules"), &set);
+    }
+}
+
+/// The bundled detection rules (`rules/session`), keyword search included. Regression: the
+/// keyword search built a list of an object's members for every event.
+#[test]
+fn the_bundled_detection_rules_allocate_nothing_per_event() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/session");
+    let mut builder = RuleSet::builder();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("rules/session")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "yml"))
+    {
+        let text = std::fs::read_to_string(f).expect("rule");
+        builder.add_str(f.display().to_string(), text);
+    }
+    let set = builder.build().expect("bundled rules compile");
+    quiet_events_allocate_nothing("bundled session rules", &set);
+}
+
+fn quiet_events_allocate_nothing(name: &str, set: &RuleSet) {
+    {
         let lines = generator::events(7, 6_000);
-        let mut engine = Engine::new(&set);
+        let mut engine = Engine::new(set);
         let mut sink = Count(0);
         // Warm-up: buffers grow to their working size.
         for l in &lines[..1_000] {
@@ -89,11 +117,11 @@ fn reading_and_evaluating_an_event_allocates_nothing() {
         }
         assert!(
             quiet > 500,
-            "{n} rules: enough quiet events to measure ({quiet})"
+            "{name}: enough quiet events to measure ({quiet})"
         );
         assert!(
             allocating.is_empty(),
-            "{n} rules: {} of {quiet} events allocated, e.g. {:?}",
+            "{name}: {} of {quiet} events allocated, e.g. {:?}",
             allocating.len(),
             &allocating[..allocating.len().min(5)]
         );

@@ -189,10 +189,8 @@ fn test(t: &Test, slot: Slot, v: Option<Val<'_>>, fields: &Fields<'_>) -> bool {
             };
             fields.any_scalar(v, &mut |x| {
                 let Some(x) = x.text() else { return false };
-                let x = x.to_string();
                 fields.any_scalar(other, &mut |o| {
-                    o.text()
-                        .is_some_and(|o| field_ref(&x, o, *position, *cased))
+                    o.text().is_some_and(|o| field_ref(x, o, *position, *cased))
                 })
             })
         }
@@ -225,6 +223,24 @@ fn scalar(t: &Test, x: Scalar<'_>) -> bool {
 }
 
 fn field_ref(a: &str, b: &str, position: Position, cased: bool) -> bool {
+    if !cased && a.is_ascii() && b.is_ascii() {
+        // ASCII: compare without lower-casing copies (this runs on every event).
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        let at = |i: usize| a[i..i + b.len()].eq_ignore_ascii_case(b);
+        return match position {
+            Position::Whole => a.eq_ignore_ascii_case(b),
+            Position::Start => a.len() >= b.len() && at(0),
+            Position::End => a.len() >= b.len() && at(a.len() - b.len()),
+            Position::Contains => {
+                b.is_empty() || (a.len() >= b.len() && (0..=a.len() - b.len()).any(at))
+            }
+        };
+    }
+    field_ref_lowered(a, b, position, cased)
+}
+
+/// `field_ref` by lower-cased copies (any text).
+fn field_ref_lowered(a: &str, b: &str, position: Position, cased: bool) -> bool {
     let (a, b) = if cased {
         (std::borrow::Cow::Borrowed(a), std::borrow::Cow::Borrowed(b))
     } else {
@@ -252,6 +268,41 @@ fn ip_in((bits, v4): IpBits, net: &Network) -> bool {
 mod tests {
     use super::*;
     use crate::rule::modifiers::parse_cidr;
+
+    #[test]
+    fn field_ref_ascii_fast_path_agrees_with_lower_casing() {
+        let texts = [
+            "",
+            "a",
+            "A",
+            "ab",
+            "Ab",
+            "WS1",
+            "ws1",
+            "CORP\\WS1",
+            "ws1\\bob",
+            "xWs1y",
+            "b",
+        ];
+        for a in texts {
+            for b in texts {
+                for position in [
+                    Position::Whole,
+                    Position::Start,
+                    Position::End,
+                    Position::Contains,
+                ] {
+                    for cased in [false, true] {
+                        assert_eq!(
+                            field_ref(a, b, position, cased),
+                            field_ref_lowered(a, b, position, cased),
+                            "{a:?} {b:?} {position:?} {cased}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn networks() {

@@ -153,6 +153,8 @@ pub struct Projector {
     scratch: String,
     tmp: String,
     doc: Span,
+    /// Unescaped text for keyword search over the whole event (reused across events).
+    text_buf: std::cell::RefCell<String>,
 }
 
 impl Projector {
@@ -181,6 +183,7 @@ impl Projector {
             plans,
             scratch: String::new(),
             tmp: String::new(),
+            text_buf: Default::default(),
             doc: Span {
                 kind: Kind::Null,
                 start: 0,
@@ -454,8 +457,12 @@ impl<'a> Fields<'a> {
     /// Calls `f` on the text of every string and number in the event (keyword search),
     /// stopping when it returns true.
     pub fn any_text(&self, f: &mut dyn FnMut(&str) -> bool) -> bool {
-        let mut buf = String::new();
-        scan::any_text(self.text, self.doc, &mut buf, f)
+        // The projector's buffer, so that unescaping allocates nothing once it has grown
+        // (a fresh one only if a callback searches again from inside).
+        match self.projector.text_buf.try_borrow_mut() {
+            Ok(mut buf) => scan::any_text(self.text, self.doc, &mut buf, f),
+            Err(_) => scan::any_text(self.text, self.doc, &mut String::new(), f),
+        }
     }
 
     /// The raw JSON text of a value (objects, arrays).

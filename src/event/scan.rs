@@ -437,15 +437,18 @@ pub fn any_text(text: &str, v: Span, buf: &mut String, f: &mut dyn FnMut(&str) -
             let mut n = String::new();
             f(number_text(v.raw(text), &mut n))
         }
+        // Walked in place: no list of members is built (keyword search runs on every event).
         Kind::Object => {
-            let mut spans = Vec::new();
-            members(text, v, &mut |_, _, s| spans.push(s));
-            spans.into_iter().any(|s| any_text(text, s, buf, f))
+            let mut hit = false;
+            members(text, v, &mut |_, _, s| {
+                hit = hit || any_text(text, s, buf, f)
+            });
+            hit
         }
         Kind::Array => {
-            let mut spans = Vec::new();
-            elements(text, v, &mut |s| spans.push(s));
-            spans.into_iter().any(|s| any_text(text, s, buf, f))
+            let mut hit = false;
+            elements(text, v, &mut |s| hit = hit || any_text(text, s, buf, f));
+            hit
         }
         Kind::Null | Kind::Bool(_) => false,
     }
