@@ -6,7 +6,7 @@
 use super::checkpoint::{PartState, Restored, WorkerState};
 use super::input::{Item, Partition, Status};
 use super::msg::{
-    Counts, EventMsg, Key, Msg, boundary_at_or_before, fnv, global_seq, is_boundary, tick,
+    Counts, EventMsg, Json, Key, Msg, boundary_at_or_before, fnv, global_seq, is_boundary, tick,
     tick_start,
 };
 use crate::alert::{Alert, AlertSink};
@@ -511,7 +511,7 @@ fn export(
             continue;
         }
         // One message per worker; the texts are shared, not copied, within a process.
-        let event: Arc<str> = Arc::from(r.event.to_string());
+        let event = Json(Arc::new(r.event));
         for (w, comps) in to.drain(..) {
             out.push(Msg::Event(EventMsg {
                 route: w,
@@ -642,8 +642,7 @@ impl Correlating {
         }
         for e in batch.iter() {
             self.fire_before(e.ts, false, deadlines);
-            let event: serde_json::Value =
-                serde_json::from_str(&e.event).unwrap_or(serde_json::Value::Null);
+            let event: &serde_json::Value = &e.event.0;
             let all = &self.comps.comps;
             // Component by component, in order, as the engine goes through correlations.
             for &comp in &e.comps {
@@ -652,7 +651,7 @@ impl Correlating {
                     Input {
                         ts: Timestamp(e.ts),
                         seq: e.seq,
-                        event: &event,
+                        event,
                         text: &e.text,
                     },
                     &e.matched,
