@@ -750,3 +750,55 @@ fn an_idle_timeout_releases_an_absence_alert() {
     terminate(child);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `--resume` before any checkpoint was written starts over, skipping the alerts the output
+/// already holds (none twice); an output shorter than the checkpoint's count is refused.
+#[test]
+fn resume_without_a_checkpoint_and_with_a_wrong_output() {
+    let d = dir("resume");
+    let lines = generate(4_000, 31, 60);
+    let parts = partition(&d, &lines, 2);
+    let reference = cluster(&d, "ref", &parts, &[], &[]);
+    let out = d.join("out.jsonl");
+    let ck = d.join("ck");
+    let ck_s = ck.to_string_lossy().to_string();
+    let out_s = out.to_string_lossy().to_string();
+    // A crashed run that wrote some alerts (and a line cut short) but no checkpoint.
+    let n = reference.0.iter().take(2_000).count();
+    let mut partial = reference.0[..n].to_vec();
+    partial.extend_from_slice(b"{\"rule\":{\"trunc");
+    std::fs::write(&out, &partial).expect("write");
+    let resume = ["--checkpoint-dir", &ck_s, "--resume", "--output", &out_s];
+    let o = Command::new(bin())
+        .arg("cluster")
+        .args(resume)
+        .args(&parts)
+        .output()
+        .expect("cluster");
+    check(&o, "resume without a checkpoint");
+    assert!(std::fs::read(&out).expect("out") == reference.0);
+    // A checkpoint, then an output that lost alerts: refused.
+    let _ = std::fs::remove_dir_all(&ck);
+    let every = [
+        "--checkpoint-dir",
+        &ck_s,
+        "--checkpoint-every",
+        "10m",
+        "--output",
+        &out_s,
+    ];
+    let o = Command::new(bin())
+        .arg("cluster")
+        .args(every)
+        .args(&parts)
+        .output()
+        .expect("cluster");
+    check(&o, "run with checkpoints");
+    std::fs::write(&out, b"").expect("truncate");
+    let err = usage_error(
+        &resume,
+        &parts.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+    );
+    assert!(err.contains("fewer than the"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -180,6 +180,15 @@ pub fn run(job: Job, out: Box<dyn Write + Send>) -> Result<Option<Stats>, String
         (Some(_), None) => return Err("resuming needs a checkpoint folder".into()),
         _ => None,
     };
+    if let (Some(r), Some(m), 0) = (&restored, job.resume, job.topology.process) {
+        if m < r.alerts {
+            return Err(format!(
+                "the output holds {m} alerts, fewer than the {} written before the checkpoint: \
+                 it is not the output of the interrupted run",
+                r.alerts
+            ));
+        }
+    }
     let restored = std::sync::Arc::new(restored);
     let out = std::sync::Mutex::new(Some(out));
     let job = std::sync::Arc::new(job);
@@ -308,7 +317,12 @@ fn build(
         job.checkpoint
             .clone()
             .map(|c| (c, job.spec.count(), workers)),
-        restored.map(|r| (r.alerts, job.resume.unwrap_or(0).saturating_sub(r.alerts))),
+        // Resuming: the alerts before the checkpoint (none without one: the run starts
+        // over), and those the output holds after them, to skip.
+        job.resume.map(|m| {
+            let n = restored.map_or(0, |r| r.alerts);
+            (n, m.saturating_sub(n))
+        }),
     );
     // The correlators' progress, for the sources' flow control.
     let probe: timely::dataflow::ProbeHandle<u64> = timely::dataflow::ProbeHandle::new();
