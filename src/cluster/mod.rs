@@ -414,11 +414,14 @@ fn build(
                             if let (Some(k), Some(h)) = (boundary, hold.as_ref()) {
                                 if next.is_none_or(|t| t >= k) {
                                     state.fire_before(tick_start(k), false, &mut deadline_alerts);
-                                    deadline_alerts.push(Msg::Snapshot {
-                                        tick: k,
-                                        worker: index,
-                                        json: state.snapshot(),
-                                    });
+                                    match state.snapshot() {
+                                        Ok(json) => deadline_alerts.push(Msg::Snapshot {
+                                            tick: k,
+                                            worker: index,
+                                            json,
+                                        }),
+                                        Err(e) => eprintln!("warning: {e}"),
+                                    }
                                     output.session(h).give_iterator(deadline_alerts.drain(..));
                                     boundary = None;
                                 }

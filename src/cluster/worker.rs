@@ -606,13 +606,14 @@ impl Correlating {
         })
     }
 
-    /// The state as a checkpoint part ([`WorkerState`] as JSON).
-    pub fn snapshot(&self) -> String {
+    /// The state as a checkpoint part ([`WorkerState`] as JSON); an error leaves the
+    /// checkpoint incomplete (not written), so a restart uses the one before.
+    pub fn snapshot(&self) -> Result<String, String> {
         let w = WorkerState {
             start: self.start,
             correlator: self.corr.snapshot(self.set),
         };
-        serde_json::to_string(&w).unwrap_or_default()
+        serde_json::to_string(&w).map_err(|e| format!("cannot snapshot correlation state: {e}"))
     }
 
     /// A control message (`Start`/`End`); false for others.
