@@ -50,7 +50,7 @@ pub fn outcome<'a>(adapter: &mut Adapter, item: Item<'a>) -> (Outcome, Option<&'
     match item {
         Item::Line(bytes) => (adapter.line(bytes), Some(bytes)),
         Item::TooLong(n) => {
-            let o = Outcome::Invalid(format!("line of {n} bytes exceeds the limit; skipped"));
+            let o = source::feed::too_long(n);
             adapter.count(&o);
             (o, None)
         }

@@ -16,7 +16,7 @@ use crate::correlate::group::group_order;
 use crate::correlate::{Correlator, CorrelatorSnapshot, Emitted, Input, group_of};
 use crate::eval::{Engine, ExportedAlert, Settings};
 use crate::source::Adapter;
-use crate::source::feed::feed_line;
+use crate::source::feed::{feed_line, feed_outcome, too_long};
 use crate::time::Timestamp;
 use std::sync::Arc;
 
@@ -238,6 +238,10 @@ impl Sources {
         errors: &mut Vec<String>,
     ) -> bool {
         let mut read = false;
+        let stopping = self
+            .stop
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
         for pi in 0..self.parts.len() {
             if self.parts[pi].ended {
                 continue;
@@ -246,20 +250,12 @@ impl Sources {
                 .engine
                 .watermark()
                 .is_some_and(|w| limit.is_some_and(|l| tick(w.0) > l));
-            let stopping = self
-                .stop
-                .as_ref()
-                .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
             if ahead && !stopping {
                 continue;
             }
             read = true;
             self.items.clear();
-            let stopped = self
-                .stop
-                .as_ref()
-                .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
-            let status = if stopped {
+            let status = if stopping {
                 Ok(Status::End)
             } else {
                 let p = &mut self.parts[pi];
@@ -294,9 +290,9 @@ impl Sources {
                         feed_line(&mut p.engine, &mut p.adapter, &bytes, &mut NoSink)
                     }
                     Item::TooLong(n) => {
-                        p.engine.record_invalid();
-                        p.adapter.count_plain(false);
-                        Err(format!("line of {n} bytes exceeds the limit; skipped"))
+                        let o = too_long(n);
+                        p.adapter.count(&o);
+                        feed_outcome(&mut p.engine, o, None, &mut NoSink)
                     }
                 };
                 if let Err(m) = fed {
@@ -358,13 +354,7 @@ impl Sources {
                     invalid: s.invalid,
                     late: s.late,
                     no_timestamp: s.no_timestamp,
-                    skipped: p
-                        .adapter
-                        .accounting()
-                        .skipped
-                        .iter()
-                        .map(|(k, v)| (k.clone(), *v))
-                        .collect(),
+                    skipped: p.skipped(),
                     ..Counts::default()
                 }));
             }
@@ -374,6 +364,12 @@ impl Sources {
 }
 
 impl Part {
+    /// Skipped records by reason so far.
+    fn skipped(&self) -> Vec<(String, u64)> {
+        let skipped = &self.adapter.accounting().skipped;
+        skipped.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
     /// Its place and counters now, as a checkpoint would resume at the record at `place`.
     fn state(&self, place: u64) -> PartState {
         let s = self.engine.stats();
@@ -406,13 +402,7 @@ impl Part {
         if pos <= before.position || t < from {
             return;
         }
-        before.skipped = self
-            .adapter
-            .accounting()
-            .skipped
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
+        before.skipped = self.skipped();
         out.push(Msg::Resume {
             partition: self.id,
             from,
@@ -580,15 +570,9 @@ impl Correlating {
         let mut corr = Correlator::new(set, settings.limits);
         let mut start = None;
         if let Some(r) = restored {
-            let snaps = r
-                .workers
-                .iter()
-                .map(|w| {
-                    serde_json::to_string(&w.correlator).and_then(|j| serde_json::from_str(&j))
-                })
-                .collect::<Result<Vec<CorrelatorSnapshot>, _>>()
-                .map_err(|e| e.to_string())?;
-            let mine = CorrelatorSnapshot::merge(snaps, &|ci, key| {
+            // Only the groups this worker now owns are copied out of every snapshot.
+            let snaps: Vec<&CorrelatorSnapshot> = r.workers.iter().map(|w| &w.correlator).collect();
+            let mine = CorrelatorSnapshot::merge(&snaps, &|ci, key| {
                 comps.route(ci, key) % workers == index
             })?;
             corr = Correlator::restore(set, settings.limits, mine)?;
@@ -812,39 +796,31 @@ impl Output {
         let due: Vec<u64> = match (&self.ckpt, before) {
             (Some(c), Some(b)) => c
                 .snaps
-                .range(..)
-                .map(|(k, _)| *k)
+                .keys()
+                .copied()
                 .filter(|k| tick_start(*k) <= b)
                 .collect(),
             _ => Vec::new(),
         };
         for k in due {
-            self.write_before(tick_start(k), out)?;
+            self.write_before(Some(tick_start(k)), out)?;
             out.flush()?;
             self.checkpoint(k)?;
         }
-        match before {
-            Some(t) => self.write_before(t, out),
-            None => self.write_before(i64::MAX, out).and_then(|_| {
-                // Keys at i64::MAX itself (none in practice) go too.
-                let rest: Vec<(Key, String)> = self.held.drain(..).collect();
-                self.write_lines(rest, out)
-            }),
-        }
+        self.write_before(before, out)
     }
 
-    fn write_before(&mut self, t: i64, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let n = self.held.partition_point(|(k, _)| k.0 < t);
-        let lines: Vec<(Key, String)> = self.held.drain(..n).collect();
-        self.write_lines(lines, out)
-    }
-
-    fn write_lines(
+    /// Writes the held alerts with time before `t` (all with `None`); they are sorted.
+    fn write_before(
         &mut self,
-        lines: Vec<(Key, String)>,
+        t: Option<i64>,
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
-        for (_, line) in lines {
+        let n = match t {
+            Some(t) => self.held.partition_point(|(k, _)| k.0 < t),
+            None => self.held.len(),
+        };
+        for (_, line) in self.held.drain(..n) {
             self.alerts += 1;
             if self.skip > 0 {
                 self.skip -= 1;

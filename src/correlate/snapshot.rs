@@ -171,10 +171,10 @@ impl GroupsSnapshot {
         }
     }
 
-    /// Moves the groups `keep` accepts into `self` (same type); false on a type mismatch.
-    fn take_from(&mut self, other: GroupsSnapshot, keep: &dyn Fn(&GroupKey) -> bool) -> bool {
-        fn add<G>(to: &mut Groups<G>, from: Groups<G>, keep: &dyn Fn(&GroupKey) -> bool) {
-            to.extend(from.into_iter().filter(|g| keep(&g.0)));
+    /// Copies the groups `keep` accepts into `self` (same type); false on a type mismatch.
+    fn take_from(&mut self, other: &GroupsSnapshot, keep: &dyn Fn(&GroupKey) -> bool) -> bool {
+        fn add<G: Clone>(to: &mut Groups<G>, from: &Groups<G>, keep: &dyn Fn(&GroupKey) -> bool) {
+            to.extend(from.iter().filter(|g| keep(&g.0)).cloned());
             // Least recently used first, as a store writes them.
             to.sort_by_key(|g| g.1);
         }
@@ -196,11 +196,10 @@ impl CorrelatorSnapshot {
     /// restart with another number of workers. Obligation ids stay below the new
     /// `next_id`, so obligations of one group keep their order.
     pub fn merge(
-        snaps: Vec<CorrelatorSnapshot>,
+        snaps: &[&CorrelatorSnapshot],
         keep: &dyn Fn(u32, &GroupKey) -> bool,
     ) -> Result<CorrelatorSnapshot, String> {
-        let mut it = snaps.into_iter();
-        let Some(first) = it.next() else {
+        let Some(first) = snaps.first() else {
             return Err("no snapshot to merge".into());
         };
         let mut out = CorrelatorSnapshot {
@@ -216,7 +215,7 @@ impl CorrelatorSnapshot {
             next_id: 0,
             stream_start: None,
         };
-        for snap in std::iter::once(first).chain(it) {
+        for snap in snaps {
             if snap.correlations.len() != out.correlations.len() {
                 return Err("snapshots of different rule sets".into());
             }
@@ -228,18 +227,18 @@ impl CorrelatorSnapshot {
             for (ci, (to, from)) in out
                 .correlations
                 .iter_mut()
-                .zip(snap.correlations)
+                .zip(&snap.correlations)
                 .enumerate()
             {
                 if to.rule != from.rule {
                     return Err(format!("snapshots disagree on correlation {}", ci + 1));
                 }
                 let ci = ci as u32;
-                if !to.state.take_from(from.state, &|k| keep(ci, k)) {
+                if !to.state.take_from(&from.state, &|k| keep(ci, k)) {
                     return Err(format!("correlation `{}` changed type", to.rule));
                 }
                 to.last_alert
-                    .extend(from.last_alert.into_iter().filter(|(k, _)| keep(ci, k)));
+                    .extend(from.last_alert.iter().filter(|(k, _)| keep(ci, k)).cloned());
                 to.last_alert.sort();
             }
         }

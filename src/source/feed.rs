@@ -56,3 +56,8 @@ pub fn feed_outcome(
         .process_record(record, text, sink)
         .map_err(|e| e.to_string())
 }
+
+/// What a line longer than the reader's limit becomes: invalid (it was not held in memory).
+pub fn too_long(len: usize) -> Outcome {
+    Outcome::Invalid(crate::eval::EventError::TooLong(len).to_string())
+}
