@@ -39,9 +39,12 @@ const READER_TIMEOUT: Duration = Duration::from_secs(10);
 /// A reader's consumer is deleted by the server after this long without pull requests; the
 /// reader recreates it at its next sequence if it was (e.g. after a long pause).
 const INACTIVE_THRESHOLD: Duration = Duration::from_secs(120);
-/// A pull request that got no terminal status this long after it expired is presumed lost
-/// (the server answers nothing when the consumer no longer exists).
+/// Pull requests that got no terminal status for this long after the first of them expired
+/// mean the consumer may be gone (the server answers nothing then): it is checked.
 const LOST_AFTER: Duration = Duration::from_secs(2);
+/// A pull request with no terminal status this long after it expired is given up and asked
+/// again (its status may be late under load, or lost): a reader never waits on a dead one.
+const GRACE: Duration = Duration::from_millis(200);
 /// Longest wait of one [`PartitionReader::fetch`].
 const MAX_WAIT: Duration = Duration::from_secs(3600);
 
@@ -374,6 +377,8 @@ struct Flow {
     caught_up: bool,
     live: Option<Pull>,
     consumer_lost: bool,
+    /// When the first of the pull requests that ended without any answer expired.
+    silent_since: Option<Instant>,
 }
 
 /// The one pull request that may be outstanding.
@@ -407,6 +412,7 @@ impl PartitionReader {
                 caught_up: false,
                 live: None,
                 consumer_lost: false,
+                silent_since: None,
             },
         };
         reader.create_consumer()?;
@@ -451,14 +457,20 @@ impl PartitionReader {
                 recreated = true;
             }
             let now = Instant::now();
-            if self
+            if let Some(p) = self
                 .flow
                 .live
                 .as_ref()
-                .is_some_and(|p| now > p.expires_at + LOST_AFTER)
+                .filter(|p| now > p.expires_at + GRACE)
             {
+                // No end-of-request status: ask again; after LOST_AFTER of silence, check
+                // that the consumer still exists.
+                let since = *self.flow.silent_since.get_or_insert(p.expires_at);
                 self.flow.live = None;
-                self.check_consumer()?;
+                if now > since + LOST_AFTER {
+                    self.flow.silent_since = None;
+                    self.check_consumer()?;
+                }
                 continue;
             }
             if self.flow.live.is_none() {
@@ -474,9 +486,14 @@ impl PartitionReader {
                 self.pull(max - got, wait)?;
                 asked = true;
             }
+            // Wait for the request's end (a prompt one's too, past the call's deadline).
             let prompt = got > 0 || self.flow.live.as_ref().is_some_and(|p| p.no_wait);
-            // A prompt reply that does not come within LOST_AFTER is presumed lost.
-            let until = if prompt { now + LOST_AFTER } else { deadline };
+            let end = self
+                .flow
+                .live
+                .as_ref()
+                .map_or(deadline, |p| p.expires_at + GRACE);
+            let until = if prompt { end } else { end.min(deadline) };
             match self.conn.next_msg(until)? {
                 Some(m) => self.flow.accept(m, &self.conn.inbox)?,
                 None => break,
@@ -576,6 +593,7 @@ impl Flow {
                     cut(ack)
                 )));
             };
+            self.silent_since = None;
             if let Some(pull) = &mut self.live {
                 pull.remaining = pull.remaining.saturating_sub(1);
                 if pull.remaining == 0 {
@@ -595,6 +613,7 @@ impl Flow {
                 // 404 No Messages, 408 Request Timeout, 409 (leadership change, limits):
                 // nothing now. A deleted consumer is recreated by the next fetch.
                 self.live = None;
+                self.silent_since = None;
                 self.consumer_lost = *code == 503 || description.contains("Consumer Deleted");
             }
         }
