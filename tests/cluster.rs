@@ -802,3 +802,56 @@ fn resume_without_a_checkpoint_and_with_a_wrong_output() {
     assert!(err.contains("fewer than the"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Issue 11: a record the adapter skips (a 4672 stamped later than the logons after it)
+/// moves no partition's time when no `product: windows` rule is loaded: cluster mode gives
+/// the alerts and summary of the session records alone.
+#[test]
+fn skipped_records_do_not_move_a_partitions_time() {
+    use crate::regression::{SESSION_ONLY, logon, privileges};
+    let d = dir("skipped");
+    let rules = d.join("rules.yml");
+    std::fs::write(&rules, SESSION_ONLY).unwrap();
+    let session = [
+        logon("2024-05-01T10:00:00Z", "alice"),
+        logon("2024-05-01T10:00:05Z", "alice"),
+        logon("2024-05-01T09:59:00Z", "carol"),
+    ];
+    let mut mixed = session.to_vec();
+    mixed.insert(1, privileges("2024-05-01T10:00:10Z"));
+    let plain = d.join("plain.jsonl");
+    std::fs::write(&plain, session.join("\n") + "\n").unwrap();
+    let mixed_file = d.join("mixed.jsonl");
+    std::fs::write(&mixed_file, mixed.join("\n") + "\n").unwrap();
+    let r = rules.to_str().unwrap();
+    let want = run_single(&d, &plain, &["--rules", r]);
+    assert_eq!(
+        alert_count(&want.0),
+        1,
+        "{}",
+        String::from_utf8_lossy(&want.0)
+    );
+    for w in ["1", "2"] {
+        let got = cluster(
+            &d,
+            &format!("skip-w{w}"),
+            std::slice::from_ref(&mixed_file),
+            &["--rules", r],
+            &["-w", w],
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&got.0),
+            String::from_utf8_lossy(&want.0),
+            "{w} worker(s)"
+        );
+        let mut summary: serde_json::Value = serde_json::from_slice(&got.1).expect("summary");
+        let skipped = summary
+            .as_object_mut()
+            .and_then(|m| m.remove("skipped"))
+            .expect("skipped counts");
+        assert_eq!(skipped, serde_json::json!({"Security 4672": 1}));
+        let want_summary: serde_json::Value = serde_json::from_slice(&want.1).expect("summary");
+        assert_eq!(summary, want_summary, "{w} worker(s)");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -10,6 +10,7 @@ mod hostile;
 mod linux;
 mod reference;
 mod regex_sets;
+mod regression;
 mod rules;
 mod sources;
 mod window;

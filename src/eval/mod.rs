@@ -243,6 +243,11 @@ impl<'r> Engine<'r> {
         text: Option<&str>,
         sink: &mut dyn AlertSink,
     ) -> Result<(), EventError> {
+        if record.view == View::WindowsOnly && !self.set.has_target(true) {
+            // S2: a record the adapter skipped is an event only for rules with
+            // `logsource: product: windows`; without them it neither matches nor moves W.
+            return Ok(());
+        }
         match text {
             Some(t) => self.accept(t, record.view, sink),
             None => {

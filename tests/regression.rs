@@ -1,0 +1,173 @@
+//! Regression tests for defects found on real logs and by hostile input (issue 11). Each
+//! test failed before its fix.
+
+use super::common::{bin, root};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "session-sigma-regression-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn session_sigma(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A session-model correlation only: two network logons of one user within ten minutes.
+pub const SESSION_ONLY: &str = r#"
+title: Network logon
+name: net_logon
+logsource: {category: user_session}
+detection:
+  sel: {action: remote}
+  condition: sel
+---
+title: Two network logons
+name: two_net_logons
+correlation:
+  type: event_count
+  rules: [net_logon]
+  group-by: [user]
+  timespan: 10m
+  condition: {gte: 2}
+"#;
+
+/// A 4624 type 3 of `user` as a flattened Windows record.
+pub fn logon(time: &str, user: &str) -> String {
+    format!(
+        r#"{{"EventID":4624,"Channel":"Security","Computer":"DC1.corp","TimeCreated":"{time}","LogonType":"3","TargetUserName":"{user}","TargetDomainName":"CORP","TargetLogonId":"0x1","IpAddress":"10.0.0.9"}}"#
+    )
+}
+
+/// A 4672 (special privileges), which the adapter skips: not a session record.
+pub fn privileges(time: &str) -> String {
+    format!(
+        r#"{{"EventID":4672,"Channel":"Security","Computer":"DC1.corp","TimeCreated":"{time}","SubjectUserName":"admin","SubjectLogonId":"0x1"}}"#
+    )
+}
+
+/// Alerts (stdout) and summary of one `run` over `events` with extra arguments.
+fn run_with(d: &Path, tag: &str, rules: &Path, events: &Path, extra: &[&str]) -> (String, String) {
+    let summary = d.join(format!("{tag}.summary.json"));
+    let mut args = vec![
+        "run",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--summary",
+        summary.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args.push(events.to_str().unwrap());
+    let o = session_sigma(&args);
+    assert_eq!(o.status.code(), Some(0), "{tag}: {}", text(&o.stderr));
+    let summary = std::fs::read_to_string(&summary).expect("summary");
+    (text(&o.stdout), summary)
+}
+
+fn summary_count(summary: &str, key: &str) -> u64 {
+    let v: serde_json::Value = serde_json::from_str(summary).expect("summary JSON");
+    v[key].as_u64().unwrap_or(0)
+}
+
+/// S2: records the adapter skips neither match nor move W when no `product: windows` rule
+/// is loaded. A 4672 stamped after the logons that follow it made them late, so the
+/// correlation never saw them (the `Security_with_size_t.evtx` 1101 record did this).
+#[test]
+fn skipped_records_do_not_move_the_watermark() {
+    let d = dir("watermark");
+    let rules = d.join("rules.yml");
+    std::fs::write(&rules, SESSION_ONLY).unwrap();
+    let session = [
+        logon("2024-05-01T10:00:00Z", "alice"),
+        logon("2024-05-01T10:00:05Z", "alice"),
+        logon("2024-05-01T10:00:06Z", "bob"),
+        logon("2024-05-01T10:00:07Z", "bob"),
+        // Truly late whichever way: behind the newest session record.
+        logon("2024-05-01T09:59:00Z", "carol"),
+    ];
+    let mut with_skipped = session.to_vec();
+    with_skipped.insert(1, privileges("2024-05-01T10:00:10Z"));
+    let plain = d.join("session.jsonl");
+    let mixed = d.join("mixed.jsonl");
+    std::fs::write(&plain, session.join("\n") + "\n").unwrap();
+    std::fs::write(&mixed, with_skipped.join("\n") + "\n").unwrap();
+    for extra in [&["--threads", "1"][..], &["--threads", "2"]] {
+        let (want, want_summary) = run_with(&d, "plain", &rules, &plain, extra);
+        let (got, got_summary) = run_with(&d, "mixed", &rules, &mixed, extra);
+        let fired: Vec<String> = want
+            .lines()
+            .filter(|l| l.contains("two_net_logons"))
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                format!("{} {}", v["group"]["user"], v["timestamp"])
+            })
+            .collect();
+        assert_eq!(
+            fired,
+            [
+                r#""CORP\\alice" "2024-05-01T10:00:05Z""#,
+                r#""CORP\\bob" "2024-05-01T10:00:07Z""#
+            ],
+            "{extra:?}"
+        );
+        assert_eq!(got, want, "{extra:?}: same alerts with the skipped record");
+        assert_eq!(summary_count(&got_summary, "late"), 1, "{got_summary}");
+        assert_eq!(summary_count(&want_summary, "late"), 1, "{want_summary}");
+        assert_eq!(summary_count(&got_summary, "events"), 5, "{got_summary}");
+    }
+    // The same through a checkpoint: the first segment ends with the skipped record.
+    let state = d.join("state.json");
+    let first = d.join("first.jsonl");
+    let second = d.join("second.jsonl");
+    std::fs::write(&first, with_skipped[..2].join("\n") + "\n").unwrap();
+    std::fs::write(&second, with_skipped[2..].join("\n") + "\n").unwrap();
+    let state_arg = ["--state", state.to_str().unwrap()];
+    let (a, _) = run_with(&d, "seg1", &rules, &first, &state_arg);
+    let (b, b_summary) = run_with(
+        &d,
+        "seg2",
+        &rules,
+        &second,
+        &[state_arg[0], state_arg[1], "--end-of-stream"],
+    );
+    let (want, _) = run_with(&d, "plain", &rules, &plain, &[]);
+    assert_eq!(a + &b, want, "segments through --state");
+    assert_eq!(summary_count(&b_summary, "late"), 1, "{b_summary}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// With a `product: windows` rule loaded, every Windows record is an event for the rules
+/// and moves W (S2), so the logons after the later 4672 are late.
+#[test]
+fn windows_rules_make_skipped_records_move_the_watermark() {
+    let d = dir("watermark-windows");
+    let rules = d.join("rules.yml");
+    let windows_rule = "\n---\ntitle: Special privileges\nname: win_4672\nlogsource: {product: windows}\ndetection:\n  sel: {EventID: 4672}\n  condition: sel\n";
+    std::fs::write(&rules, format!("{SESSION_ONLY}{windows_rule}")).unwrap();
+    let lines = [
+        logon("2024-05-01T10:00:00Z", "alice"),
+        privileges("2024-05-01T10:00:10Z"),
+        logon("2024-05-01T10:00:05Z", "alice"),
+    ];
+    let events = d.join("mixed.jsonl");
+    std::fs::write(&events, lines.join("\n") + "\n").unwrap();
+    let (out, summary) = run_with(&d, "mixed", &rules, &events, &[]);
+    assert!(!out.contains("two_net_logons"), "{out}");
+    assert_eq!(out.matches("\"win_4672\"").count(), 1, "{out}");
+    assert_eq!(summary_count(&summary, "late"), 1, "{summary}");
+    let _ = std::fs::remove_dir_all(&d);
+}
