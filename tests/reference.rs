@@ -27,7 +27,7 @@
 //!   the processed stream right after the event they were raised at (absence: after the last
 //!   event at or before the deadline);
 //! * the output (4.1) is ordered by time, rule position, group, input position, and each
-//!   alert's `events` are the first ten of its window (count and value types), the event
+//!   alert's `events` are the ten most recent of its window (count and value types), the event
 //!   (first_seen) or the anchor (absence).
 //!
 //! Besides the alerts (rule, time, group, value, values, anchor_timestamp, incomplete), the
@@ -479,7 +479,7 @@ fn matches_any(it: &Item, rules: &[String]) -> bool {
 struct Raised {
     at: usize,
     out: Out,
-    /// The alert's `events` (DESIGN.md 4.1: the contributing events, the first ten), where the
+    /// The alert's `events` (DESIGN.md 4.1: the contributing events, the ten most recent), where the
     /// reference decides them: the window of a count or value type, the event of a
     /// first_seen, the anchor of an absence. None: not checked (temporal types, where which
     /// of several matching events contribute is not specified, and chained events).
@@ -619,7 +619,8 @@ fn eval_counting(spec: &Spec, items: &[Item]) -> Vec<Raised> {
         let mut o = out(spec, e.ts, &g);
         o.value = Some(num(value));
         o.values = values;
-        let events = window.iter().take(10).map(|c| c.text.clone()).collect();
+        let skip = window.len().saturating_sub(10);
+        let events = window.iter().skip(skip).map(|c| c.text.clone()).collect();
         candidate(spec, &mut raised, p, o, events);
     }
     raised
@@ -1656,8 +1657,8 @@ fn engine_events(sc: &Scenario) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// DESIGN.md 4.1: `events` holds the contributing events of a correlation alert, the first
-/// ten. event_count over r_a by user, 5m, `gte: 1`, `on_fire: keep`: ten events at 10:00, one
+/// DESIGN.md 4.1: `events` holds the contributing events of a correlation alert (then the
+/// first ten; now the ten most recent, see the next test). event_count over r_a by user, 5m, `gte: 1`, `on_fire: keep`: ten events at 10:00, one
 /// at 10:01, one at 10:06. The alert at 10:06 counts the window [10:01, 10:06] (value 2, which
 /// the engine got right) and its events are those two; the engine gave only the 10:06 one:
 /// it stored the first ten events that entered the group's state and never the later ones, so
@@ -1692,6 +1693,31 @@ fn regression_events_beyond_the_first_ten() {
         expected
     );
     assert_eq!(last(&engine_events(&sc)), expected);
+}
+
+/// DESIGN.md 4.1 (revised): a correlation alert carries the ten most recent contributing
+/// events, in time order, ending with the one that fired. event_count over r_a by user, 15m,
+/// `gte: 12`: twelve events a minute apart; the alert at the twelfth carries the third to
+/// the twelfth (before the revision: the first ten).
+#[test]
+fn regression_events_are_the_ten_most_recent() {
+    let mut s = Spec::new("c", Kind::EventCount, &["r_a"], &["user"], 15 * MIN);
+    s.conds = vec![(Op::Gte, 12)];
+    let evs: Vec<Value> = (0..12)
+        .map(|i| ev(&format!("10:{i:02}"), "a", "u1", &[("n", Value::from(i))]))
+        .collect();
+    let sc = scenario(vec![s], evs.clone());
+    let want = reference(&sc);
+    assert_eq!(
+        want.alerts
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["c 2024-05-01T10:11:00Z [user=u1] value=12.000000"]
+    );
+    let expected: Vec<String> = evs[2..].iter().map(ToString::to_string).collect();
+    assert_eq!(want.events[0].1.clone().unwrap(), expected);
+    assert_eq!(engine_events(&sc), vec![expected]);
 }
 
 /// Two `anchor: each` obligations of one group with the same deadline tie on time, rule and

@@ -161,10 +161,11 @@ impl AggregateGroup {
             value: Some(value),
             values,
             anchor_ts: None,
+            // DESIGN.md 4.1: the ten most recent, in time order, ending with this event.
             events: self
                 .entries
                 .iter()
-                .take(MAX_ALERT_EVENTS)
+                .skip(self.entries.len().saturating_sub(MAX_ALERT_EVENTS))
                 .map(|e| e.text.clone())
                 .collect(),
         })

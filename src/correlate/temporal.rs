@@ -49,6 +49,8 @@ impl TemporalGroup {
             return None;
         }
         live.sort_by_key(|(t, _)| *t);
+        // DESIGN.md 4.1: the ten most recent, ending with this event.
+        let skip = live.len().saturating_sub(MAX_ALERT_EVENTS);
         Some(Candidate {
             ts,
             value: Some(count),
@@ -56,7 +58,7 @@ impl TemporalGroup {
             anchor_ts: None,
             events: live
                 .into_iter()
-                .take(MAX_ALERT_EVENTS)
+                .skip(skip)
                 .map(|(_, e)| e.clone())
                 .collect(),
         })
@@ -102,10 +104,12 @@ impl OrderedGroup {
                 Some((ts, vec![text.clone()]))
             } else {
                 before[k - 1].as_ref().map(|(start, events)| {
+                    // The chain's ten most recent events (DESIGN.md 4.1).
                     let mut events = events.clone();
-                    if events.len() < MAX_ALERT_EVENTS {
-                        events.push(text.clone());
+                    if events.len() >= MAX_ALERT_EVENTS {
+                        events.remove(0);
                     }
+                    events.push(text.clone());
                     (*start, events)
                 })
             };
@@ -173,5 +177,20 @@ mod tests {
         // An event matching both rules cannot be both e1 and e2.
         assert!(g.on_match(2, &[0, 1], t(0), &e, 10_000_000_000).is_none());
         assert!(g.on_match(2, &[0, 1], t(1), &e, 10_000_000_000).is_some());
+    }
+
+    /// DESIGN.md 4.1: a chain of twelve stages reports its ten most recent events.
+    #[test]
+    fn a_long_chain_keeps_its_ten_most_recent_events() {
+        let mut g = OrderedGroup::default();
+        let texts: Vec<Arc<str>> = (0..12)
+            .map(|i| Arc::from(format!("{{\"n\":{i}}}")))
+            .collect();
+        let mut fired = None;
+        for (i, text) in texts.iter().enumerate() {
+            fired = g.on_match(12, &[i], t(i as i64), text, 60_000_000_000);
+        }
+        let fired = fired.expect("the twelfth stage completes the chain");
+        assert_eq!(fired.events, texts[2..].to_vec());
     }
 }
