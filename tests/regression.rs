@@ -171,3 +171,69 @@ fn windows_rules_make_skipped_records_move_the_watermark() {
     assert_eq!(summary_count(&summary, "late"), 1, "{summary}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Hostile input 1: a live stream whose events all share one timestamp. Alerts of one time
+/// were held until time moved on or the input went quiet for 100 ms, and neither happened:
+/// no output and memory growing without bound. On live input held alerts are now written
+/// after at most 100 ms of wall time (or past 10,000 alerts).
+#[test]
+fn a_live_stream_at_one_timestamp_still_produces_alerts() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let d = dir("live-one-time");
+    let rules = d.join("rules.yml");
+    std::fs::write(
+        &rules,
+        "title: RDP\nname: rdp\nlogsource: {category: user_session}\ndetection:\n  sel: {action: rdp}\n  condition: sel\n",
+    )
+    .unwrap();
+    let mut child = Command::new(bin())
+        .args(["run", "--rules", rules.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start run");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let line = b"{\"timestamp\":\"2024-05-01T10:00:00Z\",\"action\":\"rdp\",\"user\":\"CORP\\\\bob\",\"src_ip\":\"8.8.8.8\",\"hostname\":\"WS1\"}\n";
+            // Like `yes`: the input never pauses while the test reads.
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if stdin.write_all(line).is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        for _ in 0..3 {
+            if let Some(Ok(l)) = lines.next() {
+                let _ = tx.send(l);
+            }
+        }
+    });
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(l) => got.push(l),
+            Err(_) => break,
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = writer.join();
+    assert_eq!(got.len(), 3, "alerts while the stream runs: {got:?}");
+    for l in &got {
+        let v: serde_json::Value = serde_json::from_str(l).expect("alert JSON");
+        assert_eq!(v["rule"]["name"], "rdp");
+        assert_eq!(v["timestamp"], "2024-05-01T10:00:00Z");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

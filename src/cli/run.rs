@@ -9,6 +9,7 @@ use session_sigma::{Alert, AlertSink, Engine, EventError};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 /// Writes alerts to stdout, one per line, flushing each line unless stdout is a file.
 struct Output<W: Write> {
@@ -122,6 +123,7 @@ pub fn run(a: &RunArgs) -> u8 {
             a.engine.max_line_bytes,
             &mut runner,
             a.state.is_some(),
+            live,
         )
     } else if threads > 1 && matches!(format, Format::Auto | Format::Session) {
         super::parallel::read(
@@ -275,19 +277,56 @@ enum Message {
     Signal(i32),
 }
 
-/// How long the input may be quiet before held alerts are written.
-const IDLE: std::time::Duration = std::time::Duration::from_millis(100);
+/// On live input, the longest wall time an alert is held for ordering.
+const MAX_HOLD: Duration = Duration::from_millis(100);
 
-/// Reads the inputs on a thread: when no record comes for [`IDLE`], the alerts held for
-/// ordering are written (a live stream sees its alerts at once), and with a state file
-/// SIGINT/SIGTERM stop the run between records (even while waiting on stdin) so that the
-/// state still gets written.
+/// On live input, the most alerts held for ordering before they are written.
+const MAX_HELD: usize = 10_000;
+
+/// When a live stream's held alerts are due: alerts of one event time wait for time to
+/// move on (so that ties come out in rule order), but on live input at most [`MAX_HOLD`]
+/// of wall time and at most [`MAX_HELD`] alerts, so that a stream whose events share one
+/// timestamp still produces output and holds bounded memory. The tie order then holds
+/// within each written batch.
+#[derive(Debug, Default)]
+struct HoldBound {
+    since: Option<Instant>,
+}
+
+impl HoldBound {
+    /// After a record: are the `held` alerts due at `now`?
+    fn due(&mut self, held: usize, now: Instant) -> bool {
+        if held == 0 {
+            self.since = None;
+            return false;
+        }
+        let since = *self.since.get_or_insert(now);
+        held > MAX_HELD || now.duration_since(since) >= MAX_HOLD
+    }
+
+    /// How long to wait for the next record before the held alerts are due.
+    fn wait(&self, now: Instant) -> Option<Duration> {
+        self.since
+            .map(|since| MAX_HOLD.saturating_sub(now.duration_since(since)))
+    }
+
+    fn written(&mut self) {
+        self.since = None;
+    }
+}
+
+/// Reads the inputs on a thread. On live input (`live`) the alerts held for ordering are
+/// bounded in time and number ([`HoldBound`]), so a live stream sees its alerts at once;
+/// file input is never flushed by the clock (its output is a function of the input). With
+/// a state file SIGINT/SIGTERM stop the run between records (even while waiting on stdin)
+/// so that the state still gets written.
 fn read_threaded(
     inputs: Vec<Option<PathBuf>>,
     format: Format,
     max_line: usize,
     runner: &mut Runner<'_, '_, impl Write>,
     watch_signals: bool,
+    live: bool,
 ) -> u8 {
     let (tx, rx) = mpsc::sync_channel::<Message>(4096);
     if watch_signals {
@@ -329,14 +368,23 @@ fn read_threaded(
         let _ = tx.send(Message::Done);
     });
     let mut status = 0u8;
+    let mut bound = HoldBound::default();
     loop {
-        let msg = match rx.recv_timeout(IDLE) {
-            Ok(m) => m,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                runner.engine.flush(runner.sink);
-                continue;
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        let wait = bound.wait(Instant::now()).filter(|_| live);
+        let msg = match wait {
+            Some(wait) => match rx.recv_timeout(wait) {
+                Ok(m) => m,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    runner.engine.flush(runner.sink);
+                    bound.written();
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            },
+            None => match rx.recv() {
+                Ok(m) => m,
+                Err(_) => break,
+            },
         };
         match msg {
             Message::Item(name, place, owned) => {
@@ -347,6 +395,10 @@ fn read_threaded(
                 };
                 if !go {
                     break;
+                }
+                if live && bound.due(runner.engine.held(), Instant::now()) {
+                    runner.engine.flush(runner.sink);
+                    bound.written();
                 }
             }
             Message::Status(s) => status = status.max(s),
@@ -386,4 +438,31 @@ fn save_state(engine: &Engine<'_>, path: &std::path::Path) -> std::io::Result<()
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_alerts_are_due_after_the_hold_time_or_past_the_count() {
+        let t0 = Instant::now();
+        let mut b = HoldBound::default();
+        assert!(!b.due(0, t0), "nothing held");
+        assert_eq!(b.wait(t0), None, "nothing to wait for");
+        assert!(!b.due(3, t0));
+        assert_eq!(
+            b.wait(t0 + Duration::from_millis(30)),
+            Some(Duration::from_millis(70))
+        );
+        assert!(!b.due(5, t0 + Duration::from_millis(99)));
+        assert!(b.due(5, t0 + MAX_HOLD), "held for the longest wall time");
+        b.written();
+        let t1 = t0 + Duration::from_millis(200);
+        assert!(!b.due(MAX_HELD, t1), "the clock restarts after a write");
+        assert!(b.due(MAX_HELD + 1, t1), "more than the most alerts held");
+        b.written();
+        assert!(!b.due(0, t1));
+        assert_eq!(b.wait(t1), None);
+    }
 }

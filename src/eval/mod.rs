@@ -601,6 +601,11 @@ impl<'r> Engine<'r> {
         }
     }
 
+    /// How many alerts are held for ordering (see [`Engine::flush`]).
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
     /// Writes the alerts held for ordering now. The CLI calls this when its input is idle,
     /// so that a live stream sees its alerts at once; a library user may call it any time
     /// (alerts of later events at the same timestamp then follow instead of interleaving).
