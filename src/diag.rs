@@ -132,6 +132,9 @@ codes! {
     BadCidr = "E402", Error;
     /// An encoding modifier produced bytes that are not text and nothing encodes them.
     NotText = "E403", Error;
+    /// An encoding modifier (`wide`, `utf16*`, `base64`, `base64offset`) would make a value
+    /// longer than 16 KiB.
+    EncodedTooLong = "E404", Error;
     /// A search identifier that the condition never uses.
     UnusedSearch = "W500", Warning;
     /// `all` on a single value or on plain equality of one field (almost always a bug).

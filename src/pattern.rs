@@ -24,6 +24,10 @@ pub struct Pattern(pub Vec<Tok>);
 /// Most variants a value may expand to (`windash`, `expand`).
 pub const MAX_VARIANTS: usize = 4096;
 
+/// Longest value an encoding modifier (`wide`, `utf16*`, `base64`, `base64offset`) may
+/// produce, in bytes (E404 past it).
+pub const MAX_ENCODED_BYTES: usize = 16 * 1024;
+
 impl Pattern {
     /// Parses rule text with the wildcard and backslash rules of Sigma: `\` before `*`, `?`
     /// or `\` makes that character literal; before anything else, and at the end, the
@@ -97,6 +101,17 @@ impl Pattern {
         let mut p = Pattern(vec![Tok::Star]);
         p.extend(self);
         p
+    }
+
+    /// The number of literal bytes (wildcards not counted).
+    pub fn literal_len(&self) -> usize {
+        self.0
+            .iter()
+            .map(|t| match t {
+                Tok::Lit(b) => b.len(),
+                _ => 0,
+            })
+            .sum()
     }
 
     /// The literal bytes of a wildcard-free pattern.

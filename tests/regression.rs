@@ -237,3 +237,59 @@ fn a_live_stream_at_one_timestamp_still_produces_alerts() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+fn encoded_rule(modifiers: &str, value: &str) -> String {
+    format!(
+        "title: t\nname: t\nlogsource: {{category: user_session}}\ndetection:\n  sel:\n    user|{modifiers}: '{value}'\n  condition: sel\n"
+    )
+}
+
+/// Hostile input 2: `wide|base64offset|contains` on a 10 KB value hung `check` and `run`
+/// (aho-corasick's DFA build is quadratic on a repetitive pattern). Past 16 KiB of encoded
+/// value it is an E404 error; below it the automaton is built in linear time.
+#[test]
+fn a_huge_encoded_value_is_a_clear_error() {
+    let text = encoded_rule("wide|base64offset|contains", &"A".repeat(10_000));
+    let d = session_sigma::RuleSet::builder()
+        .add_str("b64.yml", &text)
+        .build()
+        .expect_err("over the limit");
+    let e = d.iter().find(|x| x.is_error()).expect("an error");
+    assert_eq!(e.code, session_sigma::Code::EncodedTooLong);
+    assert_eq!(
+        e.to_string(),
+        "b64.yml:6:38: error[E404]: the value is too long to encode: about 20004 bytes after `wide` (the limit is 16384 bytes)"
+    );
+}
+
+/// Below the limit, long repetitive values compile at once and still match exactly.
+#[test]
+fn long_repetitive_values_compile_and_match() {
+    use super::common::{rules, run_lines};
+    let value = "A".repeat(3_000);
+    // The UTF-16LE of the value, Base64-encoded at offset 0, inside a longer string.
+    let mut wide = Vec::new();
+    for b in value.bytes() {
+        wide.extend_from_slice(&[b, 0]);
+    }
+    let encoded = session_sigma::pattern::base64_encode(&wide);
+    for (modifiers, hit, miss) in [
+        (
+            "contains",
+            format!("x{value}y"),
+            format!("x{}y", "A".repeat(2_999)),
+        ),
+        (
+            "wide|base64offset|contains",
+            format!("zz{encoded}zz"),
+            format!("zz{}zz", &encoded[..3_000]),
+        ),
+    ] {
+        let set = rules(&encoded_rule(modifiers, &value));
+        let hit_line = format!(r#"{{"user":"{hit}"}}"#);
+        let miss_line = format!(r#"{{"user":"{miss}"}}"#);
+        let alerts = run_lines(&set, &[&hit_line, &miss_line]);
+        assert_eq!(alerts.len(), 1, "{modifiers}");
+        assert_eq!(&*alerts[0].events[0], hit_line.as_str(), "{modifiers}");
+    }
+}

@@ -240,9 +240,10 @@ impl RuleIndex {
                     _ => patterns.push((pos, lit, vec![rule])),
                 }
             }
-            let automaton = AhoCorasick::builder()
+            let lits: Vec<&[u8]> = patterns.iter().map(|(_, l, _)| l.as_bytes()).collect();
+            let automaton = super::matcher::automaton_builder(&lits)
                 .match_kind(aho_corasick::MatchKind::Standard)
-                .build(patterns.iter().map(|(_, l, _)| l.as_bytes()));
+                .build(&lits);
             match automaton {
                 Ok(a) => {
                     let s = self.slot_mut(slot);

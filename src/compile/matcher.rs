@@ -7,7 +7,7 @@
 use crate::diag::{Code, Diagnostic};
 use crate::event::lower;
 use crate::pattern::{Pattern, Tok};
-use aho_corasick::{AhoCorasick, Anchored, Input, StartKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, Input, StartKind};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 /// Compiled regex programs larger than this are rejected (E401).
@@ -75,7 +75,8 @@ impl StrMatcher {
             }
         }
         if !m.contains.is_empty() {
-            m.automaton = Some(AhoCorasick::new(&m.contains).map_err(|e| e.to_string())?);
+            let ac = automaton_builder(&m.contains).build(&m.contains);
+            m.automaton = Some(ac.map_err(|e| e.to_string())?);
         }
         let contains_only = m.exact.is_empty()
             && m.prefixes.is_empty()
@@ -86,7 +87,7 @@ impl StrMatcher {
             && !m.contains.is_empty()
             && m.contains.iter().all(|c| c.is_ascii())
         {
-            let ac = AhoCorasick::builder()
+            let ac = automaton_builder(&m.contains)
                 .ascii_case_insensitive(true)
                 .build(&m.contains)
                 .map_err(|e| e.to_string())?;
@@ -217,12 +218,28 @@ impl StrMatcher {
     }
 }
 
+/// Patterns longer than this in total are searched with a contiguous NFA, not a DFA.
+const DFA_MAX_PATTERN_BYTES: usize = 2048;
+
+/// An Aho-Corasick builder for `patterns`. The DFA (aho-corasick's choice for few patterns)
+/// resolves every failure chain for every byte class, which is quadratic in the length of
+/// a repetitive pattern (a 10 KB `wide|base64offset|contains` value took minutes); past
+/// [`DFA_MAX_PATTERN_BYTES`] the contiguous NFA, built in linear time, is used instead.
+pub(crate) fn automaton_builder<P: AsRef<[u8]>>(patterns: &[P]) -> AhoCorasickBuilder {
+    let total: usize = patterns.iter().map(|p| p.as_ref().len()).sum();
+    let mut b = AhoCorasick::builder();
+    if total > DFA_MAX_PATTERN_BYTES {
+        b.kind(Some(AhoCorasickKind::ContiguousNFA));
+    }
+    b
+}
+
 /// Prefix and suffix lists at least this long are searched with one automaton.
 const AUTOMATON_THRESHOLD: usize = 4;
 
 fn anchored(patterns: impl Iterator<Item = Vec<u8>>) -> Result<AhoCorasick, String> {
     let patterns: Vec<Vec<u8>> = patterns.collect();
-    AhoCorasick::builder()
+    automaton_builder(&patterns)
         .start_kind(StartKind::Anchored)
         .build(&patterns)
         .map_err(|e| e.to_string())

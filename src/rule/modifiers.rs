@@ -472,7 +472,26 @@ impl<'m> Chain<'m> {
         };
         let mut variants = vec![Pattern::parse(&text)];
         let mut positioned = false;
-        for m in &self.transforms {
+        for (k, m) in self.transforms.iter().enumerate() {
+            if let Some(grow) = encoded_growth(m.name) {
+                // Checked before encoding, so that nothing over the limit is ever built.
+                let longest = variants.iter().map(Pattern::literal_len).max().unwrap_or(0);
+                let size = longest.saturating_mul(grow.0) / grow.1 + 4;
+                if size > crate::pattern::MAX_ENCODED_BYTES {
+                    let chain: Vec<&str> = self.transforms[..=k].iter().map(|m| m.name).collect();
+                    return Err(Diagnostic::new(
+                        Code::EncodedTooLong,
+                        cx.path,
+                        Some(v.span),
+                        format!(
+                            "the value is too long to encode: about {size} bytes after `{}` (the limit is {} bytes)",
+                            chain.join("|"),
+                            crate::pattern::MAX_ENCODED_BYTES
+                        ),
+                    )
+                    .with_note("search for a shorter, distinctive part of the value"));
+                }
+            }
             variants = match m.name {
                 "contains" => {
                     positioned = true;
@@ -564,6 +583,16 @@ impl<'m> Chain<'m> {
             }
         }
         Ok(ValueTest::Str(variants))
+    }
+}
+
+/// How much an encoding modifier grows its value: (numerator, denominator), or `None` for
+/// modifiers that do not encode.
+fn encoded_growth(name: &str) -> Option<(usize, usize)> {
+    match name {
+        "wide" | "utf16le" | "utf16be" | "utf16" => Some((2, 1)),
+        "base64" | "base64offset" => Some((4, 3)),
+        _ => None,
     }
 }
 
