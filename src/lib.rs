@@ -48,6 +48,7 @@ pub mod correlate;
 pub mod diag;
 pub mod eval;
 pub mod event;
+pub mod file;
 pub mod ingest;
 pub mod pattern;
 pub mod report;

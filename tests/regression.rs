@@ -293,3 +293,77 @@ fn long_repetitive_values_compile_and_match() {
         assert_eq!(&*alerts[0].events[0], hit_line.as_str(), "{modifiers}");
     }
 }
+
+/// Hostile input 3: `--state /dev/zero` hung (the state was read with no bound). A device,
+/// a directory or a FIFO is refused, as a rule file is; a regular file has a size cap.
+#[test]
+fn a_state_or_rule_file_that_is_not_a_regular_file_is_refused() {
+    let d = dir("state-device");
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (
+            vec!["--state".into(), "/dev/zero".into()],
+            "error: cannot read state /dev/zero: a device, not a regular file\n".into(),
+        ),
+        (
+            vec!["--state".into(), d.to_str().unwrap().into()],
+            format!(
+                "error: cannot read state {}: a directory, not a regular file\n",
+                d.display()
+            ),
+        ),
+        (
+            vec!["--rules".into(), "/dev/zero".into()],
+            "/dev/zero: error[E100]: cannot read: a device, not a regular file\nerror: 1 rule error(s); nothing was run\n".into(),
+        ),
+    ];
+    for (args, want) in cases {
+        let mut all: Vec<&str> = vec!["run"];
+        all.extend(args.iter().map(String::as_str));
+        all.push("examples/events.jsonl");
+        let o = session_sigma(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(text(&o.stderr), want, "{args:?}");
+        assert!(o.stdout.is_empty(), "{args:?}: nothing is run");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Hostile input 5: `--state` in a missing directory read all the input, printed the
+/// alerts and only then failed, losing the state. The place is checked before any input.
+#[test]
+fn a_state_that_cannot_be_written_fails_before_reading_input() {
+    let d = dir("state-missing-dir");
+    let state = d.join("no/such/dir/state.json");
+    let o = session_sigma(&[
+        "run",
+        "--state",
+        state.to_str().unwrap(),
+        "examples/events.jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        o.stdout.is_empty(),
+        "no alert before the state is known to be writable"
+    );
+    assert_eq!(
+        text(&o.stderr),
+        format!(
+            "error: cannot write state {}: No such file or directory (os error 2)\n",
+            state.display()
+        )
+    );
+    // A writable place leaves no probe file behind, and the run goes on as before.
+    let state = d.join("state.json");
+    let o = session_sigma(&[
+        "run",
+        "--state",
+        state.to_str().unwrap(),
+        "examples/events.jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(state.is_file());
+    let mut tmp = state.as_os_str().to_owned();
+    tmp.push(".tmp");
+    assert!(!std::path::Path::new(&tmp).exists());
+    let _ = std::fs::remove_dir_all(&d);
+}

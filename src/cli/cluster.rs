@@ -90,7 +90,10 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
             eprintln!("error: -n {} needs a hostfile (-h FILE)", a.processes);
             return EXIT_ERROR;
         };
-        let text = match std::fs::read_to_string(path) {
+        let text = match session_sigma::file::read_text_bounded(
+            path,
+            session_sigma::file::MAX_RULE_FILE,
+        ) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: cannot read hostfile {}: {e}", path.display());

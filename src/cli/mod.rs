@@ -107,10 +107,12 @@ impl RuleSources {
         let mut options = Options::default();
         if let Some(p) = placeholders {
             let shown = p.display().to_string();
-            let text = std::fs::read_to_string(p).map_err(|e| {
-                eprintln!("error: cannot read placeholder file {shown}: {e}");
-                EXIT_ERROR
-            })?;
+            let text =
+                session_sigma::file::read_text_bounded(p, session_sigma::file::MAX_RULE_FILE)
+                    .map_err(|e| {
+                        eprintln!("error: cannot read placeholder file {shown}: {e}");
+                        EXIT_ERROR
+                    })?;
             options.placeholders = Some(
                 session_sigma::rule::load_placeholders(&shown, &text).map_err(|d| {
                     print_diagnostics(&d, &[(shown.clone(), text.clone())], true);

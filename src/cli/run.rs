@@ -91,6 +91,11 @@ pub fn run(a: &RunArgs) -> u8 {
         if let Err(code) = load_state(&mut engine, path) {
             return code;
         }
+        // Before any input is read: a state that cannot be written would lose the run.
+        if let Err(e) = probe_writable(path) {
+            eprintln!("error: cannot write state {}: {e}", path.display());
+            return EXIT_ERROR;
+        }
     }
     let inputs: Vec<Option<PathBuf>> = if a.events.is_empty() {
         vec![None]
@@ -413,25 +418,42 @@ fn read_threaded(
 }
 
 fn load_state(engine: &mut Engine<'_>, path: &std::path::Path) -> Result<(), u8> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => {
-            eprintln!("error: cannot read state {}: {e}", path.display());
-            return Err(EXIT_ERROR);
-        }
-    };
+    let text =
+        match session_sigma::file::read_text_bounded(path, session_sigma::file::MAX_STATE_FILE) {
+            Ok(t) => t,
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => {
+                eprintln!("error: cannot read state {}: {e}", path.display());
+                return Err(EXIT_ERROR);
+            }
+        };
     engine.restore(&text).map_err(|e| {
         eprintln!("error: {}: {e}", path.display());
         EXIT_ERROR
     })
 }
 
-/// Writes the checkpoint next to `path`, then renames it over `path` (atomic on POSIX).
-fn save_state(engine: &Engine<'_>, path: &std::path::Path) -> std::io::Result<()> {
+/// The file a checkpoint is written to before it is renamed over `path`.
+fn temporary(path: &std::path::Path) -> PathBuf {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
+    PathBuf::from(tmp)
+}
+
+/// Can the checkpoint be written at `path`? Creates (and removes) its temporary file, so
+/// that a missing directory or a read-only place fails the run before input is read.
+fn probe_writable(path: &std::path::Path) -> std::io::Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let tmp = temporary(path);
+    std::fs::File::create(&tmp)?;
+    std::fs::remove_file(&tmp)
+}
+
+/// Writes the checkpoint next to `path`, then renames it over `path` (atomic on POSIX).
+fn save_state(engine: &Engine<'_>, path: &std::path::Path) -> std::io::Result<()> {
+    let tmp = temporary(path);
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(engine.checkpoint().as_bytes())?;

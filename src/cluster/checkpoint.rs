@@ -158,7 +158,8 @@ pub fn load_latest(dir: &Path, partitions: u32) -> Result<Option<Restored>, Stri
     let ck = dir.join(&latest);
     let read = |name: &str| -> Result<String, String> {
         let path = ck.join(name);
-        std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
+        crate::file::read_text_bounded(&path, crate::file::MAX_STATE_FILE)
+            .map_err(|e| format!("{}: {e}", path.display()))
     };
     let bad = |name: &str, e: serde_json::Error| format!("{}: {e}", ck.join(name).display());
     let manifest: Manifest =

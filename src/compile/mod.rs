@@ -240,7 +240,7 @@ impl RuleSetBuilder {
         }
         for f in files {
             let shown = f.display().to_string();
-            match std::fs::read(&f) {
+            match crate::file::read_bounded(&f, crate::file::MAX_RULE_FILE) {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(text) => {
                         self.sources.push((shown, text));
