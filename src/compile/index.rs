@@ -544,9 +544,17 @@ fn alternatives(plan: &Plan, node: NodeId, score: &dyn Fn(&Anchor) -> u64) -> Ve
                 .iter()
                 .flat_map(|k| alternatives(plan, *k, score))
                 .collect();
-            // Pairs of exact values on two fields select far fewer rules than either.
-            let exact: Vec<(Slot, Vec<String>)> =
-                kids.iter().filter_map(|k| exact_pred(plan, *k)).collect();
+            // Pairs of exact values on two fields select far fewer rules than either. One
+            // candidate per field (the fewest values) keeps this quadratic in the number of
+            // fields, not of terms (`sel and sel and …` has 100,000 terms on one field).
+            let mut exact: Vec<(Slot, Vec<String>)> = Vec::new();
+            for (slot, keys) in kids.iter().filter_map(|k| exact_pred(plan, *k)) {
+                match exact.iter_mut().find(|(s, _)| *s == slot) {
+                    Some(e) if keys.len() < e.1.len() => e.1 = keys,
+                    Some(_) => {}
+                    None => exact.push((slot, keys)),
+                }
+            }
             for (i, (sa, ka)) in exact.iter().enumerate() {
                 for (sb, kb) in &exact[i + 1..] {
                     if sa == sb || ka.len() * kb.len() > MAX_PAIR_KEYS {

@@ -359,15 +359,13 @@ impl Compiler<'_> {
         if self.diags.error_count() > before {
             return None;
         }
-        let ids: Vec<(&str, NodeId)> = ids
-            .into_iter()
-            .map(|(n, id)| (n, id.unwrap_or(0)))
-            .collect();
+        let mut names = rule::SearchNames::new(ids.iter().map(|(n, _)| *n));
+        let ids: Vec<NodeId> = ids.iter().map(|(_, id)| id.unwrap_or(0)).collect();
         let roots: Vec<NodeId> = r
             .detection
             .conditions
             .iter()
-            .map(|c| self.condition(c, &ids))
+            .map(|c| self.condition(c, &ids, &mut names))
             .collect();
         Some(if roots.len() == 1 {
             roots[0]
@@ -376,28 +374,31 @@ impl Compiler<'_> {
         })
     }
 
-    fn condition(&mut self, c: &Cond, ids: &[(&str, NodeId)]) -> NodeId {
+    /// The plan of a condition; `ids` are the searches' nodes, in the order of `names`.
+    fn condition(&mut self, c: &Cond, ids: &[NodeId], names: &mut rule::SearchNames<'_>) -> NodeId {
         match &c.kind {
             CondKind::And(items) => {
-                let kids = items.iter().map(|i| self.condition(i, ids)).collect();
+                let kids = items
+                    .iter()
+                    .map(|i| self.condition(i, ids, names))
+                    .collect();
                 self.plan.push(Node::And(kids))
             }
             CondKind::Or(items) => {
-                let kids = items.iter().map(|i| self.condition(i, ids)).collect();
+                let kids = items
+                    .iter()
+                    .map(|i| self.condition(i, ids, names))
+                    .collect();
                 self.plan.push(Node::Or(kids))
             }
             CondKind::Not(inner) => {
-                let k = self.condition(inner, ids);
+                let k = self.condition(inner, ids, names);
                 self.plan.push(Node::Not(k))
             }
             // Undefined names were rejected by `rule::check`.
-            CondKind::Ident(name) => ids.iter().find(|(n, _)| n == name).map_or(0, |(_, id)| *id),
+            CondKind::Ident(name) => names.find(name).map_or(0, |i| ids[i]),
             CondKind::Selector(q, target) => {
-                let kids: Vec<NodeId> = ids
-                    .iter()
-                    .filter(|(n, _)| rule::pattern_selects(target, n))
-                    .map(|(_, id)| *id)
-                    .collect();
+                let kids: Vec<NodeId> = names.selected(target).iter().map(|&i| ids[i]).collect();
                 self.plan.push(match q {
                     Quantifier::Any => Node::Or(kids),
                     Quantifier::All => Node::And(kids),

@@ -31,7 +31,7 @@ pub enum Quantifier {
 }
 
 /// What a selector ranges over.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     /// Every identifier not starting with `_`.
     Them,

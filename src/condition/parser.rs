@@ -35,7 +35,7 @@ pub fn parse(src: &str) -> Result<Cond, CondError> {
                 "empty condition",
             )
         })?;
-    Ok(build(src, or_expr))
+    Ok(build(&CharIndex::new(src), or_expr))
 }
 
 fn prescan(src: &str) -> Result<(), CondError> {
@@ -78,24 +78,58 @@ fn char_offset(src: &str, byte: usize) -> usize {
     src.get(..byte).map_or(0, |s| s.chars().count())
 }
 
-fn span_of(src: &str, pair: &Pair<'_, Rule>) -> CondSpan {
-    let s = pair.as_span();
-    let start = char_offset(src, s.start());
-    CondSpan {
-        start,
-        len: char_offset(src, s.end()) - start,
+/// Byte → character offsets of one condition string in O(1) per lookup: spans count
+/// characters, and a long condition has a span per term (counting from the start each
+/// time made a 100,000-term condition quadratic).
+struct CharIndex {
+    /// For each byte offset, the characters before it; `None` for ASCII (the same number).
+    table: Option<Vec<u32>>,
+}
+
+impl CharIndex {
+    fn new(src: &str) -> Self {
+        if src.is_ascii() {
+            return CharIndex { table: None };
+        }
+        let mut table = vec![0u32; src.len() + 1];
+        let mut chars = 0u32;
+        let mut next = src.char_indices().map(|(b, _)| b).peekable();
+        for (b, slot) in table.iter_mut().enumerate() {
+            while next.peek().is_some_and(|&c| c < b) {
+                next.next();
+                chars += 1;
+            }
+            *slot = chars;
+        }
+        CharIndex { table: Some(table) }
+    }
+
+    fn at(&self, byte: usize) -> usize {
+        match &self.table {
+            None => byte,
+            Some(t) => t.get(byte).map_or(0, |c| *c as usize),
+        }
     }
 }
 
-fn build(src: &str, pair: Pair<'_, Rule>) -> Cond {
-    let span = span_of(src, &pair);
+fn span_of(ix: &CharIndex, pair: &Pair<'_, Rule>) -> CondSpan {
+    let s = pair.as_span();
+    let start = ix.at(s.start());
+    CondSpan {
+        start,
+        len: ix.at(s.end()) - start,
+    }
+}
+
+fn build(ix: &CharIndex, pair: Pair<'_, Rule>) -> Cond {
+    let span = span_of(ix, &pair);
     match pair.as_rule() {
         Rule::or_expr | Rule::and_expr => {
             let is_or = pair.as_rule() == Rule::or_expr;
             let mut items: Vec<Cond> = pair
                 .into_inner()
                 .filter(|p| !matches!(p.as_rule(), Rule::or_op | Rule::and_op))
-                .map(|p| build(src, p))
+                .map(|p| build(ix, p))
                 .collect();
             if items.len() == 1 {
                 return items.remove(0);
@@ -114,7 +148,7 @@ fn build(src: &str, pair: Pair<'_, Rule>) -> Cond {
                 match p.as_rule() {
                     Rule::not_op => nots += 1,
                     Rule::lparen | Rule::rparen => {}
-                    _ => inner = Some(build(src, p)),
+                    _ => inner = Some(build(ix, p)),
                 }
             }
             let inner = inner.unwrap_or(Cond {
@@ -157,7 +191,7 @@ fn build(src: &str, pair: Pair<'_, Rule>) -> Cond {
             let inner: Vec<Cond> = pair
                 .into_inner()
                 .filter(|p| !matches!(p.as_rule(), Rule::lparen | Rule::rparen))
-                .map(|p| build(src, p))
+                .map(|p| build(ix, p))
                 .collect();
             Cond {
                 span,
@@ -236,4 +270,24 @@ fn convert(src: &str, e: &pest::error::Error<Rule>) -> CondError {
         ),
     };
     CondError::new(Code::ConditionSyntax, CondSpan { start, len }, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn char_index_counts_characters_before_a_byte() {
+        let src = "é and ü";
+        let ix = CharIndex::new(src);
+        let want: Vec<usize> = (0..=src.len())
+            .map(|b| src.get(..b).map_or(usize::MAX, |s| s.chars().count()))
+            .collect();
+        for (b, w) in want.iter().enumerate() {
+            if *w != usize::MAX {
+                assert_eq!(ix.at(b), *w, "byte {b}");
+            }
+        }
+        assert_eq!(CharIndex::new("sel and x").at(4), 4);
+    }
 }

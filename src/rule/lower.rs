@@ -347,6 +347,7 @@ fn lower_detection(
         _ => vec![cv],
     };
     let mut conditions = Vec::new();
+    let mut names = check::SearchNames::new(searches.iter().map(|s| s.name.as_str()));
     for t in texts {
         let Some(text) = t
             .as_str()
@@ -363,7 +364,7 @@ fn lower_detection(
         let map = |s: CondSpan| condition_span(t, text, s);
         match condition::parse(text) {
             Ok(c) => {
-                check::check_condition(&c, &searches, path, &map, diags);
+                check::check_condition(&c, &mut names, path, &map, diags);
                 conditions.push(c);
             }
             Err(e) => {
@@ -376,7 +377,8 @@ fn lower_detection(
             }
         }
     }
-    check::check_unused(&conditions, &searches, path, diags);
+    check::check_unused(&conditions, &searches, &mut names, path, diags);
+    drop(names);
     let _ = ck;
     (!failed && !conditions.is_empty()).then_some(Detection {
         searches,

@@ -16,8 +16,11 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// Deepest nesting of sequences and maps accepted in a rule file.
 pub const MAX_DEPTH: usize = 64;
-/// Largest number of nodes a file may expand to (aliases included): guards alias bombs.
-pub const MAX_NODES: usize = 200_000;
+/// Largest number of nodes a file may hold (as written, aliases not counted).
+pub const MAX_NODES: usize = 1_000_000;
+
+/// Largest number of nodes aliases may add to a file: guards alias bombs.
+pub const MAX_ALIAS_NODES: usize = 200_000;
 
 /// How a scalar was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,6 +224,7 @@ pub fn parse(text: &str, path: &str) -> Result<Vec<Document>, Diagnostics> {
         docs: Vec::new(),
         doc_span: Span::default(),
         nodes: 0,
+        alias_nodes: 0,
         diags: Diagnostics::default(),
         aborted: false,
     };
@@ -279,6 +283,8 @@ struct Builder<'p> {
     docs: Vec<Document>,
     doc_span: Span,
     nodes: usize,
+    /// Nodes added by aliases (also counted in `nodes`).
+    alias_nodes: usize,
     diags: Diagnostics,
     aborted: bool,
 }
@@ -292,17 +298,23 @@ impl Builder<'_> {
         self.anchors.clear();
     }
 
-    fn add_nodes(&mut self, n: usize, span: Span) -> bool {
+    /// Counts `n` nodes (`alias`: added by an alias); false, with an error, past a limit.
+    fn add_nodes(&mut self, n: usize, alias: bool, span: Span) -> bool {
         self.nodes = self.nodes.saturating_add(n);
-        if self.nodes > MAX_NODES {
-            self.abort(
-                Code::YamlTooLarge,
-                span,
-                format!("the file expands to more than {MAX_NODES} YAML nodes (an alias bomb?)"),
-            );
-            return false;
+        if alias {
+            self.alias_nodes = self.alias_nodes.saturating_add(n);
         }
-        true
+        let message = if self.alias_nodes > MAX_ALIAS_NODES {
+            format!(
+                "aliases expand the file by more than {MAX_ALIAS_NODES} YAML nodes (an alias bomb?)"
+            )
+        } else if self.nodes > MAX_NODES {
+            format!("the file has more than {MAX_NODES} YAML nodes, the most a rule file may hold")
+        } else {
+            return true;
+        };
+        self.abort(Code::YamlTooLarge, span, message);
+        false
     }
 
     /// Attaches a finished node to its parent, or ends the document.
@@ -339,9 +351,16 @@ impl Builder<'_> {
         }
     }
 
+    /// Reports keys defined twice in one map (one hash lookup per key: a map of 100,000
+    /// keys compared each with all before it took minutes).
     fn check_duplicates(&mut self, entries: &[(Node, Node)]) {
-        for (i, (k, _)) in entries.iter().enumerate() {
-            if let Some((first, _)) = entries[..i].iter().find(|(p, _)| p.as_str() == k.as_str()) {
+        let mut seen: ahash::AHashMap<Option<&str>, &Node> =
+            ahash::AHashMap::with_capacity(entries.len());
+        for (k, _) in entries {
+            if let Some(first) = seen.get(&k.as_str()).copied().or_else(|| {
+                seen.insert(k.as_str(), k);
+                None
+            }) {
                 let d = Diagnostic::new(
                     Code::DuplicateKey,
                     self.path,
@@ -364,7 +383,7 @@ impl Builder<'_> {
             );
             return;
         }
-        if self.add_nodes(1, span) {
+        if self.add_nodes(1, false, span) {
             self.stack.push(frame);
         }
     }
@@ -379,7 +398,7 @@ impl MarkedEventReceiver for Builder<'_> {
         match ev {
             Event::DocumentStart => self.doc_span = here,
             Event::Scalar(text, style, anchor, _tag) => {
-                if !self.add_nodes(1, here) {
+                if !self.add_nodes(1, false, here) {
                     return;
                 }
                 let (style, len) = match style {
@@ -479,7 +498,7 @@ impl MarkedEventReceiver for Builder<'_> {
                     );
                     return;
                 };
-                if self.add_nodes(node.count(), here) {
+                if self.add_nodes(node.count(), true, here) {
                     let node = Node { span: here, ..node };
                     self.finish(node, 0);
                 }
@@ -563,6 +582,24 @@ mod tests {
         }
         let err = parse(&text, "t.yml").unwrap_err();
         assert_eq!(err.0[0].code, Code::YamlTooLarge);
+        assert_eq!(
+            err.0[0].message,
+            "aliases expand the file by more than 200000 YAML nodes (an alias bomb?)"
+        );
+    }
+
+    /// A file with too many nodes of its own says so, without guessing at aliases.
+    #[test]
+    fn node_count_is_bounded_without_an_alias_guess() {
+        let text: String = (0..MAX_NODES / 2 + 1)
+            .map(|i| format!("k{i}: v\n"))
+            .collect();
+        let err = parse(&text, "t.yml").unwrap_err();
+        assert_eq!(err.0[0].code, Code::YamlTooLarge);
+        assert_eq!(
+            err.0[0].message,
+            "the file has more than 1000000 YAML nodes, the most a rule file may hold"
+        );
     }
 
     #[test]
