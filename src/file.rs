@@ -117,6 +117,11 @@ pub fn read_text_bounded(path: &Path, limit: u64) -> Result<String, ReadError> {
     })
 }
 
+/// The text without a leading UTF-8 byte-order mark (Windows editors write one).
+pub fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -273,22 +273,65 @@ pub(crate) fn fraction(b: &[u8], i: &mut usize) -> Option<u32> {
     Some(nanos)
 }
 
-/// Parses a duration `<n>s|m|h|d` (e.g. `90m`) into nanoseconds.
-pub fn parse_duration(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let unit = s.chars().last()?;
-    let n: i64 = s[..s.len() - unit.len_utf8()].parse().ok()?;
-    if n < 0 {
-        return None;
+/// Longest duration accepted anywhere (windows, history, lateness): 100 years, in days.
+pub const MAX_DURATION_DAYS: i64 = 36_500;
+
+/// Why a duration did not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DurationError {
+    /// Not `<n>s|m|h|d` (`5`, `5w`, `ten minutes`).
+    Syntax,
+    /// A negative number (`-1s`).
+    Negative,
+    /// Longer than [`MAX_DURATION_DAYS`] (`999999999d`).
+    TooLarge,
+}
+
+impl fmt::Display for DurationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DurationError::Syntax => f.write_str("is not a duration such as 30s, 10m, 2h or 7d"),
+            DurationError::Negative => f.write_str("is negative: durations cannot be negative"),
+            DurationError::TooLarge => write!(
+                f,
+                "is too large: the largest duration accepted is {MAX_DURATION_DAYS}d (100 years)"
+            ),
+        }
     }
+}
+
+impl std::error::Error for DurationError {}
+
+/// Parses a duration `<n>s|m|h|d` (e.g. `90m`) into nanoseconds.
+pub fn parse_duration(s: &str) -> Result<i64, DurationError> {
+    let s = s.trim();
+    let unit = s.chars().last().ok_or(DurationError::Syntax)?;
     let secs = match unit {
         's' => 1,
         'm' => 60,
         'h' => 3600,
         'd' => 86_400,
-        _ => return None,
+        _ => return Err(DurationError::Syntax),
     };
-    n.checked_mul(secs)?.checked_mul(NANOS_PER_SEC)
+    let digits = &s[..s.len() - unit.len_utf8()];
+    let (negative, digits) = match digits.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, digits.strip_prefix('+').unwrap_or(digits)),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DurationError::Syntax);
+    }
+    if negative && digits.bytes().any(|b| b != b'0') {
+        return Err(DurationError::Negative);
+    }
+    // More digits than an i64 holds is too large, not malformed.
+    let n: i64 = digits.parse().map_err(|_| DurationError::TooLarge)?;
+    let max = MAX_DURATION_DAYS * 86_400;
+    match n.checked_mul(secs) {
+        Some(total) if total <= max => Ok(total * NANOS_PER_SEC),
+        _ => Err(DurationError::TooLarge),
+    }
 }
 
 #[cfg(test)]
@@ -385,9 +428,23 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("90m"), Some(5_400 * NANOS_PER_SEC));
-        assert_eq!(parse_duration("1d"), Some(86_400 * NANOS_PER_SEC));
-        assert_eq!(parse_duration("5"), None);
-        assert_eq!(parse_duration("5w"), None);
+        assert_eq!(parse_duration("90m"), Ok(5_400 * NANOS_PER_SEC));
+        assert_eq!(parse_duration("1d"), Ok(86_400 * NANOS_PER_SEC));
+        assert_eq!(parse_duration("0s"), Ok(0));
+        assert_eq!(
+            parse_duration("36500d"),
+            Ok(36_500 * 86_400 * NANOS_PER_SEC)
+        );
+        assert_eq!(parse_duration("5"), Err(DurationError::Syntax));
+        assert_eq!(parse_duration("5w"), Err(DurationError::Syntax));
+        assert_eq!(parse_duration("s"), Err(DurationError::Syntax));
+        assert_eq!(parse_duration("1.5h"), Err(DurationError::Syntax));
+        assert_eq!(parse_duration("-1s"), Err(DurationError::Negative));
+        assert_eq!(parse_duration("36501d"), Err(DurationError::TooLarge));
+        assert_eq!(parse_duration("999999999d"), Err(DurationError::TooLarge));
+        assert_eq!(
+            parse_duration("99999999999999999999999s"),
+            Err(DurationError::TooLarge)
+        );
     }
 }

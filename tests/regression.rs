@@ -400,3 +400,115 @@ fn huge_conditions_and_many_selections_compile_in_linear_time() {
         assert_eq!(&*alerts[0].events[0], r#"{"user":"u29999"}"#);
     }
 }
+
+/// Hostile input 7: blank lines were counted nowhere (63 lines gave 47 events + 14
+/// invalid). Every line is now exactly one of event, skipped, invalid or blank.
+#[test]
+fn every_line_is_an_event_a_skip_an_invalid_record_or_blank() {
+    let d = dir("blank-lines");
+    let mut lines: Vec<String> = Vec::new();
+    for i in 0..20 {
+        lines.push(format!(
+            r#"{{"timestamp":"2024-05-01T10:{i:02}:00Z","action":"rdp","user":"bob","src_ip":"10.0.0.{i}"}}"#
+        ));
+        match i % 5 {
+            0 => lines.push(String::new()),
+            1 => lines.push("   \t ".into()),
+            2 => lines.push("{not json".into()),
+            3 => lines.push(privileges(&format!("2024-05-01T10:{i:02}:30Z"))),
+            _ => {}
+        }
+    }
+    lines.push("\r".into());
+    let events = d.join("events.jsonl");
+    std::fs::write(&events, lines.join("\n") + "\n").unwrap();
+    let rules = root().join("rules");
+    for threads in ["1", "2"] {
+        let (_, summary) = run_with(&d, "blank", &rules, &events, &["--threads", threads]);
+        let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
+        let skipped: u64 = v["skipped"]
+            .as_object()
+            .map_or(0, |m| m.values().filter_map(|n| n.as_u64()).sum());
+        let counts = (
+            v["events"].as_u64(),
+            skipped,
+            v["invalid"].as_u64(),
+            v["blank"].as_u64(),
+        );
+        assert_eq!(
+            counts,
+            (Some(20), 4, Some(4), Some(9)),
+            "{threads}: {summary}"
+        );
+        assert_eq!(20 + 4 + 4 + 9, lines.len(), "the sum is the line count");
+    }
+    // No blank line: no `blank` key (DESIGN.md 4.2).
+    let plain = d.join("plain.jsonl");
+    std::fs::write(&plain, lines[0].clone() + "\n").unwrap();
+    let (_, summary) = run_with(&d, "plain", &rules, &plain, &[]);
+    assert!(!summary.contains("blank"), "{summary}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Hostile input 6: unclear errors. A rule file with a UTF-8 byte-order mark said "missing
+/// required key 'title'"; over-long durations said "is not a duration"; `--max-lateness -1s`
+/// was taken for an unknown flag.
+#[test]
+fn errors_say_what_is_wrong() {
+    let d = dir("clear-errors");
+    let bom = d.join("bom.yml");
+    std::fs::write(
+        &bom,
+        "\u{feff}title: t\nname: t\nlogsource: {category: user_session}\ndetection:\n  s: {action: rdp}\n  condition: s\n",
+    )
+    .unwrap();
+    let o = session_sigma(&["check", bom.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stderr),
+        "checked 1 file(s): 1 rule(s) compiled, 0 error(s), 0 warning(s)\n"
+    );
+    let long = d.join("long.yml");
+    std::fs::write(
+        &long,
+        "title: c\nname: c\ncorrelation:\n  type: event_count\n  rules: [x]\n  group-by: [user]\n  timespan: 999999999d\n  condition: {gte: 2}\n---\ntitle: x\nname: x\nlogsource: {category: user_session}\ndetection:\n  s: {action: rdp}\n  condition: s\n",
+    )
+    .unwrap();
+    let o = session_sigma(&["check", long.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stdout).starts_with(&format!(
+            "{}:7:13: error[E310]: `timespan` is too large: the largest duration accepted is 36500d (100 years)\n",
+            long.display()
+        )),
+        "{}",
+        text(&o.stdout)
+    );
+    for (args, want) in [
+        (
+            &["--max-lateness", "999999999999d"][..],
+            "error: --max-lateness `999999999999d` is too large: the largest duration accepted is 36500d (100 years)\n",
+        ),
+        (
+            &["--max-lateness", "-1s"],
+            "error: --max-lateness `-1s` is negative: durations cannot be negative\n",
+        ),
+        (
+            &["--max-lateness=-1s"],
+            "error: --max-lateness `-1s` is negative: durations cannot be negative\n",
+        ),
+        (
+            &["--max-lateness", "10x"],
+            "error: --max-lateness `10x` is not a duration such as 30s, 10m, 2h or 7d\n",
+        ),
+    ] {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        all.push("examples/events.jsonl");
+        let o = session_sigma(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(text(&o.stderr), want, "{args:?}");
+        assert!(o.stdout.is_empty());
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

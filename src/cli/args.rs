@@ -56,10 +56,20 @@ pub struct ClusterArgs {
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
     /// Wall-clock interval of the metrics lines.
-    #[arg(long, value_name = "DUR", default_value = "10s")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DUR",
+        default_value = "10s"
+    )]
     pub metrics_every: String,
     /// How long to wait for every process to connect.
-    #[arg(long, value_name = "DUR", default_value = "60s")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DUR",
+        default_value = "60s"
+    )]
     pub connect_timeout: String,
     /// Write alerts to FILE instead of stdout (process 0 writes them). With -n > 1 use it:
     /// timely prints its connection messages on stdout.
@@ -74,6 +84,7 @@ pub struct ClusterArgs {
     /// Event time between checkpoints.
     #[arg(
         long,
+        allow_hyphen_values = true,
         value_name = "DUR",
         default_value = "10m",
         requires = "checkpoint_dir"
@@ -100,7 +111,7 @@ pub struct ClusterArgs {
     /// clock minus DUR, so that it does not hold back absence alerts forever. Events older
     /// than that which arrive later on it are late. Not deterministic; per-partition
     /// heartbeat records (`{"timestamp": …, "heartbeat": true}`) are.
-    #[arg(long, value_name = "DUR")]
+    #[arg(long, allow_hyphen_values = true, value_name = "DUR")]
     pub idle_timeout: Option<String>,
     /// Partition files, one per partition, in partition order.
     #[arg(value_name = "PARTITIONS")]
@@ -195,7 +206,12 @@ pub struct EngineArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub input_format: InputFormat,
     /// How long to wait for out-of-order events (e.g. 30s, 10m).
-    #[arg(long, value_name = "DUR", default_value = "0s")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DUR",
+        default_value = "0s"
+    )]
     pub max_lateness: String,
     /// At end of input, hold pending obligations (report them) or flush them as alerts.
     #[arg(long, value_enum, default_value = "hold")]

@@ -55,10 +55,14 @@ mod bundled {
 /// A duration option (`--x 30s`) of at least `min` nanoseconds; a usage error (reported)
 /// otherwise.
 pub fn duration_arg(flag: &str, text: &str, min: i64) -> Result<std::time::Duration, u8> {
-    match session_sigma::time::parse_duration(text).filter(|d| *d >= min) {
-        Some(d) => Ok(std::time::Duration::from_nanos(d as u64)),
-        None => {
-            eprintln!("error: {flag} `{text}` is not a duration such as 30s, 10m, 2h or 1d");
+    match session_sigma::time::parse_duration(text) {
+        Ok(d) if d >= min => Ok(std::time::Duration::from_nanos(d.unsigned_abs())),
+        Ok(_) => {
+            eprintln!("error: {flag} `{text}` is too short: it must be positive");
+            Err(EXIT_ERROR)
+        }
+        Err(e) => {
+            eprintln!("error: {flag} `{text}` {e}");
             Err(EXIT_ERROR)
         }
     }
@@ -113,6 +117,7 @@ impl RuleSources {
                         eprintln!("error: cannot read placeholder file {shown}: {e}");
                         EXIT_ERROR
                     })?;
+            let text = session_sigma::file::without_bom(&text).to_string();
             options.placeholders = Some(
                 session_sigma::rule::load_placeholders(&shown, &text).map_err(|d| {
                     print_diagnostics(&d, &[(shown.clone(), text.clone())], true);

@@ -48,6 +48,9 @@ pub struct PartState {
     pub late: u64,
     /// Engine counters before it.
     pub no_timestamp: u64,
+    /// Engine counters before it.
+    #[serde(default)]
+    pub blank: u64,
     /// Adapter counters before it.
     pub records: u64,
     /// Adapter counters before it.

@@ -157,6 +157,8 @@ pub struct Counts {
     /// As in [`crate::eval::Stats`].
     pub no_timestamp: u64,
     /// As in [`crate::eval::Stats`].
+    pub blank: u64,
+    /// As in [`crate::eval::Stats`].
     pub evicted_groups: u64,
     /// As in [`crate::eval::Stats`].
     pub evicted_entries: u64,

@@ -354,6 +354,7 @@ impl Sources {
                     invalid: s.invalid,
                     late: s.late,
                     no_timestamp: s.no_timestamp,
+                    blank: s.blank,
                     skipped: p.skipped(),
                     ..Counts::default()
                 }));
@@ -383,6 +384,7 @@ impl Part {
             invalid: s.invalid,
             late: s.late,
             no_timestamp: s.no_timestamp,
+            blank: s.blank,
             records: a.records,
             adapter_events: a.events,
             adapter_invalid: a.invalid,
@@ -419,6 +421,7 @@ impl Part {
             invalid: s.invalid,
             late: s.late,
             no_timestamp: s.no_timestamp,
+            blank: s.blank,
             ..Default::default()
         };
         self.engine
@@ -751,6 +754,7 @@ impl Output {
                 t.invalid += c.invalid;
                 t.late += c.late;
                 t.no_timestamp += c.no_timestamp;
+                t.blank += c.blank;
                 t.evicted_groups += c.evicted_groups;
                 t.evicted_entries += c.evicted_entries;
                 t.skipped.extend(c.skipped);
@@ -881,6 +885,7 @@ impl Output {
             invalid: c.invalid,
             late: c.late,
             no_timestamp: c.no_timestamp,
+            blank: c.blank,
             alerts: self.alerts,
             pending: c
                 .pending

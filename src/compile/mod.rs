@@ -222,8 +222,14 @@ impl RuleSetBuilder {
     }
 
     /// Adds the text of one rule file; `path` names it in diagnostics.
+    /// A leading byte-order mark is not part of the rule.
     pub fn add_str(&mut self, path: impl Into<String>, text: impl Into<String>) -> &mut Self {
-        self.sources.push((path.into(), text.into()));
+        let text: String = text.into();
+        let text = match crate::file::without_bom(&text).len() {
+            n if n == text.len() => text,
+            n => text[text.len() - n..].to_string(),
+        };
+        self.sources.push((path.into(), text));
         self
     }
 
@@ -243,7 +249,7 @@ impl RuleSetBuilder {
             match crate::file::read_bounded(&f, crate::file::MAX_RULE_FILE) {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(text) => {
-                        self.sources.push((shown, text));
+                        self.add_str(shown, text);
                     }
                     Err(e) => {
                         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];

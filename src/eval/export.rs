@@ -105,5 +105,6 @@ impl<'r> Engine<'r> {
         self.stats.invalid = stats.invalid;
         self.stats.late = stats.late;
         self.stats.no_timestamp = stats.no_timestamp;
+        self.stats.blank = stats.blank;
     }
 }

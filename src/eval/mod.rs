@@ -182,8 +182,14 @@ impl<'r> Engine<'r> {
         self.stats.invalid += 1;
     }
 
-    /// Reads one line of JSON and processes it. Blank lines are ignored. Errors are counted
-    /// as `invalid`; the caller reports them. Only the fields the rules use are read.
+    /// Counts a blank input line (not an event, not a record).
+    pub fn record_blank(&mut self) {
+        self.stats.blank += 1;
+    }
+
+    /// Reads one line of JSON and processes it. Blank lines are counted as `blank`. Errors
+    /// are counted as `invalid`; the caller reports them. Only the fields the rules use are
+    /// read.
     pub fn process_line(
         &mut self,
         line: &[u8],
@@ -191,7 +197,10 @@ impl<'r> Engine<'r> {
     ) -> Result<(), EventError> {
         match self.line_text(line)? {
             Some(text) => self.accept(text, View::Session, sink),
-            None => Ok(()),
+            None => {
+                self.record_blank();
+                Ok(())
+            }
         }
     }
 

@@ -105,13 +105,21 @@ pub fn lower_correlation(
         .unwrap_or_default();
     let duration = |key: &str, diags: &mut Diagnostics| -> Option<i64> {
         let n = section.get(key)?;
-        match n.as_str().and_then(parse_duration) {
-            Some(d) if d > 0 || key != "timespan" => Some(d),
-            _ => {
-                diags.push(err(
-                    n.span,
-                    format!("`{key}` is a duration such as 30s, 10m, 2h or 7d"),
-                ));
+        let Some(text) = n.as_str() else {
+            diags.push(err(
+                n.span,
+                format!("`{key}` is a duration such as 30s, 10m, 2h or 7d"),
+            ));
+            return None;
+        };
+        match parse_duration(text) {
+            Ok(d) if d > 0 || key != "timespan" => Some(d),
+            Ok(_) => {
+                diags.push(err(n.span, format!("`{key}` must be longer than 0s")));
+                None
+            }
+            Err(e) => {
+                diags.push(err(n.span, format!("`{key}` {e}")));
                 None
             }
         }

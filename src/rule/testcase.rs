@@ -180,9 +180,16 @@ fn lower_settings(node: &Node, path: &str) -> Result<TestSettings, Diagnostic> {
     for (k, v) in entries {
         match k.as_str().unwrap_or_default() {
             "max_lateness" => {
-                s.max_lateness = Some(v.as_str().and_then(parse_duration).ok_or_else(|| {
-                    err(v, "`max_lateness` is a duration such as `10m`".to_string())
-                })?);
+                s.max_lateness = Some(match v.as_str().map(parse_duration) {
+                    Some(Ok(d)) => d,
+                    Some(Err(e)) => return Err(err(v, format!("`max_lateness` {e}"))),
+                    None => {
+                        return Err(err(
+                            v,
+                            "`max_lateness` is a duration such as `10m`".to_string(),
+                        ));
+                    }
+                });
             }
             "eof" => {
                 s.eof_flush = match v.as_str() {

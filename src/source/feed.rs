@@ -40,9 +40,16 @@ pub fn feed_outcome(
     line: Option<&[u8]>,
     sink: &mut dyn AlertSink,
 ) -> Result<(), String> {
-    if let Outcome::Invalid(message) = outcome {
-        engine.record_invalid();
-        return Err(message);
+    match outcome {
+        Outcome::Invalid(message) => {
+            engine.record_invalid();
+            return Err(message);
+        }
+        Outcome::Blank => {
+            engine.record_blank();
+            return Ok(());
+        }
+        _ => {}
     }
     let Some(record) = outcome.into_record() else {
         return Ok(());
