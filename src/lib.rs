@@ -49,6 +49,7 @@ pub mod diag;
 pub mod eval;
 pub mod event;
 pub mod file;
+pub mod net;
 pub mod ingest;
 pub mod pattern;
 pub mod report;

@@ -21,8 +21,8 @@
 use super::RuleSet;
 use super::plan::{Node, NodeId, Plan, Test};
 use crate::event::{Fields, Scalar, Slot, Val, lower, parse_decimal};
-use crate::rule::modifiers::mask;
-use crate::rule::{Network, Position};
+use crate::net::{Network, mask};
+use crate::rule::Position;
 use aho_corasick::AhoCorasick;
 use std::fmt::Write as _;
 
@@ -338,7 +338,7 @@ impl RuleIndex {
                 }
             }
             if !s.nets.is_empty() {
-                let mut probe = |ip: crate::event::IpBits| {
+                let mut probe = |ip: crate::net::IpBits| {
                     for (prefix, v4, map) in &s.nets {
                         if *v4 == ip.1 {
                             let width = if ip.1 { 32 } else { 128 };
@@ -357,7 +357,7 @@ impl RuleIndex {
                     v => {
                         fields.any_scalar(v, &mut |x| {
                             if let Scalar::Str(t) = x {
-                                if let Some(ip) = crate::event::parse_ip(t) {
+                                if let Some(ip) = crate::net::parse_ip(t) {
                                     probe(ip);
                                 }
                             }

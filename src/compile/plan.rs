@@ -2,7 +2,8 @@
 
 use super::matcher::StrMatcher;
 use crate::event::Slot;
-use crate::rule::{CmpOp, Network, Position, ReFlags};
+use crate::net::Network;
+use crate::rule::{CmpOp, Position, ReFlags};
 use crate::time::TimePart;
 use regex::Regex;
 use regex_automata::PatternID;

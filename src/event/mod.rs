@@ -94,26 +94,6 @@ impl FieldTable {
     }
 }
 
-/// An IP address as 128 bits (IPv4 in the low 32) and whether it is IPv4.
-pub type IpBits = (u128, bool);
-
-/// Parses an IP address (`[v6]`, `v6%zone` accepted); IPv4-mapped IPv6 becomes IPv4.
-pub fn parse_ip(s: &str) -> Option<IpBits> {
-    let s = s.trim();
-    let s = s
-        .strip_prefix('[')
-        .and_then(|x| x.strip_suffix(']'))
-        .unwrap_or(s);
-    let s = s.split_once('%').map_or(s, |(a, _)| a);
-    match s.parse::<std::net::IpAddr>().ok()? {
-        std::net::IpAddr::V4(a) => Some((u128::from(u32::from(a)), true)),
-        std::net::IpAddr::V6(a) => Some(match a.to_ipv4_mapped() {
-            Some(m) => (u128::from(u32::from(m)), true),
-            None => (u128::from(a), false),
-        }),
-    }
-}
-
 /// The text a string matcher sees for a scalar: strings as they are, numbers as JSON
 /// writes them, booleans as `true`/`false`. Objects and null have none.
 pub fn text_of(v: &Value) -> Option<Cow<'_, str>> {

@@ -5,7 +5,8 @@
 //! event to event: reading an event allocates nothing once they have grown.
 
 use super::scan::{self, Invalid, Kind, Span};
-use super::{FieldPath, FieldTable, IpBits, Slot, parse_decimal, parse_ip};
+use super::{FieldPath, FieldTable, Slot, parse_decimal};
+use crate::net::{IpBits, parse_ip};
 use crate::time::{Timestamp, parse_rfc3339};
 
 /// A scalar JSON value of an event, borrowed.

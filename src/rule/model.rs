@@ -2,6 +2,7 @@
 
 use crate::condition::Cond;
 use crate::diag::Span;
+use crate::net::Network;
 use crate::pattern::Pattern;
 use crate::time::TimePart;
 
@@ -159,17 +160,6 @@ pub struct ReFlags {
     pub multi_line: bool,
     /// `s`: `.` matches newlines.
     pub dot_all: bool,
-}
-
-/// An IP network of a `cidr` value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Network {
-    /// The address, as 128 bits (IPv4 in the low 32).
-    pub addr: u128,
-    /// Prefix length.
-    pub prefix: u8,
-    /// IPv4 or IPv6.
-    pub v4: bool,
 }
 
 /// One value of a field item, with its modifiers applied.

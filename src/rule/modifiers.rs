@@ -3,7 +3,8 @@
 //! Modifiers apply left to right. [`lower_item`] checks the chain (order, combinations,
 //! value types) and produces a [`FieldItem`] whose values are fully transformed.
 
-use super::model::{CmpOp, FieldItem, Network, Position, ReFlags, ValueTest};
+use super::model::{CmpOp, FieldItem, Position, ReFlags, ValueTest};
+use crate::net::parse_cidr;
 use super::yaml::{Node, NodeKind, Scalar, Style};
 use crate::diag::{Code, Diagnostic, Span, suggest};
 use crate::pattern::{ExpandError, Pattern};
@@ -596,78 +597,3 @@ fn encoded_growth(name: &str) -> Option<(usize, usize)> {
     }
 }
 
-/// Parses `a.b.c.d/n`, `a.b.c.d`, `x::y/n` or `x::y`. As in pySigma (Python's strict
-/// `ip_network`), a network with host bits set is an error, not silently masked.
-pub fn parse_cidr(s: &str) -> Result<Network, String> {
-    let text = s.trim();
-    let (addr, prefix) = match text.split_once('/') {
-        Some((a, p)) => (
-            a,
-            Some(
-                p.parse::<u8>()
-                    .map_err(|_| format!("`{s}` has an invalid prefix length"))?,
-            ),
-        ),
-        None => (text, None),
-    };
-    let ip: std::net::IpAddr = addr
-        .parse()
-        .map_err(|_| format!("`{s}` is not an IPv4 or IPv6 network"))?;
-    let (bits, v4, max) = match ip {
-        std::net::IpAddr::V4(a) => (u128::from(u32::from(a)), true, 32),
-        std::net::IpAddr::V6(a) => (u128::from(a), false, 128),
-    };
-    let prefix = prefix.unwrap_or(max);
-    if prefix > max {
-        return Err(format!("`{s}`: the prefix length is at most {max}"));
-    }
-    let addr = mask(bits, prefix, max);
-    if addr != mask(bits, max, max) {
-        let base = match ip {
-            std::net::IpAddr::V4(_) => {
-                std::net::IpAddr::from(std::net::Ipv4Addr::from((addr >> 96) as u32))
-            }
-            std::net::IpAddr::V6(_) => std::net::IpAddr::from(std::net::Ipv6Addr::from(addr)),
-        };
-        return Err(format!(
-            "`{s}` has host bits set; did you mean `{base}/{prefix}`?"
-        ));
-    }
-    Ok(Network { addr, prefix, v4 })
-}
-
-/// Keeps the top `prefix` bits of a `width`-bit address.
-pub fn mask(bits: u128, prefix: u8, width: u8) -> u128 {
-    if prefix == 0 {
-        return 0;
-    }
-    let keep = u128::MAX << (128 - u32::from(prefix));
-    (bits << (128 - u32::from(width))) & keep
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cidr_parsing() {
-        let n = parse_cidr("10.0.0.0/8").unwrap();
-        assert!(n.v4 && n.prefix == 8);
-        assert_eq!(
-            parse_cidr("10.1.2.3/8").unwrap_err(),
-            "`10.1.2.3/8` has host bits set; did you mean `10.0.0.0/8`?"
-        );
-        assert!(parse_cidr("fe80::/10").is_ok());
-        assert!(
-            parse_cidr("fe80::1/10")
-                .unwrap_err()
-                .contains("did you mean `fe80::/10`?")
-        );
-        assert!(parse_cidr("10.0.0.0/33").is_err());
-        // Regression: a prefix longer than the address used to overflow in `mask`.
-        assert!(parse_cidr("::1/129").is_err());
-        assert!(parse_cidr("nope").is_err());
-        assert_eq!(parse_cidr("1.2.3.4").map(|n| n.prefix), Ok(32));
-        assert_eq!(parse_cidr("0.0.0.0/0").map(|n| n.addr), Ok(0));
-    }
-}

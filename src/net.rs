@@ -1,0 +1,135 @@
+//! IP addresses and networks: `cidr` values of rules and the addresses events carry, as
+//! 128-bit numbers (IPv4 in the low 32 bits) compared under a prefix mask.
+
+/// An IP network of a `cidr` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    /// The address, as 128 bits (IPv4 in the low 32).
+    pub addr: u128,
+    /// Prefix length.
+    pub prefix: u8,
+    /// IPv4 or IPv6.
+    pub v4: bool,
+}
+
+/// An IP address as 128 bits (IPv4 in the low 32) and whether it is IPv4.
+pub type IpBits = (u128, bool);
+
+/// Parses an IP address (`[v6]`, `v6%zone` accepted); IPv4-mapped IPv6 becomes IPv4.
+pub fn parse_ip(s: &str) -> Option<IpBits> {
+    let s = s.trim();
+    let s = s
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(s);
+    let s = s.split_once('%').map_or(s, |(a, _)| a);
+    match s.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(a) => Some((u128::from(u32::from(a)), true)),
+        std::net::IpAddr::V6(a) => Some(match a.to_ipv4_mapped() {
+            Some(m) => (u128::from(u32::from(m)), true),
+            None => (u128::from(a), false),
+        }),
+    }
+}
+
+/// Parses `a.b.c.d/n`, `a.b.c.d`, `x::y/n` or `x::y`. As in pySigma (Python's strict
+/// `ip_network`), a network with host bits set is an error, not silently masked.
+pub fn parse_cidr(s: &str) -> Result<Network, String> {
+    let text = s.trim();
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (
+            a,
+            Some(
+                p.parse::<u8>()
+                    .map_err(|_| format!("`{s}` has an invalid prefix length"))?,
+            ),
+        ),
+        None => (text, None),
+    };
+    let ip: std::net::IpAddr = addr
+        .parse()
+        .map_err(|_| format!("`{s}` is not an IPv4 or IPv6 network"))?;
+    let (bits, v4, max) = match ip {
+        std::net::IpAddr::V4(a) => (u128::from(u32::from(a)), true, 32),
+        std::net::IpAddr::V6(a) => (u128::from(a), false, 128),
+    };
+    let prefix = prefix.unwrap_or(max);
+    if prefix > max {
+        return Err(format!("`{s}`: the prefix length is at most {max}"));
+    }
+    let addr = mask(bits, prefix, max);
+    if addr != mask(bits, max, max) {
+        let base = match ip {
+            std::net::IpAddr::V4(_) => {
+                std::net::IpAddr::from(std::net::Ipv4Addr::from((addr >> 96) as u32))
+            }
+            std::net::IpAddr::V6(_) => std::net::IpAddr::from(std::net::Ipv6Addr::from(addr)),
+        };
+        return Err(format!(
+            "`{s}` has host bits set; did you mean `{base}/{prefix}`?"
+        ));
+    }
+    Ok(Network { addr, prefix, v4 })
+}
+
+/// Keeps the top `prefix` bits of a `width`-bit address.
+pub fn mask(bits: u128, prefix: u8, width: u8) -> u128 {
+    if prefix == 0 {
+        return 0;
+    }
+    let keep = u128::MAX << (128 - u32::from(prefix));
+    (bits << (128 - u32::from(width))) & keep
+}
+
+/// Is the text an IP address inside `net`? IPv4-mapped IPv6 addresses count as IPv4.
+pub fn in_network(s: &str, net: &Network) -> bool {
+    parse_ip(s).is_some_and(|ip| ip_in(ip, net))
+}
+
+/// Is the address inside `net`?
+pub fn ip_in((bits, v4): IpBits, net: &Network) -> bool {
+    v4 == net.v4 && mask(bits, net.prefix, if v4 { 32 } else { 128 }) == net.addr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_parsing() {
+        let n = parse_cidr("10.0.0.0/8").unwrap();
+        assert!(n.v4 && n.prefix == 8);
+        assert_eq!(
+            parse_cidr("10.1.2.3/8").unwrap_err(),
+            "`10.1.2.3/8` has host bits set; did you mean `10.0.0.0/8`?"
+        );
+        assert!(parse_cidr("fe80::/10").is_ok());
+        assert!(
+            parse_cidr("fe80::1/10")
+                .unwrap_err()
+                .contains("did you mean `fe80::/10`?")
+        );
+        assert!(parse_cidr("10.0.0.0/33").is_err());
+        // Regression: a prefix longer than the address used to overflow in `mask`.
+        assert!(parse_cidr("::1/129").is_err());
+        assert!(parse_cidr("nope").is_err());
+        assert_eq!(parse_cidr("1.2.3.4").map(|n| n.prefix), Ok(32));
+        assert_eq!(parse_cidr("0.0.0.0/0").map(|n| n.addr), Ok(0));
+    }
+
+    #[test]
+    fn networks() {
+        let n = parse_cidr("10.0.0.0/8").unwrap();
+        assert!(in_network("10.1.2.3", &n));
+        assert!(in_network("::ffff:10.1.2.3", &n));
+        assert!(!in_network("11.0.0.1", &n));
+        assert!(!in_network("fe80::1", &n));
+        assert!(!in_network("-", &n));
+        let v6 = parse_cidr("fe80::/10").unwrap();
+        assert!(in_network("fe80::1%eth0", &v6));
+        assert!(in_network("[fe80::1]", &v6));
+        assert!(!in_network("10.0.0.1", &v6));
+        let all = parse_cidr("0.0.0.0/0").unwrap();
+        assert!(in_network("8.8.8.8", &all));
+    }
+}
