@@ -3,7 +3,7 @@
 
 use crate::alert::Alert;
 use crate::compile::{RuleRef, RuleSet};
-use crate::eval::Engine;
+use crate::engine::Engine;
 use crate::rule::{Expect, RuleTest};
 use crate::source::{Adapter, Format};
 use serde_json::{Map, Value};
@@ -54,7 +54,7 @@ pub fn run_all(set: &RuleSet) -> Vec<TestOutcome> {
 pub fn run_one(set: &RuleSet, rule: RuleRef, path: &str, test: &RuleTest) -> TestOutcome {
     let sub = set.subset(&[rule]);
     let meta = set.meta(rule).clone();
-    let settings = crate::eval::Settings {
+    let settings = crate::engine::Settings {
         max_lateness: test.settings.max_lateness.unwrap_or(0),
         eof_flush: test.settings.eof_flush,
         ..Default::default()

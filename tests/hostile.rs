@@ -31,7 +31,7 @@ fn invalid_utf8_line_is_counted_and_skipped() {
 
 #[test]
 fn ten_mib_line_is_skipped_by_the_reader_without_buffering() {
-    use session_sigma::ingest::{Line, LineReader};
+    use session_sigma::event::{Line, LineReader};
     let mut data = Vec::new();
     data.extend_from_slice(b"{\"action\":\"rdp\",\"pad\":\"");
     data.resize(10 << 20, b'x');

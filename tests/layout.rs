@@ -8,9 +8,24 @@ use std::path::Path;
 
 /// The pipeline, in order. A module may use any module before it, never one after it.
 const LAYERS: &[&str] = &[
-    "diag", "report", "time", "pattern", "net", "file", // leaves
-    "condition", "rule", "event", "source", "compile", "alert", "detect", "correlate",
-    "engine", "testing", "cli", "cluster",
+    "diag",
+    "report",
+    "time",
+    "pattern",
+    "net",
+    "file", // leaves
+    "condition",
+    "rule",
+    "event",
+    "source",
+    "compile",
+    "alert",
+    "detect",
+    "correlate",
+    "engine",
+    "testing",
+    "cli",
+    "cluster",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
@@ -30,7 +45,12 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 /// The top-level module a file belongs to (`src/engine/order.rs` → `engine`).
 fn module_of(src: &Path, file: &Path) -> Option<String> {
     let rel = file.strip_prefix(src).ok()?;
-    let first = rel.components().next()?.as_os_str().to_string_lossy().to_string();
+    let first = rel
+        .components()
+        .next()?
+        .as_os_str()
+        .to_string_lossy()
+        .to_string();
     Some(first.trim_end_matches(".rs").to_string())
 }
 
@@ -76,7 +96,9 @@ fn modules_only_use_modules_before_them() {
     rust_files(&src, &mut files);
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for f in &files {
-        let Some(m) = module_of(&src, f) else { continue };
+        let Some(m) = module_of(&src, f) else {
+            continue;
+        };
         if m == "lib" || m == "main" {
             continue;
         }
@@ -108,7 +130,8 @@ fn modules_only_use_modules_before_them() {
 
 #[test]
 fn the_reader_sees_grouped_and_plain_uses() {
-    let text = "use crate::{alert::Alert, compile};\nlet x = crate::time::Timestamp(0); // crate::cli\n";
+    let text =
+        "use crate::{alert::Alert, compile};\nlet x = crate::time::Timestamp(0); // crate::cli\n";
     let got: Vec<String> = uses(text).into_iter().collect();
     assert_eq!(got, ["alert", "compile", "time"]);
 }

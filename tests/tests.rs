@@ -7,6 +7,7 @@ mod cluster;
 mod common;
 mod conformance;
 mod hostile;
+mod layout;
 mod linux;
 mod reference;
 mod regex_sets;

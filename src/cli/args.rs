@@ -229,7 +229,7 @@ pub struct EngineArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_group_entries: usize,
     /// Longest accepted input line in bytes; longer lines are skipped and counted invalid.
-    #[arg(long, value_name = "BYTES", default_value_t = session_sigma::ingest::DEFAULT_MAX_LINE)]
+    #[arg(long, value_name = "BYTES", default_value_t = session_sigma::event::lines::DEFAULT_MAX_LINE)]
     pub max_line_bytes: usize,
 }
 
@@ -299,7 +299,7 @@ pub struct NormalizeArgs {
     #[arg(long, value_name = "YYYY")]
     pub year: Option<i64>,
     /// Longest accepted input line in bytes; longer lines are counted invalid.
-    #[arg(long, value_name = "BYTES", default_value_t = session_sigma::ingest::DEFAULT_MAX_LINE)]
+    #[arg(long, value_name = "BYTES", default_value_t = session_sigma::event::lines::DEFAULT_MAX_LINE)]
     pub max_line_bytes: usize,
     /// Input files. None or "-" reads stdin.
     #[arg(value_name = "EVENTS")]

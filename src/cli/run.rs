@@ -3,7 +3,7 @@
 use super::args::{OutputFormat, RunArgs};
 use super::input::{self, Item, Place};
 use super::{EXIT_ERROR, RuleSources};
-use session_sigma::source::feed::{feed_line, feed_outcome};
+use session_sigma::engine::feed::{feed_line, feed_outcome};
 use session_sigma::source::{Adapter, Format, Outcome};
 use session_sigma::{Alert, AlertSink, Engine, EventError};
 use std::io::{BufWriter, Write};

@@ -1,7 +1,7 @@
 //! Partitioned inputs: each partition is read in its own order, by the worker that owns it
 //! (partition `p` belongs to worker `p mod workers`).
 
-use crate::ingest::{Line, LineReader};
+use crate::event::lines::{Line, LineReader};
 use std::io::BufReader;
 use std::path::PathBuf;
 

@@ -24,7 +24,7 @@ pub mod nats;
 pub mod worker;
 
 use crate::compile::RuleSet;
-use crate::eval::{Settings, Stats};
+use crate::engine::{Settings, Stats};
 use crate::source::Format;
 use input::Spec;
 use msg::{EventMsg, Msg, tick, tick_start};

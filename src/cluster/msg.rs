@@ -148,19 +148,19 @@ impl<'de> Deserialize<'de> for Json {
 /// Run counters.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Counts {
-    /// As in [`crate::eval::Stats`].
+    /// As in [`crate::engine::Stats`].
     pub events: u64,
-    /// As in [`crate::eval::Stats`].
+    /// As in [`crate::engine::Stats`].
     pub invalid: u64,
-    /// As in [`crate::eval::Stats`].
+    /// As in [`crate::engine::Stats`].
     pub late: u64,
-    /// As in [`crate::eval::Stats`].
+    /// As in [`crate::engine::Stats`].
     pub no_timestamp: u64,
-    /// As in [`crate::eval::Stats`].
+    /// As in [`crate::engine::Stats`].
     pub blank: u64,
-    /// As in [`crate::eval::Stats`].
+    /// As in [`crate::engine::Stats`].
     pub evicted_groups: u64,
-    /// As in [`crate::eval::Stats`].
+    /// As in [`crate::engine::Stats`].
     pub evicted_entries: u64,
     /// Skipped records by reason.
     pub skipped: Vec<(String, u64)>,

@@ -14,9 +14,9 @@ use crate::compile::RuleSet;
 use crate::correlate::group::GroupKey;
 use crate::correlate::group::group_order;
 use crate::correlate::{Correlator, CorrelatorSnapshot, Emitted, Input, group_of};
-use crate::eval::{Engine, ExportedAlert, Settings};
+use crate::engine::feed::{feed_line, feed_outcome, too_long};
+use crate::engine::{Engine, ExportedAlert, Settings};
 use crate::source::Adapter;
-use crate::source::feed::{feed_line, feed_outcome, too_long};
 use crate::time::Timestamp;
 use std::sync::Arc;
 
@@ -416,7 +416,7 @@ impl Part {
 
     /// Starts from a checkpoint's state for this partition.
     fn resume(&mut self, s: &PartState, tick: u64, every: Option<u64>) {
-        let stats = crate::eval::Stats {
+        let stats = crate::engine::Stats {
             events: s.events,
             invalid: s.invalid,
             late: s.late,
@@ -872,7 +872,7 @@ impl Output {
     }
 
     /// The run's counters (after the last release).
-    pub fn stats(&mut self) -> crate::eval::Stats {
+    pub fn stats(&mut self) -> crate::engine::Stats {
         let c = &mut self.counts;
         c.pending
             .sort_by(|a, b| (a.0, a.1, &a.2, a.3).cmp(&(b.0, b.1, &b.2, b.3)));
@@ -880,7 +880,7 @@ impl Output {
         for (k, v) in &c.skipped {
             *skipped.entry(k.clone()).or_insert(0) += v;
         }
-        crate::eval::Stats {
+        crate::engine::Stats {
             events: c.events,
             invalid: c.invalid,
             late: c.late,

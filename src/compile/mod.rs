@@ -158,7 +158,7 @@ impl RuleSet {
     /// A reader of events projected onto this rule set's fields (what the engine uses;
     /// exposed for benchmarks and tools).
     pub fn projector(&self) -> crate::event::Projector {
-        crate::event::Projector::new(&self.fields, &self.uses, &crate::source::MARKER_KEYS)
+        crate::event::Projector::new(&self.fields, &self.uses, &crate::event::MARKER_KEYS)
     }
 
     /// Does any detection rule evaluate this target (Windows records, or session events)?

@@ -5,10 +5,14 @@
 //! at every level. Helpers here give the text and number readings of JSON values that the
 //! matchers share.
 
+pub mod lines;
 pub mod project;
+pub mod record;
 pub mod scan;
 
+pub use lines::{DEFAULT_MAX_LINE, EventError, Line, LineReader};
 pub use project::{Fields, Projector, Scalar, Uses, Val};
+pub use record::{MARKER_KEYS, Record, View};
 
 use serde_json::Value;
 use std::borrow::Cow;

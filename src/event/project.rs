@@ -485,3 +485,24 @@ pub fn to_value(fields: &Fields<'_>, v: Val<'_>) -> serde_json::Value {
         }
     }
 }
+
+/// Loads an event's text into a projector; invalid JSON and non-objects are errors.
+pub(crate) fn load_into(projector: &mut Projector, text: &str) -> Result<(), super::EventError> {
+    match projector.load(text) {
+        Ok(doc) if doc.kind == Kind::Object => Ok(()),
+        Ok(doc) => Err(super::EventError::NotObject(match doc.kind {
+            Kind::Null => "null",
+            Kind::Bool(_) => "a boolean",
+            Kind::Num => "a number",
+            Kind::Str { .. } => "a string",
+            Kind::Array => "an array",
+            Kind::Object => "an object",
+        })),
+        Err(_) => Err(super::lines::parse_json(text.as_bytes()).err().unwrap_or(
+            super::EventError::Json {
+                column: 1,
+                message: "invalid JSON".into(),
+            },
+        )),
+    }
+}

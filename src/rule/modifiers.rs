@@ -4,9 +4,9 @@
 //! value types) and produces a [`FieldItem`] whose values are fully transformed.
 
 use super::model::{CmpOp, FieldItem, Position, ReFlags, ValueTest};
-use crate::net::parse_cidr;
 use super::yaml::{Node, NodeKind, Scalar, Style};
 use crate::diag::{Code, Diagnostic, Span, suggest};
+use crate::net::parse_cidr;
 use crate::pattern::{ExpandError, Pattern};
 use crate::time::TimePart;
 
@@ -596,4 +596,3 @@ fn encoded_growth(name: &str) -> Option<(usize, usize)> {
         _ => None,
     }
 }
-

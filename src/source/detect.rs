@@ -3,8 +3,9 @@
 
 use super::linux::Linux;
 use super::windows::{self, Shape};
-use super::{Accounting, Outcome, Record, View};
-use crate::eval::{EventError, kind_name, parse_json};
+use super::{Accounting, Outcome};
+use crate::event::lines::{kind_name, parse_json};
+use crate::event::{EventError, Record, View};
 use crate::time::Timestamp;
 use serde_json::{Map, Value};
 
@@ -34,19 +35,6 @@ const WINDOWS_SOURCES: [&str; 6] = [
     "nxlog",
     "sentinel",
     "windows",
-];
-
-/// Top-level keys that make a JSON object something other than a plain session event (a
-/// Windows shape, a journal record, or a session event carrying a Windows `raw`): the
-/// engine's fast path for session lines hands such lines back ([`Adapter::plain_session`]).
-pub const MARKER_KEYS: [&str; 7] = [
-    "Event",
-    "winlog",
-    "event_id",
-    "EventID",
-    "__REALTIME_TIMESTAMP",
-    "MESSAGE",
-    "raw",
 ];
 
 /// Turns the records of one stream into [`Outcome`]s and counts them.

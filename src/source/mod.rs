@@ -14,40 +14,14 @@
 mod build;
 pub mod detect;
 pub mod evtx;
-pub mod feed;
 pub mod linux;
 pub mod windows;
 
+pub use crate::event::{MARKER_KEYS, Record, View};
 pub use build::{SessionEvent, login_type_of};
-pub use detect::{Adapter, Format, MARKER_KEYS};
+pub use detect::{Adapter, Format};
 
 use serde_json::Value;
-
-/// How the engine reads a record (which rules see which object).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum View {
-    /// A session event: rules for the session model evaluate it.
-    #[default]
-    Session,
-    /// A session event made from a Windows record: session rules evaluate the event, rules
-    /// with `logsource: product: windows` its `raw` field (the flattened Windows record).
-    SessionWithRaw,
-    /// A flattened Windows record that is not a session event: only Windows rules see it.
-    WindowsOnly,
-}
-
-/// A record for the engine.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Record {
-    /// The session event, or the flattened Windows record for [`View::WindowsOnly`].
-    pub event: Value,
-    /// How to read it.
-    pub view: View,
-    /// The event is the input line itself (session JSON read as it is): alerts and
-    /// `normalize` may show the line as written.
-    pub verbatim: bool,
-}
 
 /// What one input record became.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,60 +8,27 @@
 
 mod checkpoint;
 mod export;
+pub mod feed;
 mod parallel;
-pub mod predicate;
 mod stats;
 
 pub use checkpoint::StateError;
 pub use export::{CorrRecord, ExportedAlert, Exports};
-pub use parallel::{Detected, Detector};
 pub use stats::Stats;
 
 use crate::alert::{Alert, AlertSink};
 use crate::compile::RuleSet;
 use crate::correlate::{Correlator, Emitted, Input, Limits};
+use crate::detect::predicate;
 use crate::event::Projector;
-use crate::event::scan::Kind;
-use crate::source::{Record, View};
+use crate::event::lines::{kind_name, line_text};
+use crate::event::project::load_into;
+use crate::event::{EventError, Record, View};
 use crate::time::Timestamp;
 use serde_json::Value;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::fmt;
 use std::sync::Arc;
-
-/// Why an input record is not an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum EventError {
-    /// Not JSON (or not UTF-8); the column where parsing failed.
-    Json {
-        /// 1-based column (byte) of the error.
-        column: usize,
-        /// serde_json's description.
-        message: String,
-    },
-    /// JSON, but not an object.
-    NotObject(&'static str),
-    /// Longer than the line limit.
-    TooLong(usize),
-}
-
-impl fmt::Display for EventError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EventError::Json { column, message } => {
-                write!(f, "invalid JSON at column {column}: {message}")
-            }
-            EventError::NotObject(kind) => {
-                write!(f, "an event must be a JSON object, found {kind}")
-            }
-            EventError::TooLong(n) => write!(f, "line of {n} bytes exceeds the limit; skipped"),
-        }
-    }
-}
-
-impl std::error::Error for EventError {}
 
 /// Engine settings (DESIGN.md 3.3).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -153,7 +120,7 @@ impl<'r> Engine<'r> {
             step: Vec::new(),
             held: Vec::new(),
             held_at: None,
-            projector: Projector::new(&set.fields, &set.uses, &crate::source::MARKER_KEYS),
+            projector: Projector::new(&set.fields, &set.uses, &crate::event::MARKER_KEYS),
             correlating: true,
             index_scratch: Default::default(),
             memo: predicate::Memo::default(),
@@ -211,7 +178,7 @@ impl<'r> Engine<'r> {
     }
 
     /// The CLI's fast path for session JSON lines: like [`Engine::process_line`], but a
-    /// line that has one of [`crate::source::MARKER_KEYS`] at its top level (a Windows or
+    /// line that has one of [`crate::event::MARKER_KEYS`] at its top level (a Windows or
     /// journal record, or a session event with a Windows `raw`) is handed back untouched and
     /// uncounted: `Ok(false)`, for the source adapter to read.
     pub fn process_session_line(
@@ -669,69 +636,5 @@ impl<'r> Engine<'r> {
         self.stats.evicted_groups = self.correlator.evicted_groups();
         self.stats.evicted_entries = self.correlator.evicted_entries();
         self.stats.clone()
-    }
-}
-
-/// A line's text without byte-order mark (Windows tools write one at the start of a file)
-/// and surrounding blanks; `None` for a blank line; invalid UTF-8 is an error.
-fn line_text(line: &[u8]) -> Result<Option<&str>, EventError> {
-    let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
-    if line.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    match std::str::from_utf8(line) {
-        Ok(text) => Ok(Some(text.trim())),
-        Err(_) => Err(parse_json(line).err().unwrap_or(EventError::Json {
-            column: 1,
-            message: "invalid UTF-8".into(),
-        })),
-    }
-}
-
-/// Loads an event's text into a projector; invalid JSON and non-objects are errors.
-fn load_into(projector: &mut Projector, text: &str) -> Result<(), EventError> {
-    match projector.load(text) {
-        Ok(doc) if doc.kind == Kind::Object => Ok(()),
-        Ok(doc) => Err(EventError::NotObject(match doc.kind {
-            Kind::Null => "null",
-            Kind::Bool(_) => "a boolean",
-            Kind::Num => "a number",
-            Kind::Str { .. } => "a string",
-            Kind::Array => "an array",
-            Kind::Object => "an object",
-        })),
-        Err(_) => Err(parse_json(text.as_bytes())
-            .err()
-            .unwrap_or(EventError::Json {
-                column: 1,
-                message: "invalid JSON".into(),
-            })),
-    }
-}
-
-/// Parses a JSON line; the error as reported for invalid lines.
-pub(crate) fn parse_json(line: &[u8]) -> Result<Value, EventError> {
-    serde_json::from_slice(line).map_err(|e| {
-        let message = e.to_string();
-        let message = message
-            .rsplit_once(" at line ")
-            .map_or(message.as_str(), |(m, _)| m)
-            .to_string();
-        EventError::Json {
-            column: e.column(),
-            message,
-        }
-    })
-}
-
-/// "an array", "a string", … for error messages.
-pub(crate) fn kind_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

@@ -2,9 +2,10 @@
 //! share. A plain session line takes the engine's fast path (read by projection); anything
 //! else goes through the adapter, and the record it becomes (if any) to the engine.
 
-use super::{Adapter, Outcome, View};
+use super::Engine;
 use crate::alert::AlertSink;
-use crate::eval::Engine;
+use crate::event::{EventError, View};
+use crate::source::{Adapter, Outcome};
 
 /// One line of input: `Ok(())` when it was an event, a skipped record or blank; `Err` with
 /// what is wrong when it is invalid (counted by the engine and the adapter; the caller
@@ -66,5 +67,5 @@ pub fn feed_outcome(
 
 /// What a line longer than the reader's limit becomes: invalid (it was not held in memory).
 pub fn too_long(len: usize) -> Outcome {
-    Outcome::Invalid(crate::eval::EventError::TooLong(len).to_string())
+    Outcome::Invalid(EventError::TooLong(len).to_string())
 }

@@ -1,0 +1,176 @@
+//! Reading input lines with bounded memory: a line longer than the limit is skipped (and
+//! reported) without being buffered whole; a line's text loses its byte-order mark and
+//! surrounding blanks; invalid UTF-8, invalid JSON and non-objects are [`EventError`]s.
+
+use serde_json::Value;
+use std::fmt;
+use std::io::BufRead;
+
+/// Default longest accepted line: 4 MiB.
+pub const DEFAULT_MAX_LINE: usize = 4 << 20;
+
+/// One line of input.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// A line (without its `\n` or `\r\n`).
+    Text(&'a [u8]),
+    /// A line longer than the limit; its length in bytes.
+    TooLong(usize),
+}
+
+/// Splits a byte stream into lines, numbering them from 1.
+pub struct LineReader<R> {
+    reader: R,
+    buf: Vec<u8>,
+    max: usize,
+    number: u64,
+}
+
+impl<R: BufRead> LineReader<R> {
+    /// A reader accepting lines up to `max` bytes.
+    pub fn new(reader: R, max: usize) -> Self {
+        LineReader {
+            reader,
+            buf: Vec::new(),
+            max,
+            number: 0,
+        }
+    }
+
+    /// The next line and its number, or `None` at end of input.
+    pub fn next_line(&mut self) -> std::io::Result<Option<(u64, Line<'_>)>> {
+        self.buf.clear();
+        let mut total = 0usize;
+        let mut saw_any = false;
+        loop {
+            let chunk = match self.reader.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            saw_any = true;
+            let (take, done) = match memchr(chunk) {
+                Some(i) => (i, true),
+                None => (chunk.len(), false),
+            };
+            total += take;
+            if total <= self.max {
+                self.buf.extend_from_slice(&chunk[..take]);
+            }
+            self.reader.consume(if done { take + 1 } else { take });
+            if done {
+                break;
+            }
+        }
+        if !saw_any {
+            return Ok(None);
+        }
+        self.number += 1;
+        if total > self.max {
+            return Ok(Some((self.number, Line::TooLong(total))));
+        }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        Ok(Some((self.number, Line::Text(&self.buf))))
+    }
+}
+
+fn memchr(b: &[u8]) -> Option<usize> {
+    b.iter().position(|c| *c == b'\n')
+}
+
+/// Why an input record is not an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventError {
+    /// Not JSON (or not UTF-8); the column where parsing failed.
+    Json {
+        /// 1-based column (byte) of the error.
+        column: usize,
+        /// serde_json's description.
+        message: String,
+    },
+    /// JSON, but not an object.
+    NotObject(&'static str),
+    /// Longer than the line limit.
+    TooLong(usize),
+}
+
+impl fmt::Display for EventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventError::Json { column, message } => {
+                write!(f, "invalid JSON at column {column}: {message}")
+            }
+            EventError::NotObject(kind) => {
+                write!(f, "an event must be a JSON object, found {kind}")
+            }
+            EventError::TooLong(n) => write!(f, "line of {n} bytes exceeds the limit; skipped"),
+        }
+    }
+}
+
+impl std::error::Error for EventError {}
+
+/// A line's text without byte-order mark (Windows tools write one at the start of a file)
+/// and surrounding blanks; `None` for a blank line; invalid UTF-8 is an error.
+pub(crate) fn line_text(line: &[u8]) -> Result<Option<&str>, EventError> {
+    let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    match std::str::from_utf8(line) {
+        Ok(text) => Ok(Some(text.trim())),
+        Err(_) => Err(parse_json(line).err().unwrap_or(EventError::Json {
+            column: 1,
+            message: "invalid UTF-8".into(),
+        })),
+    }
+}
+
+/// Parses a JSON line; the error as reported for invalid lines.
+pub(crate) fn parse_json(line: &[u8]) -> Result<Value, EventError> {
+    serde_json::from_slice(line).map_err(|e| {
+        let message = e.to_string();
+        let message = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(m, _)| m)
+            .to_string();
+        EventError::Json {
+            column: e.column(),
+            message,
+        }
+    })
+}
+
+/// "an array", "a string", … for error messages.
+pub(crate) fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_limits() {
+        let data = b"a\r\nbbbbbbbbbb\n\nc".to_vec();
+        let mut r = LineReader::new(std::io::BufReader::with_capacity(3, &data[..]), 5);
+        assert_eq!(r.next_line().unwrap(), Some((1, Line::Text(b"a"))));
+        assert_eq!(r.next_line().unwrap(), Some((2, Line::TooLong(10))));
+        assert_eq!(r.next_line().unwrap(), Some((3, Line::Text(b""))));
+        assert_eq!(r.next_line().unwrap(), Some((4, Line::Text(b"c"))));
+        assert_eq!(r.next_line().unwrap(), None);
+    }
+}
