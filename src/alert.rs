@@ -1,7 +1,9 @@
-//! Alerts, their JSON and text forms (DESIGN.md 4.1), and the sink trait.
+//! Alerts, their output formats and their output order (docs/semantics.md §4.1), and the
+//! sink trait.
 
 use crate::rule::RuleMeta;
 use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -128,6 +130,136 @@ fn number(v: f64) -> String {
     } else {
         serde_json::Number::from_f64(v).map_or_else(|| "null".into(), |n| n.to_string())
     }
+}
+
+/// How alerts are written, one per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Format {
+    /// One JSON object per line (docs/semantics.md §4.1).
+    #[default]
+    Jsonl,
+    /// One human-readable line.
+    Text,
+}
+
+impl Format {
+    /// The alert as one line of this format (no trailing newline).
+    pub fn render(self, alert: &Alert) -> String {
+        match self {
+            Format::Jsonl => alert.to_json(),
+            Format::Text => alert.to_text(),
+        }
+    }
+}
+
+/// Alerts written in time order come after the alerts written on arrival at the same time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub(crate) enum Class {
+    /// Detection alerts of a late event or of one without a timestamp.
+    OnArrival,
+    /// Everything else.
+    InOrder,
+}
+
+/// Where an alert goes in the output (docs/semantics.md §4.1). Alerts are written in
+/// event-time order, ties broken by rule position, group, then input position. The
+/// detection alerts of a late event (or one without a timestamp) are written when it
+/// arrives: after every alert older than the watermark W at that moment, so they are keyed
+/// by (W, arrival). One key orders both, so `run` and cluster mode write the same sequence.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AlertOrder {
+    /// In order: the alert's time. On arrival: W when the event arrived, or the earliest
+    /// time (`i64::MIN` ns) before any event had a time: those alerts come before all
+    /// others, and cluster mode holds them in its first tick like any alert of that time.
+    time: Timestamp,
+    class: Class,
+    /// On arrival: the event's input position (0 in order).
+    arrival: u64,
+    /// The rule's position in the rule set.
+    rule: u32,
+    /// The group's text (empty for detection alerts).
+    group: String,
+    /// In order: the input position of the event it was raised at (`u64::MAX` for absence
+    /// deadlines, which follow every event of their time); 0 on arrival.
+    input: u64,
+}
+
+impl AlertOrder {
+    /// An alert raised in time order at `time`.
+    pub(crate) fn in_order(time: Timestamp, rule: u32, group: String, input: u64) -> Self {
+        AlertOrder {
+            time,
+            class: Class::InOrder,
+            arrival: 0,
+            rule,
+            group,
+            input,
+        }
+    }
+
+    /// A detection alert written on arrival, when the watermark was `w`.
+    pub(crate) fn on_arrival(w: Option<Timestamp>, arrival: u64, rule: u32) -> Self {
+        AlertOrder {
+            time: w.unwrap_or(Timestamp(i64::MIN)),
+            class: Class::OnArrival,
+            arrival,
+            rule,
+            group: String::new(),
+            input: 0,
+        }
+    }
+
+    /// The smallest key of time `t`: every alert before it is older than `t`.
+    pub(crate) fn first_at(t: Timestamp) -> Self {
+        AlertOrder::on_arrival(Some(t), 0, 0)
+    }
+
+    /// The smallest key after every alert written on arrival of input position `arrival`
+    /// when the watermark was `w`.
+    pub(crate) fn after_arrival(w: Option<Timestamp>, arrival: u64) -> Self {
+        AlertOrder::on_arrival(w, arrival.saturating_add(1), 0)
+    }
+
+    /// The time the key orders by.
+    pub(crate) fn time(&self) -> Timestamp {
+        self.time
+    }
+
+    /// The rule position.
+    pub(crate) fn rule(&self) -> u32 {
+        self.rule
+    }
+
+    /// The group text.
+    pub(crate) fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// The input position an in-order alert was raised at.
+    pub(crate) fn input(&self) -> u64 {
+        self.input
+    }
+
+    /// The key with its input positions mapped by `f` (a cluster partition's positions
+    /// made global); the deadline position `u64::MAX` stays.
+    pub(crate) fn map_positions(mut self, f: impl Fn(u64) -> u64) -> Self {
+        match self.class {
+            Class::OnArrival => self.arrival = f(self.arrival),
+            Class::InOrder if self.input != u64::MAX => self.input = f(self.input),
+            Class::InOrder => {}
+        }
+        self
+    }
+}
+
+/// An alert with its place in the output.
+#[derive(Debug, Clone)]
+pub struct Emitted {
+    /// The alert.
+    pub alert: Alert,
+    /// Where it goes.
+    pub order: AlertOrder,
 }
 
 /// Receives alerts as the engine produces them (in output order).

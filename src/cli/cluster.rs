@@ -4,7 +4,6 @@
 use super::args::{ClusterArgs, OutputFormat, PublishArgs};
 use super::{EXIT_ERROR, RuleSources, duration_arg};
 use session_sigma::cluster::input::Spec;
-use session_sigma::cluster::worker::Render;
 use session_sigma::cluster::{Job, Topology, run};
 use session_sigma::source::Format;
 use std::io::BufWriter;
@@ -176,9 +175,9 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
         set,
         settings,
         format: Format::from(a.engine.input_format),
-        render: match a.engine.format {
-            OutputFormat::Jsonl => Render::Json,
-            OutputFormat::Text => Render::Text,
+        output: match a.engine.format {
+            OutputFormat::Jsonl => session_sigma::alert::Format::Jsonl,
+            OutputFormat::Text => session_sigma::alert::Format::Text,
         },
         spec,
         max_line: a.engine.max_line_bytes,

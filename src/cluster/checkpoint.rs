@@ -39,7 +39,7 @@ pub struct PartState {
     /// Input positions given before it.
     pub position: u64,
     /// Newest event time before it.
-    pub max_seen: Option<i64>,
+    pub max_seen: Option<crate::time::Timestamp>,
     /// Engine counters before it.
     pub events: u64,
     /// Engine counters before it.
@@ -65,7 +65,7 @@ pub struct PartState {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WorkerState {
     /// Earliest first in-order time over the partitions (`learning`).
-    pub start: Option<i64>,
+    pub start: Option<crate::time::Timestamp>,
     /// The groups it held.
     pub correlator: CorrelatorSnapshot,
 }
@@ -127,7 +127,7 @@ pub fn write(
     }
     let manifest = Manifest {
         tick,
-        time: crate::time::Timestamp(super::msg::tick_start(tick)).to_string(),
+        time: super::clock::tick_start(tick).to_string(),
         partitions: parts.len() as u32,
         workers: workers.len() as u64,
         alerts,

@@ -18,24 +18,34 @@
 //! Only what must be timely lives here; the per-worker logic is in [`worker`].
 
 pub mod checkpoint;
+mod clock;
+mod correlate_step;
+mod correlating;
 pub mod input;
+mod metrics;
 pub mod msg;
 pub mod nats;
-pub mod worker;
+mod output;
+mod route;
+mod sources;
 
 use crate::compile::RuleSet;
 use crate::engine::{Settings, Stats};
 use crate::source::Format;
+use clock::{tick, tick_start};
+use correlate_step::CorrelateStep;
+use correlating::Correlating;
 use input::Spec;
-use msg::{EventMsg, Msg, tick, tick_start};
+use msg::Msg;
+use output::Output;
+use sources::Sources;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::rc::Rc;
 use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::Probe;
 use timely::dataflow::operators::generic::operator::{Operator, source};
-use timely::dataflow::operators::{Capability, Probe};
-use worker::{Correlating, Output, Render, Sources};
+use timely::dataflow::{ProbeHandle, Scope, Stream};
 
 /// How far (in ticks, seconds of event time) a partition may read ahead of the
 /// correlators' frontier. Smaller makes workers wait on one another more often (measured:
@@ -149,7 +159,7 @@ pub struct Job {
     /// Input format of the partitions' records.
     pub format: Format,
     /// How alerts are written.
-    pub render: Render,
+    pub output: crate::alert::Format,
     /// The partitions.
     pub spec: Spec,
     /// Longest accepted line.
@@ -279,41 +289,47 @@ pub fn run(job: Job, out: Box<dyn Write + Send>) -> Result<Option<Stats>, String
 
 type Worker = timely::worker::Worker;
 
-/// The dataflow of one worker.
+/// What a worker's output operator reports to the process.
+struct Reports {
+    /// The run's counters (worker 0, at the end).
+    result: Rc<RefCell<Option<Stats>>>,
+    /// Errors for stderr and the exit status.
+    failures: Rc<RefCell<Vec<String>>>,
+}
+
+/// The dataflow of one worker: its partitions → the correlators (exchanged by group) → the
+/// output on worker 0.
 fn build(
     worker: &mut Worker,
     job: &Job,
     restored: Option<&checkpoint::Restored>,
     inputs: Vec<(u32, Box<dyn input::Partition>)>,
-    mut sink: Option<Box<dyn Write + Send>>,
+    sink: Option<Box<dyn Write + Send>>,
     result: Rc<RefCell<Option<Stats>>>,
     failures: Rc<RefCell<Vec<String>>>,
 ) {
-    let set = job.set;
-    let settings = job.settings.clone();
-    let render = job.render;
     let workers = worker.peers() as u64;
-    let first = worker.index() == 0;
     let index = worker.index() as u64;
-    let every = job.checkpoint.as_ref().map(|c| c.every.max(1));
-    let mut sources = Sources::new(job, workers, inputs, restored);
-    let shared = Rc::new(std::cell::Cell::new(worker::SourceMetrics::default()));
-    let seen = shared.clone();
-    let mut metrics = job.metrics.as_ref().map(|(out, every)| worker::Metrics {
+    let sources = Sources::new(job, workers, inputs, restored);
+    let shared = Rc::new(std::cell::Cell::new(sources::SourceMetrics::default()));
+    let metrics = job.metrics.as_ref().map(|(out, every)| metrics::Metrics {
         out: out.clone(),
         every: *every,
         last: std::time::Instant::now(),
         process: job.topology.process,
         worker: index as usize,
     });
-    let mut state = match Correlating::new(set, &settings, render, restored, index, workers) {
+    let state = match Correlating::new(job.set, &job.settings, job.output, restored, index, workers)
+    {
         Ok(s) => s,
         Err(e) => {
             failures.borrow_mut().push(format!("cannot resume: {e}"));
             return;
         }
     };
-    let mut output = Output::new(
+    let every = job.checkpoint.as_ref().map(|c| c.every.max(1));
+    let step = CorrelateStep::new(state, every, index, metrics, shared.clone());
+    let output = Output::new(
         job.checkpoint
             .clone()
             .map(|c| (c, job.spec.count(), workers)),
@@ -324,183 +340,134 @@ fn build(
             (n, m.saturating_sub(n))
         }),
     );
+    let reports = Reports { result, failures };
     // The correlators' progress, for the sources' flow control.
-    let probe: timely::dataflow::ProbeHandle<u64> = timely::dataflow::ProbeHandle::new();
+    let probe: ProbeHandle<u64> = ProbeHandle::new();
     let progress = probe.clone();
+    let first = index == 0;
     worker.dataflow::<u64, _, _>(move |scope| {
-        let read = source(scope, "Partitions", move |cap, info| {
-            let activator = scope.activator_for(info.address);
-            let mut cap = Some(cap);
-            let mut out = Vec::new();
-            let mut errors = Vec::new();
-            move |output| {
-                let Some(c) = cap.as_mut() else { return };
-                let frontier = progress.with_frontier(|f| f.first().copied());
-                let read = sources.step(frontier.map(|f| f + AHEAD), &mut out, &mut errors);
-                shared.set(sources.metrics());
-                for e in errors.drain(..) {
-                    eprintln!("{e}");
-                }
-                if !out.is_empty() {
-                    output.session(&*c).give_iterator(out.drain(..));
-                }
-                if sources.done() {
-                    cap = None;
-                    return;
-                }
-                if let Some(low) = sources.low() {
-                    let t = tick(low);
-                    if t > *c.time() {
-                        c.downgrade(&t);
-                    }
-                }
-                if read {
-                    activator.activate();
-                } else {
-                    // Every partition is ahead: wait for the others to catch up.
-                    activator.activate_after(std::time::Duration::from_millis(1));
+        let read = partitions(scope, sources, progress, shared);
+        let correlated = correlate(read, step).probe_with(&probe);
+        write_output(correlated, output, sink, first, reports);
+    });
+}
+
+/// The source: reads the worker's partitions, holding its capability at the lowest
+/// partition watermark (so the correlators' frontier is the cluster's watermark, S2).
+fn partitions<'s>(
+    scope: Scope<'s, u64>,
+    mut sources: Sources,
+    progress: ProbeHandle<u64>,
+    shared: Rc<std::cell::Cell<sources::SourceMetrics>>,
+) -> Stream<'s, u64, Vec<Msg>> {
+    source(scope, "Partitions", move |cap, info| {
+        let activator = scope.activator_for(info.address);
+        let mut cap = Some(cap);
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        move |output| {
+            let Some(c) = cap.as_mut() else { return };
+            let frontier = progress.with_frontier(|f| f.first().copied());
+            let read = sources.step(frontier.map(|f| f + AHEAD), &mut out, &mut errors);
+            shared.set(sources.metrics());
+            for e in errors.drain(..) {
+                eprintln!("{e}");
+            }
+            if !out.is_empty() {
+                output.session(&*c).give_iterator(out.drain(..));
+            }
+            if sources.done() {
+                cap = None;
+                return;
+            }
+            if let Some(low) = sources.low() {
+                let t = tick(low);
+                if t > *c.time() {
+                    c.downgrade(&t);
                 }
             }
-        })
-        .container::<Vec<Msg>>();
+            if read {
+                activator.activate();
+            } else {
+                // Every partition is ahead: wait for the others to catch up.
+                activator.activate_after(std::time::Duration::from_millis(1));
+            }
+        }
+    })
+    .container::<Vec<Msg>>()
+}
 
-        let correlated = read
-            .unary_frontier(
-                Exchange::new(|m: &Msg| m.route()),
-                "Correlate",
-                move |cap, _info| {
-                    let mut hold: Option<Capability<u64>> = Some(cap);
-                    let mut stash: BTreeMap<u64, (Capability<u64>, Vec<EventMsg>)> =
-                        BTreeMap::new();
-                    let mut alerts = Vec::new();
-                    let mut deadline_alerts = Vec::new();
-                    move |(input, frontier), output| {
-                        input.for_each(|time, data| {
-                            // Every message is sent under a capability.
-                            let Some(c) = time.retain_least(output.output_index()) else {
-                                return;
-                            };
-                            for m in data.drain(..) {
-                                if state.control(&m) {
-                                    continue;
-                                }
-                                match m {
-                                    // Stashed under the second of its own time (at or
-                                    // after the capability it came with): it is processed
-                                    // once the frontier has passed that second.
-                                    Msg::Event(e) => stash
-                                        .entry(tick(e.ts))
-                                        .or_insert_with(|| (c.delayed(&tick(e.ts)), Vec::new()))
-                                        .1
-                                        .push(e),
-                                    // Alerts and counters of the sources: on to the output.
-                                    other => output.session(&c).give(other),
-                                }
-                            }
-                        });
-                        let f: Option<u64> = frontier.frontier().iter().min().copied();
-                        // A checkpoint boundary the frontier passes now (the latest one):
-                        // the state is snapshotted once everything before it is done.
-                        let mut boundary = match (every, f, hold.as_ref()) {
-                            (Some(e), Some(f), Some(h)) if f > 0 => {
-                                let k = msg::boundary_at_or_before(f - 1, e);
-                                (k >= *h.time()).then_some(k)
-                            }
-                            _ => None,
-                        };
-                        // Every second the frontier has passed, in order.
-                        loop {
-                            let next = stash.first_key_value().map(|(t, _)| *t);
-                            if let (Some(k), Some(h)) = (boundary, hold.as_ref()) {
-                                if next.is_none_or(|t| t >= k) {
-                                    state.fire_before(tick_start(k), false, &mut deadline_alerts);
-                                    match state.snapshot() {
-                                        Ok(json) => deadline_alerts.push(Msg::Snapshot {
-                                            tick: k,
-                                            worker: index,
-                                            json,
-                                        }),
-                                        Err(e) => eprintln!("warning: {e}"),
-                                    }
-                                    output.session(h).give_iterator(deadline_alerts.drain(..));
-                                    boundary = None;
-                                }
-                            }
-                            let Some(t) = next else { break };
-                            if f.is_some_and(|f| t >= f) {
-                                break;
-                            }
-                            let Some((c, mut batch)) = stash.remove(&t) else {
-                                break;
-                            };
-                            state.events(&mut batch, &mut alerts, &mut deadline_alerts);
-                            if !alerts.is_empty() {
-                                output.session(&c).give_iterator(alerts.drain(..));
-                            }
-                            if let Some(h) = hold.as_ref() {
-                                if !deadline_alerts.is_empty() {
-                                    output.session(h).give_iterator(deadline_alerts.drain(..));
-                                }
-                            }
-                        }
-                        if let Some(m) = metrics.as_mut() {
-                            m.tick(f.is_none() && hold.is_some(), seen.get(), state.groups(), f);
-                        }
-                        let Some(h) = hold.as_mut() else { return };
-                        match f {
-                            Some(f) => {
-                                state.fire_before(tick_start(f), false, &mut deadline_alerts);
-                                if !deadline_alerts.is_empty() {
-                                    output.session(&*h).give_iterator(deadline_alerts.drain(..));
-                                }
-                                // Deadlines not fired are at or after the frontier.
-                                if f > *h.time() {
-                                    h.downgrade(&f);
-                                }
-                            }
-                            None => {
-                                let counts = state.finish(&mut deadline_alerts);
-                                deadline_alerts.push(Msg::Counts(counts));
-                                output.session(&*h).give_iterator(deadline_alerts.drain(..));
-                                hold = None;
-                            }
-                        }
-                    }
-                },
-            )
-            .container::<Vec<Msg>>()
-            .probe_with(&probe);
-
-        correlated.sink(
-            Exchange::new(|_: &Msg| 0),
-            "Output",
-            move |(input, frontier)| {
-                input.for_each(|_time, data| {
-                    for m in data.drain(..) {
-                        output.take(m);
+/// The correlators: events exchanged to the worker owning their group, processed once the
+/// frontier has passed their second ([`CorrelateStep`]).
+fn correlate<'s>(
+    read: Stream<'s, u64, Vec<Msg>>,
+    mut step: CorrelateStep,
+) -> Stream<'s, u64, Vec<Msg>> {
+    read.unary_frontier(
+        Exchange::new(|m: &Msg| m.route()),
+        "Correlate",
+        move |cap, _info| {
+            step.start(cap);
+            move |(input, frontier), output| {
+                input.for_each(|time, data| {
+                    // Every message is sent under a capability.
+                    let Some(c) = time.retain_least(output.output_index()) else {
+                        return;
+                    };
+                    let forward = step.receive(&c, data.drain(..));
+                    if !forward.is_empty() {
+                        output.session(&c).give_iterator(forward.into_iter());
                     }
                 });
                 let f: Option<u64> = frontier.frontier().iter().min().copied();
-                if let Some(w) = sink.as_mut() {
-                    let before = output.alerts;
-                    let mut done = output.release(f.map(tick_start), w);
-                    // A live stream sees its alerts as the frontier passes them.
-                    if f.is_none() || output.alerts != before {
-                        done = done.and_then(|_| w.flush());
-                    }
-                    if let Err(e) = done {
-                        if e.kind() != std::io::ErrorKind::BrokenPipe {
-                            failures
-                                .borrow_mut()
-                                .push(format!("cannot write alerts or checkpoint: {e}"));
-                        }
-                        sink = None;
-                    }
+                for (c, msgs) in step.advance(f) {
+                    output.session(&c).give_iterator(msgs.into_iter());
                 }
-                if first && f.is_none() && result.borrow().is_none() {
-                    *result.borrow_mut() = Some(output.stats());
+            }
+        },
+    )
+    .container::<Vec<Msg>>()
+}
+
+/// Worker 0's sink: alerts written in order as the frontier passes them, the checkpoints,
+/// and at the end the run's counters.
+fn write_output(
+    correlated: Stream<'_, u64, Vec<Msg>>,
+    mut output: Output,
+    mut sink: Option<Box<dyn Write + Send>>,
+    first: bool,
+    reports: Reports,
+) {
+    correlated.sink(
+        Exchange::new(|_: &Msg| 0),
+        "Output",
+        move |(input, frontier)| {
+            input.for_each(|_time, data| {
+                for m in data.drain(..) {
+                    output.take(m);
                 }
-            },
-        );
-    });
+            });
+            let f: Option<u64> = frontier.frontier().iter().min().copied();
+            if let Some(w) = sink.as_mut() {
+                let before = output.alerts;
+                let mut done = output.release(f.map(tick_start), w);
+                // A live stream sees its alerts as the frontier passes them.
+                if f.is_none() || output.alerts != before {
+                    done = done.and_then(|_| w.flush());
+                }
+                if let Err(e) = done {
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        reports
+                            .failures
+                            .borrow_mut()
+                            .push(format!("cannot write alerts or checkpoint: {e}"));
+                    }
+                    sink = None;
+                }
+            }
+            if first && f.is_none() && reports.result.borrow().is_none() {
+                *reports.result.borrow_mut() = Some(output.stats());
+            }
+        },
+    );
 }

@@ -13,7 +13,7 @@ mod snapshot;
 mod store;
 mod temporal;
 
-use crate::alert::Alert;
+use crate::alert::{Alert, AlertOrder, Emitted};
 use crate::compile::RuleSet;
 use crate::compile::correlation::{CompiledCorrelation, RuleRef};
 use crate::rule::{Anchor, CorrelationType};
@@ -57,15 +57,6 @@ pub struct Input<'a> {
     pub event: &'a Value,
     /// Its JSON text.
     pub text: &'a Arc<str>,
-}
-
-/// An alert with the key it is ordered by: (time, rule position, group, input position).
-#[derive(Debug, Clone)]
-pub struct Emitted {
-    /// The alert.
-    pub alert: Alert,
-    /// Ordering key.
-    pub order: (Timestamp, u32, String, u64),
 }
 
 /// An absence obligation still open at end of input (DESIGN.md 4.2 `pending`).
@@ -560,15 +551,10 @@ impl Correlator {
             });
         }
         if !set.wiring.silent_correlation[ci as usize] {
-            let alert = alert_of(c, cand, group, incomplete);
+            let order = AlertOrder::in_order(cand.ts, c.position, gtext, seq);
             out.push(Emitted {
-                order: (
-                    alert.timestamp.unwrap_or(Timestamp(i64::MIN)),
-                    c.position,
-                    gtext,
-                    seq,
-                ),
-                alert,
+                alert: alert_of(c, cand, group, incomplete),
+                order,
             });
         }
         true
@@ -635,6 +621,33 @@ impl Correlator {
         let rank = set.wiring.order.iter().position(|x| *x == ci).unwrap_or(0);
         for &next in &set.wiring.order[rank + 1..] {
             self.feed_chain(set, next, out, &mut chain);
+        }
+    }
+
+    /// Fires every deadline before `t` (the watermark passed it, S9), earliest first,
+    /// with everything their alerts feed.
+    pub fn fire_before(&mut self, set: &RuleSet, t: Timestamp, out: &mut Vec<Emitted>) {
+        while self.next_deadline().is_some_and(|d| d < t) {
+            self.fire_next(set, false, out);
+        }
+    }
+
+    /// End of input (S11) once every event is in: W is the newest time `max`, so the
+    /// deadlines before it fire; with `eof_flush` the rest fire too, as incomplete.
+    pub fn end_of_input(
+        &mut self,
+        set: &RuleSet,
+        max: Option<Timestamp>,
+        eof_flush: bool,
+        out: &mut Vec<Emitted>,
+    ) {
+        if let Some(m) = max {
+            self.fire_before(set, m, out);
+        }
+        if eof_flush {
+            while self.next_deadline().is_some() {
+                self.fire_next(set, true, out);
+            }
         }
     }
 

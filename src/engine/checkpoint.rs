@@ -8,8 +8,9 @@
 
 use super::{Buffered, Engine};
 use crate::alert::Alert;
+use crate::alert::AlertOrder;
 use crate::compile::RuleSet;
-use crate::correlate::{Correlator, CorrelatorSnapshot, Emitted};
+use crate::correlate::{Correlator, CorrelatorSnapshot};
 use crate::source::View;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -121,22 +122,23 @@ impl Engine<'_> {
             buffer,
             buffer_views,
             correlator: self.correlator.snapshot(self.set),
-            held_at: self.held_at,
+            // Held alerts are those of the latest time processed: all at one time.
+            held_at: self.held.iter().map(|(o, _)| o.time()).next(),
             held: self
                 .held
                 .iter()
-                .map(|e| HeldAlert {
-                    position: e.order.1,
-                    rule_type: e.alert.rule_type.to_string(),
-                    timestamp: e.alert.timestamp,
-                    group: e.alert.group.clone(),
-                    value: e.alert.value,
-                    values: e.alert.values.clone(),
-                    anchor_timestamp: e.alert.anchor_timestamp,
-                    incomplete: e.alert.incomplete,
-                    events: e.alert.events.iter().map(|t| t.to_string()).collect(),
-                    order_group: e.order.2.clone(),
-                    order_seq: e.order.3,
+                .map(|(o, a)| HeldAlert {
+                    position: o.rule(),
+                    rule_type: a.rule_type.to_string(),
+                    timestamp: a.timestamp,
+                    group: a.group.clone(),
+                    value: a.value,
+                    values: a.values.clone(),
+                    anchor_timestamp: a.anchor_timestamp,
+                    incomplete: a.incomplete,
+                    events: a.events.iter().map(|t| t.to_string()).collect(),
+                    order_group: o.group().to_string(),
+                    order_seq: o.input(),
                 })
                 .collect(),
         };
@@ -168,7 +170,7 @@ impl Engine<'_> {
         }
         let correlator = Correlator::restore(self.set, self.settings.limits, cp.correlator)
             .map_err(StateError::Rules)?;
-        let mut held = Vec::with_capacity(cp.held.len());
+        let mut held = super::Held::default();
         for h in cp.held {
             let (meta, rule_type) =
                 rule_at(self.set, h.position, &h.rule_type).ok_or_else(|| {
@@ -188,16 +190,13 @@ impl Engine<'_> {
                 incomplete: h.incomplete,
                 events: h.events.into_iter().map(Arc::from).collect(),
             };
-            let order = (
-                h.timestamp.unwrap_or(Timestamp(i64::MIN)),
-                h.position,
-                h.order_group,
-                h.order_seq,
+            let time = h.timestamp.or(cp.held_at).unwrap_or(Timestamp(i64::MIN));
+            held.push(
+                AlertOrder::in_order(time, h.position, h.order_group, h.order_seq),
+                alert,
             );
-            held.push(Emitted { alert, order });
         }
         self.held = held;
-        self.held_at = cp.held_at;
         self.correlator = correlator;
         self.max_seen = cp.max_seen;
         self.seq = cp.seq;

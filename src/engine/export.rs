@@ -4,8 +4,8 @@
 //! correlating and writing them. The correlation itself then runs where the group lives.
 
 use super::{Engine, Stats};
+use crate::alert::Emitted;
 use crate::compile::RuleSet;
-use crate::correlate::Emitted;
 use crate::time::Timestamp;
 use serde_json::Value;
 use std::sync::Arc;
@@ -26,24 +26,13 @@ pub struct CorrRecord {
     pub text: Arc<str>,
 }
 
-/// An alert with its ordering key.
-#[derive(Debug, Clone)]
-pub struct ExportedAlert {
-    /// The alert and its (time, rule position, group, input position) key.
-    pub emitted: Emitted,
-    /// For alerts written on arrival (late events, events without a timestamp): the
-    /// watermark when the event arrived (`None` before any timestamp). `None` for alerts
-    /// written in time order.
-    pub on_arrival: Option<Option<Timestamp>>,
-}
-
 /// What an exporting engine handed out since the last [`Engine::take_exports`].
 #[derive(Debug, Default)]
 pub struct Exports {
     /// Correlation inputs, in processing order.
     pub records: Vec<CorrRecord>,
-    /// Detection alerts.
-    pub alerts: Vec<ExportedAlert>,
+    /// Detection alerts, with their place in the output.
+    pub alerts: Vec<Emitted>,
 }
 
 impl<'r> Engine<'r> {

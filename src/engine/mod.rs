@@ -9,22 +9,24 @@
 mod checkpoint;
 mod export;
 pub mod feed;
+pub(crate) mod order;
 mod parallel;
 mod stats;
 
 pub use checkpoint::StateError;
-pub use export::{CorrRecord, ExportedAlert, Exports};
+pub use export::{CorrRecord, Exports};
 pub use stats::Stats;
 
-use crate::alert::{Alert, AlertSink};
+use crate::alert::{Alert, AlertOrder, AlertSink, Emitted};
 use crate::compile::RuleSet;
-use crate::correlate::{Correlator, Emitted, Input, Limits};
+use crate::correlate::{Correlator, Input, Limits};
 use crate::detect::predicate;
 use crate::event::Projector;
 use crate::event::lines::{kind_name, line_text};
 use crate::event::project::load_into;
 use crate::event::{EventError, Record, View};
 use crate::time::Timestamp;
+use order::Held;
 use serde_json::Value;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -79,9 +81,9 @@ pub struct Engine<'r> {
     buffer: BinaryHeap<Reverse<Buffered>>,
     correlator: Correlator,
     step: Vec<Emitted>,
-    /// Alerts of the latest processed time, not yet written (see `hold`).
-    held: Vec<Emitted>,
-    held_at: Option<Timestamp>,
+    /// Alerts raised but not yet written: their place in the output may still be taken by
+    /// an alert to come (docs/semantics.md §4.1).
+    held: Held<Alert>,
     /// Reads events by projection onto the rule set's fields.
     projector: Projector,
     /// False while a late event runs detection only.
@@ -118,8 +120,7 @@ impl<'r> Engine<'r> {
             buffer: BinaryHeap::new(),
             correlator: Correlator::new(set, limits),
             step: Vec::new(),
-            held: Vec::new(),
-            held_at: None,
+            held: Held::default(),
             projector: Projector::new(&set.fields, &set.uses, &crate::event::MARKER_KEYS),
             correlating: true,
             index_scratch: Default::default(),
@@ -299,42 +300,26 @@ impl<'r> Engine<'r> {
     /// Releases buffered events with `ts ≤ w` and fires deadlines `< w`, in time order (an
     /// event at a deadline's time goes first: it may still discharge it).
     fn release(&mut self, w: Timestamp, sink: &mut dyn AlertSink) {
-        loop {
-            let next_event = self
-                .buffer
-                .peek()
-                .map(|Reverse(b)| b.ts)
-                .filter(|t| *t <= w);
-            let next_deadline = self.correlator.next_deadline().filter(|d| *d < w);
-            match (next_event, next_deadline) {
-                (Some(e), Some(d)) if d < e => self.fire_one(false, sink),
-                (None, Some(_)) => self.fire_one(false, sink),
-                (Some(_), _) => {
-                    let Some(Reverse(b)) = self.buffer.pop() else {
-                        break;
-                    };
-                    self.in_order(&b.text, false, b.view, b.ts, b.seq, sink);
-                }
-                (None, None) => break,
-            }
+        while self.buffer.peek().is_some_and(|Reverse(b)| b.ts <= w) {
+            let Some(Reverse(b)) = self.buffer.pop() else {
+                break;
+            };
+            self.fire_deadlines_before(b.ts, sink);
+            self.in_order(&b.text, false, b.view, b.ts, b.seq, sink);
         }
+        self.fire_deadlines_before(w, sink);
     }
 
-    fn fire_deadlines_before(&mut self, w: Timestamp, sink: &mut dyn AlertSink) {
-        while self.correlator.next_deadline().is_some_and(|d| d < w) {
-            self.fire_one(false, sink);
+    /// Fires the absence deadlines before `t` (S9), in time order. Processing reaches each
+    /// deadline in turn, so the alerts older than it are written first (as at an event).
+    fn fire_deadlines_before(&mut self, t: Timestamp, sink: &mut dyn AlertSink) {
+        while let Some(deadline) = self.correlator.next_deadline().filter(|d| *d < t) {
+            self.write_held_before(deadline, sink);
+            let mut step = std::mem::take(&mut self.step);
+            self.correlator.fire_next(self.set, false, &mut step);
+            self.hold(&mut step);
+            self.step = step;
         }
-    }
-
-    fn fire_one(&mut self, incomplete: bool, sink: &mut dyn AlertSink) {
-        let Some(deadline) = self.correlator.next_deadline() else {
-            return;
-        };
-        self.write_held_before(deadline, sink);
-        let mut step = std::mem::take(&mut self.step);
-        self.correlator.fire_next(self.set, incomplete, &mut step);
-        self.hold(deadline, &mut step);
-        self.step = step;
     }
 
     /// Runs the detection rules for one target (session rules, or Windows rules on a
@@ -481,6 +466,12 @@ impl<'r> Engine<'r> {
                 continue;
             }
             let rule = &self.set.rules[i as usize];
+            // Alerts of an in-order event wait for their place; those of a late event or of
+            // one without a time are written on arrival (docs/semantics.md §4.1).
+            let order = match ts.filter(|_| self.correlating) {
+                Some(t) => AlertOrder::in_order(t, rule.position, String::new(), seq),
+                None => AlertOrder::on_arrival(self.watermark(), seq, rule.position),
+            };
             let alert = Alert {
                 rule: rule.meta.clone(),
                 rule_type: "detection",
@@ -492,15 +483,7 @@ impl<'r> Engine<'r> {
                 incomplete: false,
                 events: vec![text.clone()],
             };
-            out.push(Emitted {
-                order: (
-                    ts.unwrap_or(Timestamp(i64::MIN)),
-                    rule.position,
-                    String::new(),
-                    seq,
-                ),
-                alert,
-            });
+            out.push(Emitted { alert, order });
         }
     }
 
@@ -518,28 +501,17 @@ impl<'r> Engine<'r> {
         self.correlating = false;
         self.run_targets(text, true, view, ts, seq, &mut step);
         self.correlating = true;
-        self.write_on_arrival(&mut step, sink);
+        self.write_on_arrival(seq, &mut step, sink);
         self.step = step;
     }
 
-    /// Alerts of a late event or one without a timestamp: written when they arrive
-    /// (DESIGN.md 4.1), not held for ordering, but after the held alerts older than W
-    /// (nothing can join those any more). The output is then ordered by (W at arrival,
-    /// input position) for these and (time, rule, group, input position) for the others,
-    /// with the first before the second at equal times: a function of the input alone,
-    /// which a cluster reproduces.
-    fn write_on_arrival(&mut self, step: &mut Vec<Emitted>, sink: &mut dyn AlertSink) {
-        let w = self.watermark();
-        if let Some(w) = w {
-            self.write_held_before(w, sink);
-        }
-        match &mut self.exports {
-            Some(x) => x.alerts.extend(step.drain(..).map(|e| ExportedAlert {
-                emitted: e,
-                on_arrival: Some(w),
-            })),
-            None => self.write_sorted(step, sink),
-        }
+    /// Alerts of a late event (or one without a timestamp), input position `seq`: written
+    /// when they arrive (docs/semantics.md §4.1), after the held alerts older than W
+    /// (nothing can come before those any more). Their keys (W at arrival, input position)
+    /// make the output a function of the input alone, which a cluster reproduces.
+    fn write_on_arrival(&mut self, seq: u64, step: &mut Vec<Emitted>, sink: &mut dyn AlertSink) {
+        self.hold(step);
+        self.write_before(&AlertOrder::after_arrival(self.watermark(), seq), sink);
     }
 
     /// An event in processing order: detection, then correlations.
@@ -556,25 +528,34 @@ impl<'r> Engine<'r> {
         self.write_held_before(ts, sink);
         let mut step = std::mem::take(&mut self.step);
         self.run_targets(text, loaded, view, Some(ts), seq, &mut step);
-        self.hold(ts, &mut step);
+        self.hold(&mut step);
         self.step = step;
     }
 
-    /// Keeps a step's alerts (all at time `t`) until processing passes `t`: alerts of
-    /// several events at one time are written in (rule position, group, input position)
-    /// order (DESIGN.md 4.1).
-    fn hold(&mut self, t: Timestamp, step: &mut Vec<Emitted>) {
-        if !step.is_empty() {
-            self.held_at = Some(t);
-            self.held.append(step);
+    /// Keeps a step's alerts until their place in the output comes (or, exporting, hands
+    /// them out with their keys).
+    fn hold(&mut self, step: &mut Vec<Emitted>) {
+        match &mut self.exports {
+            Some(x) => x.alerts.append(step),
+            None => step
+                .drain(..)
+                .for_each(|e| self.held.push(e.order, e.alert)),
         }
     }
 
-    /// Writes the held alerts if they are older than `t`.
+    /// Writes the held alerts older than `t`: processing is about to reach `t`, so no
+    /// alert can come before them any more.
     fn write_held_before(&mut self, t: Timestamp, sink: &mut dyn AlertSink) {
-        if self.held_at.is_some_and(|h| h < t) {
-            self.flush(sink);
-        }
+        self.write_before(&AlertOrder::first_at(t), sink);
+    }
+
+    /// Writes the held alerts ordered before `frontier`.
+    fn write_before(&mut self, frontier: &AlertOrder, sink: &mut dyn AlertSink) {
+        let alerts = &mut self.stats.alerts;
+        self.held.release_before(frontier, |a| {
+            *alerts += 1;
+            sink.alert(a);
+        });
     }
 
     /// How many alerts are held for ordering (see [`Engine::flush`]).
@@ -586,26 +567,11 @@ impl<'r> Engine<'r> {
     /// so that a live stream sees its alerts at once; a library user may call it any time
     /// (alerts of later events at the same timestamp then follow instead of interleaving).
     pub fn flush(&mut self, sink: &mut dyn AlertSink) {
-        let mut held = std::mem::take(&mut self.held);
-        self.write_sorted(&mut held, sink);
-        self.held = held;
-        self.held_at = None;
-    }
-
-    /// Writes alerts in (time, rule position, group, input position) order.
-    fn write_sorted(&mut self, alerts: &mut Vec<Emitted>, sink: &mut dyn AlertSink) {
-        if let Some(x) = &mut self.exports {
-            x.alerts.extend(alerts.drain(..).map(|e| ExportedAlert {
-                emitted: e,
-                on_arrival: None,
-            }));
-            return;
-        }
-        alerts.sort_by(|a, b| a.order.cmp(&b.order));
-        for e in alerts.drain(..) {
-            self.stats.alerts += 1;
-            sink.alert(e.alert);
-        }
+        let alerts = &mut self.stats.alerts;
+        self.held.release_all(|a| {
+            *alerts += 1;
+            sink.alert(a);
+        });
     }
 
     /// Ends one segment of a longer stream (a run with `--state`): nothing is released or
@@ -626,11 +592,12 @@ impl<'r> Engine<'r> {
         if let Some(w) = self.max_seen {
             self.release(w, sink);
         }
-        if self.settings.eof_flush {
-            while self.correlator.next_deadline().is_some() {
-                self.fire_one(true, sink);
-            }
-        }
+        let mut step = std::mem::take(&mut self.step);
+        let eof_flush = self.settings.eof_flush;
+        self.correlator
+            .end_of_input(self.set, self.max_seen, eof_flush, &mut step);
+        self.hold(&mut step);
+        self.step = step;
         self.flush(sink);
         self.stats.pending = self.correlator.pending(self.set);
         self.stats.evicted_groups = self.correlator.evicted_groups();

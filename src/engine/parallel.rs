@@ -54,8 +54,8 @@ impl Engine<'_> {
         self.consume(text, false, ts, seq, &mut step);
         self.correlating = true;
         match in_order {
-            Some(t) => self.hold(t, &mut step),
-            None => self.write_on_arrival(&mut step, sink),
+            Some(_) => self.hold(&mut step),
+            None => self.write_on_arrival(seq, &mut step, sink),
         }
         self.step = step;
         Ok(true)

@@ -1,0 +1,159 @@
+//! The correlation state of the groups routed to one worker: the engine's own
+//! [`Correlator`], fed the in-order events of the seconds the frontier has passed, with the
+//! absence deadlines fired in between exactly as the engine fires them
+//! ([`Correlator::fire_before`], [`Correlator::end_of_input`]).
+
+use super::checkpoint::{Restored, WorkerState};
+use super::msg::{Counts, EventMsg, Msg};
+use super::route::Components;
+use crate::alert::{Emitted, Format};
+use crate::compile::RuleSet;
+use crate::correlate::{Correlator, CorrelatorSnapshot, Input};
+use crate::engine::Settings;
+use crate::time::Timestamp;
+
+/// The correlation state of the groups routed to one worker.
+pub struct Correlating {
+    set: &'static RuleSet,
+    comps: Components,
+    corr: Correlator,
+    output: Format,
+    eof_flush: bool,
+    /// Earliest first in-order time over all partitions.
+    start: Option<Timestamp>,
+    /// Newest event time over all partitions that ended.
+    max: Option<Timestamp>,
+    emitted: Vec<Emitted>,
+}
+
+impl Correlating {
+    /// Empty state, or the groups worker `index` of `workers` owns in a checkpoint.
+    pub fn new(
+        set: &'static RuleSet,
+        settings: &Settings,
+        output: Format,
+        restored: Option<&Restored>,
+        index: u64,
+        workers: u64,
+    ) -> Result<Correlating, String> {
+        let comps = Components::of(set);
+        let mut corr = Correlator::new(set, settings.limits);
+        let mut start = None;
+        if let Some(r) = restored {
+            // Only the groups this worker now owns are copied out of every snapshot.
+            let snaps: Vec<&CorrelatorSnapshot> = r.workers.iter().map(|w| &w.correlator).collect();
+            let mine = CorrelatorSnapshot::merge(&snaps, &|ci, key| {
+                comps.route(ci, key) % workers == index
+            })?;
+            corr = Correlator::restore(set, settings.limits, mine)?;
+            start = r.workers.iter().filter_map(|w| w.start).min();
+        }
+        Ok(Correlating {
+            set,
+            comps,
+            corr,
+            output,
+            eof_flush: settings.eof_flush,
+            start,
+            max: None,
+            emitted: Vec::new(),
+        })
+    }
+
+    /// The state as a checkpoint part ([`WorkerState`] as JSON); an error leaves the
+    /// checkpoint incomplete (not written), so a restart uses the one before.
+    pub fn snapshot(&self) -> Result<String, String> {
+        let w = WorkerState {
+            start: self.start,
+            correlator: self.corr.snapshot(self.set),
+        };
+        serde_json::to_string(&w).map_err(|e| format!("cannot snapshot correlation state: {e}"))
+    }
+
+    /// A control message (`Start`/`End`); false for others.
+    pub fn control(&mut self, m: &Msg) -> bool {
+        match m {
+            Msg::Start { ts, .. } => {
+                self.start = Some(self.start.map_or(*ts, |s| s.min(*ts)));
+                true
+            }
+            Msg::End { max, .. } => {
+                if let Some(m) = max {
+                    self.max = Some(self.max.map_or(*m, |x| x.max(*m)));
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Processes events of times the frontier has passed, in (time, input position)
+    /// order. Alerts of the events go to `out`, alerts of deadlines to `deadlines`.
+    pub fn events(&mut self, batch: &mut [EventMsg], out: &mut Vec<Msg>, deadlines: &mut Vec<Msg>) {
+        batch.sort_by_key(|e| (e.ts, e.seq, e.n));
+        if let Some(s) = self.start {
+            // `learning` counts from the first in-order event of the whole input.
+            self.corr.observe(s);
+        }
+        for e in batch.iter() {
+            self.fire_before(e.ts, deadlines);
+            let event: &serde_json::Value = &e.event.0;
+            let all = &self.comps.comps;
+            // Component by component, in order, as the engine goes through correlations.
+            for &comp in &e.comps {
+                self.corr.on_event_for(
+                    self.set,
+                    Input {
+                        ts: e.ts,
+                        seq: e.seq,
+                        event,
+                        text: &e.text,
+                    },
+                    &e.matched,
+                    &|ci| all[ci as usize] == comp,
+                    &mut self.emitted,
+                );
+            }
+            self.drain(out);
+        }
+    }
+
+    /// Fires the deadlines before `t`.
+    pub fn fire_before(&mut self, t: Timestamp, out: &mut Vec<Msg>) {
+        self.corr.fire_before(self.set, t, &mut self.emitted);
+        self.drain(out);
+    }
+
+    /// Correlation alerts carry global input positions already: no partition to map.
+    fn drain(&mut self, out: &mut Vec<Msg>) {
+        let format = self.output;
+        out.extend(self.emitted.drain(..).map(|e| Msg::alert(format, &e, None)));
+    }
+
+    /// Correlation groups held.
+    pub fn groups(&self) -> usize {
+        self.corr.live_groups()
+    }
+
+    /// End of input (S11), as the engine ends it. Returns this worker's counters.
+    pub fn finish(&mut self, out: &mut Vec<Msg>) -> Counts {
+        self.corr
+            .end_of_input(self.set, self.max, self.eof_flush, &mut self.emitted);
+        self.drain(out);
+        let pending = self
+            .corr
+            .pending_keyed(self.set)
+            .into_iter()
+            .map(|((d, pos, g, id), p)| {
+                let group = serde_json::Value::Object(p.group.into_iter().collect());
+                (d, pos, g, id, p.rule, group.to_string())
+            })
+            .collect();
+        Counts {
+            evicted_groups: self.corr.evicted_groups(),
+            evicted_entries: self.corr.evicted_entries(),
+            pending,
+            ..Counts::default()
+        }
+    }
+}
