@@ -243,6 +243,7 @@ impl AlertOrder {
 
     /// The key with its input positions mapped by `f` (a cluster partition's positions
     /// made global); the deadline position `u64::MAX` stays.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub(crate) fn map_positions(mut self, f: impl Fn(u64) -> u64) -> Self {
         match self.class {
             Class::OnArrival => self.arrival = f(self.arrival),

@@ -1,9 +1,15 @@
 //! `absence` (S9): obligations opened by anchors, discharged by expected events, fired by
 //! the watermark passing their deadline.
 
+use super::Candidate;
+use super::group::{GroupKey, group_order};
+use super::kind::{Deadline, GroupState, Shared, Step};
+use super::store::GroupStore;
 use crate::compile::RuleRef;
+use crate::rule::Anchor;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
 use std::sync::Arc;
 
 /// One open obligation.
@@ -41,5 +47,71 @@ impl AbsenceGroup {
     pub fn take(&mut self, id: u64) -> Option<Obligation> {
         let i = self.pending.iter().position(|o| o.id == id)?;
         Some(self.pending.remove(i))
+    }
+}
+
+impl GroupState for AbsenceGroup {
+    /// A group lives as long as it has obligations.
+    const EXPIRES: bool = false;
+    const RESET_ON_FIRE: bool = false;
+
+    fn step(
+        groups: &mut GroupStore<Self>,
+        key: &GroupKey,
+        s: &Step<'_>,
+        shared: &mut Shared<'_>,
+        _: &mut Vec<Candidate>,
+    ) {
+        let ts = s.input.ts;
+        // Expected first, then anchor: an event that is both discharges what came before.
+        if s.expected {
+            if let Some(g) = groups.get_mut(key) {
+                g.discharge(ts);
+                if g.pending.is_empty() {
+                    groups.remove(key);
+                }
+            }
+        }
+        if s.stages.is_empty() {
+            return;
+        }
+        let g = groups.touch(key, ts, AbsenceGroup::default);
+        let open = match s.c.def.anchor {
+            Anchor::First => g.pending.is_empty(),
+            Anchor::Each => true,
+            Anchor::Restart => {
+                g.pending.clear();
+                true
+            }
+        };
+        if !open {
+            return;
+        }
+        if g.pending.len() >= s.cap.max(1) {
+            g.pending.remove(0);
+            *shared.evicted_entries += 1;
+        }
+        let id = *shared.next_id;
+        *shared.next_id += 1;
+        let deadline = ts.plus(s.span);
+        if g.pending.capacity() == 0 {
+            // Most groups hold one obligation: no room reserved for four.
+            g.pending.reserve_exact(1);
+        }
+        g.pending.push(Obligation {
+            id,
+            anchor_ts: ts,
+            deadline,
+            text: s.input.text.clone(),
+            via: s.via,
+        });
+        shared.deadlines.push(Reverse(Deadline {
+            at: deadline,
+            rule: s.c.position,
+            group: group_order(key),
+            id,
+            correlation: s.ci,
+            key: key.clone(),
+        }));
     }
 }

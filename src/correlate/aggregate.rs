@@ -4,6 +4,9 @@
 //! running aggregates, so an evaluation costs O(1) after evicting what left the window.
 
 use super::Candidate;
+use super::group::{GroupKey, value_of};
+use super::kind::{GroupState, Shared, Step};
+use super::store::GroupStore;
 use crate::rule::{CmpOp, CorrelationType};
 use crate::time::Timestamp;
 use ahash::AHashMap;
@@ -169,5 +172,43 @@ impl AggregateGroup {
                 .map(|e| e.text.clone())
                 .collect(),
         })
+    }
+}
+
+impl GroupState for AggregateGroup {
+    const EXPIRES: bool = true;
+    const RESET_ON_FIRE: bool = true;
+
+    fn step(
+        groups: &mut GroupStore<Self>,
+        key: &GroupKey,
+        s: &Step<'_>,
+        shared: &mut Shared<'_>,
+        out: &mut Vec<Candidate>,
+    ) {
+        let (c, ts) = (s.c, s.input.ts);
+        if s.trigger {
+            // Trigger events are evaluation points, not counted (S6).
+            let empty = AggregateGroup::default();
+            let g = match groups.get_mut(key) {
+                Some(g) => {
+                    g.evict_before(s.cutoff);
+                    &*g
+                }
+                None => &empty,
+            };
+            out.extend(g.evaluate(c.def.kind, &c.def.condition, ts));
+        } else if !s.stages.is_empty() {
+            let g = groups.touch(key, ts, AggregateGroup::default);
+            g.evict_before(s.cutoff);
+            let distinct = c.def.kind == CorrelationType::ValueCount;
+            let value = value_of(c, s.input.event);
+            if g.push(ts, value, s.input.text.clone(), s.cap, distinct) {
+                *shared.evicted_entries += 1;
+            }
+            if c.trigger.is_empty() {
+                out.extend(g.evaluate(c.def.kind, &c.def.condition, ts));
+            }
+        }
     }
 }

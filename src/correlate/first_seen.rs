@@ -1,6 +1,9 @@
 //! `first_seen` (S8): per group, each value with the time it was last seen.
 
 use super::Candidate;
+use super::group::{GroupKey, value_of};
+use super::kind::{GroupState, Shared, Step};
+use super::store::GroupStore;
 use crate::time::Timestamp;
 use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
@@ -82,5 +85,44 @@ impl FirstSeenGroup {
     /// Forgets the values (the group stays known).
     pub fn clear(&mut self) {
         self.seen.clear();
+    }
+}
+
+impl GroupState for FirstSeenGroup {
+    /// A group once seen stays known even when all its values expired (S8).
+    const EXPIRES: bool = false;
+    const RESET_ON_FIRE: bool = false;
+
+    /// A reset forgets the values; the group stays known.
+    fn reset(groups: &mut GroupStore<Self>, key: &GroupKey) {
+        if let Some(g) = groups.get_mut(key) {
+            g.clear();
+        }
+    }
+
+    fn step(
+        groups: &mut GroupStore<Self>,
+        key: &GroupKey,
+        s: &Step<'_>,
+        shared: &mut Shared<'_>,
+        out: &mut Vec<Candidate>,
+    ) {
+        if s.stages.is_empty() {
+            return;
+        }
+        let Some((vkey, value)) = value_of(s.c, s.input.event) else {
+            return;
+        };
+        let known = groups.contains(key);
+        let policy = Policy {
+            history: s.c.def.history.unwrap_or(0),
+            new_group_alert: s.c.def.new_group_alert,
+            learning: s.learning,
+            max_values: s.cap,
+        };
+        let g = groups.touch(key, s.input.ts, FirstSeenGroup::default);
+        let (cand, evicted) = g.on_value(known, vkey, value, s.input.ts, s.input.text, &policy);
+        *shared.evicted_entries += evicted;
+        out.extend(cand);
     }
 }

@@ -9,6 +9,8 @@ mod absence;
 mod aggregate;
 mod first_seen;
 pub mod group;
+mod kind;
+mod ordered;
 mod snapshot;
 mod store;
 mod temporal;
@@ -16,20 +18,22 @@ mod temporal;
 use crate::alert::{Alert, AlertOrder, Emitted};
 use crate::compile::RuleSet;
 use crate::compile::correlation::{CompiledCorrelation, RuleRef};
-use crate::rule::{Anchor, CorrelationType};
+use crate::rule::CorrelationType;
 use crate::time::Timestamp;
 use absence::{AbsenceGroup, Obligation};
 use aggregate::AggregateGroup;
 use ahash::AHashMap;
-use first_seen::{FirstSeenGroup, Policy};
-use group::{GroupKey, group_key, group_order, group_values, value_of};
+use first_seen::FirstSeenGroup;
+use group::{GroupKey, group_key, group_order, group_values};
+use kind::{Deadline, Shared, Step};
+use ordered::OrderedGroup;
 use serde_json::Value;
 pub use snapshot::CorrelatorSnapshot;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
 use store::GroupStore;
-use temporal::{OrderedGroup, TemporalGroup};
+use temporal::TemporalGroup;
 
 /// A candidate alert of one correlation and group, before suppression.
 #[derive(Debug, Clone)]
@@ -92,25 +96,26 @@ enum State {
     Absence(GroupStore<AbsenceGroup>),
 }
 
+/// Runs `$body` with `$g` bound to the group store of whichever type `$state` holds.
+macro_rules! with_groups {
+    ($state:expr, $g:ident => $body:expr) => {
+        match $state {
+            State::Aggregate($g) => $body,
+            State::Temporal($g) => $body,
+            State::Ordered($g) => $body,
+            State::FirstSeen($g) => $body,
+            State::Absence($g) => $body,
+        }
+    };
+}
+
 impl State {
     fn evicted_groups(&self) -> u64 {
-        match self {
-            State::Aggregate(g) => g.evicted,
-            State::Temporal(g) => g.evicted,
-            State::Ordered(g) => g.evicted,
-            State::FirstSeen(g) => g.evicted,
-            State::Absence(g) => g.evicted,
-        }
+        with_groups!(self, g => g.evicted)
     }
 
     fn live_groups(&self) -> usize {
-        match self {
-            State::Aggregate(g) => g.len(),
-            State::Temporal(g) => g.len(),
-            State::Ordered(g) => g.len(),
-            State::FirstSeen(g) => g.len(),
-            State::Absence(g) => g.len(),
-        }
+        with_groups!(self, g => g.len())
     }
 }
 
@@ -136,9 +141,6 @@ impl Default for Limits {
 /// Smallest size at which timer and suppression maps are swept of what no longer matters.
 const SWEEP_MIN: usize = 4096;
 
-/// A deadline: (deadline, rule position, group text, obligation id), plus where it lives.
-pub(crate) type Timer = (Timestamp, u32, String, u64, u32, GroupKey);
-
 /// All correlation state of one engine.
 pub struct Correlator {
     states: Vec<State>,
@@ -146,7 +148,7 @@ pub struct Correlator {
     /// Window entries, values and obligations dropped by `max_group_entries`.
     evicted_entries: u64,
     last_alert: Vec<AHashMap<GroupKey, Timestamp>>,
-    timers: BinaryHeap<Reverse<Timer>>,
+    timers: BinaryHeap<Reverse<Deadline>>,
     /// Heap size at which timers of obligations no longer pending are swept out.
     timers_sweep_at: usize,
     /// Per correlation, `last_alert` size at which finished suppressions are swept out.
@@ -284,7 +286,8 @@ impl Correlator {
         }
     }
 
-    /// One input to one correlation.
+    /// One input to one correlation: its roles and group, then the type's state
+    /// ([`kind::GroupState`]), then the alerts.
     fn step(
         &mut self,
         set: &RuleSet,
@@ -296,8 +299,6 @@ impl Correlator {
     ) {
         let c = &set.correlations[ci as usize];
         let has = |list: &[RuleRef]| vias.iter().any(|v| list.contains(v));
-        let (is_reset, is_trigger, is_expected) =
-            (has(&c.reset), has(&c.trigger), has(&c.expected));
         let stages: Vec<usize> = (0..c.rules.len())
             .filter(|k| vias.contains(&c.rules[*k]))
             .collect();
@@ -306,198 +307,44 @@ impl Correlator {
             return;
         };
         let span = c.def.timespan.unwrap_or(0);
-        let cutoff = input.ts.plus(-span);
-        let cap = self.limits.max_group_entries;
+        let step = Step {
+            c,
+            ci,
+            input,
+            stages: &stages,
+            trigger: has(&c.trigger),
+            expected: has(&c.expected),
+            via,
+            span,
+            cutoff: input.ts.plus(-span),
+            cap: self.limits.max_group_entries,
+            learning: self
+                .stream_start
+                .is_some_and(|s| input.ts < s.plus(c.def.learning)),
+        };
+        let reset = has(&c.reset);
+        let mut shared = Shared {
+            evicted_entries: &mut self.evicted_entries,
+            next_id: &mut self.next_id,
+            deadlines: &mut self.timers,
+        };
         let mut candidates: Vec<Candidate> = Vec::new();
-        let mut fired_reset = false;
-        match &mut self.states[ci as usize] {
-            State::Aggregate(groups) => {
-                if is_reset {
-                    groups.remove(&key);
-                }
-                if is_trigger {
-                    // Trigger events are evaluation points, not counted (S6).
-                    let empty = AggregateGroup::default();
-                    let g = match groups.get_mut(&key) {
-                        Some(g) => {
-                            g.evict_before(cutoff);
-                            &*g
-                        }
-                        None => &empty,
-                    };
-                    candidates.extend(g.evaluate(c.def.kind, &c.def.condition, input.ts));
-                } else if !stages.is_empty() {
-                    let g = groups.touch(&key, input.ts, AggregateGroup::default);
-                    g.evict_before(cutoff);
-                    let distinct = c.def.kind == CorrelationType::ValueCount;
-                    if g.push(
-                        input.ts,
-                        value_of(c, input.event),
-                        input.text.clone(),
-                        cap,
-                        distinct,
-                    ) {
-                        self.evicted_entries += 1;
-                    }
-                    if c.trigger.is_empty() {
-                        candidates.extend(g.evaluate(c.def.kind, &c.def.condition, input.ts));
-                    }
-                }
-                groups.expire_before(cutoff);
-                fired_reset = c.def.on_fire_reset;
-            }
-            State::Temporal(groups) => {
-                if is_reset {
-                    groups.remove(&key);
-                }
-                if !stages.is_empty() {
-                    // A rule listed twice counts once.
-                    let distinct = distinct_positions(&c.rules, &stages);
-                    let g = groups.touch(&key, input.ts, TemporalGroup::default);
-                    let n = distinct_count(&c.rules);
-                    candidates.extend(g.on_match(
-                        n,
-                        &distinct,
-                        input.ts,
-                        input.text,
-                        span,
-                        &c.def.condition,
-                    ));
-                }
-                groups.expire_before(cutoff);
-                fired_reset = c.def.on_fire_reset;
-            }
-            State::Ordered(groups) => {
-                if is_reset {
-                    groups.remove(&key);
-                }
-                // A later stage without a chain to extend changes nothing: no group for it.
-                if !stages.is_empty() && (stages[0] == 0 || groups.contains(&key)) {
-                    let g = groups.touch(&key, input.ts, OrderedGroup::default);
-                    candidates.extend(g.on_match(
-                        c.rules.len(),
-                        &stages,
-                        input.ts,
-                        input.text,
-                        span,
-                    ));
-                }
-                groups.expire_before(cutoff);
-                fired_reset = c.def.on_fire_reset;
-            }
-            State::FirstSeen(groups) => {
-                if is_reset {
-                    if let Some(g) = groups.get_mut(&key) {
-                        g.clear();
-                    }
-                }
-                if let (false, Some((vkey, value))) = (stages.is_empty(), value_of(c, input.event))
-                {
-                    let known = groups.contains(&key);
-                    let learning = self
-                        .stream_start
-                        .is_some_and(|s| input.ts < s.plus(c.def.learning));
-                    let policy = Policy {
-                        history: c.def.history.unwrap_or(0),
-                        new_group_alert: c.def.new_group_alert,
-                        learning,
-                        max_values: cap,
-                    };
-                    let g = groups.touch(&key, input.ts, FirstSeenGroup::default);
-                    let (cand, evicted) =
-                        g.on_value(known, vkey, value, input.ts, input.text, &policy);
-                    self.evicted_entries += evicted;
-                    candidates.extend(cand);
-                }
-            }
-            State::Absence(groups) => {
-                if is_reset {
-                    groups.remove(&key);
-                }
-                if is_expected {
-                    if let Some(g) = groups.get_mut(&key) {
-                        g.discharge(input.ts);
-                        if g.pending.is_empty() {
-                            groups.remove(&key);
-                        }
-                    }
-                }
-                if !stages.is_empty() {
-                    let g = groups.touch(&key, input.ts, AbsenceGroup::default);
-                    let open = match c.def.anchor {
-                        Anchor::First => g.pending.is_empty(),
-                        Anchor::Each => true,
-                        Anchor::Restart => {
-                            g.pending.clear();
-                            true
-                        }
-                    };
-                    if open {
-                        if g.pending.len() >= cap.max(1) {
-                            g.pending.remove(0);
-                            self.evicted_entries += 1;
-                        }
-                        let id = self.next_id;
-                        self.next_id += 1;
-                        let deadline = input.ts.plus(span);
-                        if g.pending.capacity() == 0 {
-                            // Most groups hold one obligation: no room reserved for four.
-                            g.pending.reserve_exact(1);
-                        }
-                        g.pending.push(Obligation {
-                            id,
-                            anchor_ts: input.ts,
-                            deadline,
-                            text: input.text.clone(),
-                            via,
-                        });
-                        self.timers.push(Reverse((
-                            deadline,
-                            c.position,
-                            group_order(&key),
-                            id,
-                            ci,
-                            key.clone(),
-                        )));
-                        if self.timers.len() >= self.timers_sweep_at {
-                            // Discharged or evicted obligations leave their deadline behind.
-                            self.timers = snapshot::rebuild_timers(set, &self.states);
-                            self.timers_sweep_at = (self.timers.len() * 2).max(SWEEP_MIN);
-                        }
-                    }
-                }
-            }
+        let state = &mut self.states[ci as usize];
+        let reset_on_fire = with_groups!(state, g => kind::run(g, &key, &step, reset, &mut shared, &mut candidates))
+            && c.def.on_fire_reset;
+        if self.timers.len() >= self.timers_sweep_at {
+            // Discharged or evicted obligations leave their deadline behind.
+            self.timers = snapshot::rebuild_timers(set, &self.states);
+            self.timers_sweep_at = (self.timers.len() * 2).max(SWEEP_MIN);
         }
         for cand in candidates {
-            let emitted = self.emit(
-                set,
-                ci,
-                &key,
-                cand,
-                group_values(c, input.event, via),
-                input.seq,
-                false,
-                out,
-                chain,
-            );
-            if emitted && fired_reset {
-                self.clear_group(ci, &key);
+            let group = group_values(c, input.event, via);
+            let emitted = self.emit(set, ci, &key, cand, group, input.seq, false, out, chain);
+            if emitted && reset_on_fire {
+                with_groups!(&mut self.states[ci as usize], g => {
+                    g.remove(&key);
+                });
             }
-        }
-    }
-
-    fn clear_group(&mut self, ci: u32, key: &GroupKey) {
-        match &mut self.states[ci as usize] {
-            State::Aggregate(g) => {
-                g.remove(key);
-            }
-            State::Temporal(g) => {
-                g.remove(key);
-            }
-            State::Ordered(g) => {
-                g.remove(key);
-            }
-            State::FirstSeen(_) | State::Absence(_) => {}
         }
     }
 
@@ -563,15 +410,15 @@ impl Correlator {
     /// The earliest absence deadline, if any.
     pub fn next_deadline(&mut self) -> Option<Timestamp> {
         self.drop_stale_timers();
-        self.timers.peek().map(|Reverse(t)| t.0)
+        self.timers.peek().map(|Reverse(t)| t.at)
     }
 
     fn drop_stale_timers(&mut self) {
         while let Some(Reverse(t)) = self.timers.peek() {
-            let live = match &self.states[t.4 as usize] {
+            let live = match &self.states[t.correlation as usize] {
                 State::Absence(groups) => groups
-                    .get(&t.5)
-                    .is_some_and(|g| g.pending.iter().any(|o| o.id == t.3)),
+                    .get(&t.key)
+                    .is_some_and(|g| g.pending.iter().any(|o| o.id == t.id)),
                 _ => false,
             };
             if live {
@@ -585,7 +432,14 @@ impl Correlator {
     /// feeds. `incomplete` marks alerts flushed at end of input.
     pub fn fire_next(&mut self, set: &RuleSet, incomplete: bool, out: &mut Vec<Emitted>) {
         self.drop_stale_timers();
-        let Some(Reverse((deadline, _, _, id, ci, key))) = self.timers.pop() else {
+        let Some(Reverse(Deadline {
+            at: deadline,
+            id,
+            correlation: ci,
+            key,
+            ..
+        })) = self.timers.pop()
+        else {
             return;
         };
         let State::Absence(groups) = &mut self.states[ci as usize] else {
@@ -733,31 +587,6 @@ pub fn group_of(set: &RuleSet, ci: u32, event: &Value, matched: &[u32]) -> Optio
 fn obligation_group(c: &CompiledCorrelation, o: &Obligation) -> Vec<(String, Value)> {
     let event: Value = serde_json::from_str(&o.text).unwrap_or(Value::Null);
     group_values(c, &event, o.via)
-}
-
-/// Number of distinct rules in a `rules` list.
-fn distinct_count(rules: &[RuleRef]) -> usize {
-    let mut seen: Vec<RuleRef> = Vec::new();
-    for r in rules {
-        if !seen.contains(r) {
-            seen.push(*r);
-        }
-    }
-    seen.len()
-}
-
-/// Maps positions in `rules` to indices among the distinct rules.
-fn distinct_positions(rules: &[RuleRef], firsts: &[usize]) -> Vec<usize> {
-    let mut distinct: Vec<RuleRef> = Vec::new();
-    for r in rules {
-        if !distinct.contains(r) {
-            distinct.push(*r);
-        }
-    }
-    firsts
-        .iter()
-        .filter_map(|k| distinct.iter().position(|d| *d == rules[*k]))
-        .collect()
 }
 
 fn alert_of(

@@ -8,8 +8,9 @@ use super::absence::AbsenceGroup;
 use super::aggregate::AggregateGroup;
 use super::first_seen::FirstSeenGroup;
 use super::group::{GroupKey, group_order};
+use super::ordered::OrderedGroup;
 use super::store::GroupStore;
-use super::temporal::{OrderedGroup, TemporalGroup};
+use super::temporal::TemporalGroup;
 use super::{Correlator, Limits, State};
 use crate::compile::RuleSet;
 use crate::time::Timestamp;
@@ -139,21 +140,24 @@ impl Correlator {
     }
 }
 
-pub(super) fn rebuild_timers(set: &RuleSet, states: &[State]) -> BinaryHeap<Reverse<super::Timer>> {
+pub(super) fn rebuild_timers(
+    set: &RuleSet,
+    states: &[State],
+) -> BinaryHeap<Reverse<super::kind::Deadline>> {
     let mut timers = BinaryHeap::new();
     for (ci, st) in states.iter().enumerate() {
         let State::Absence(groups) = st else { continue };
         let position = set.correlations[ci].position;
         for (key, g) in groups.iter() {
             for o in &g.pending {
-                timers.push(Reverse((
-                    o.deadline,
-                    position,
-                    group_order(key),
-                    o.id,
-                    ci as u32,
-                    key.clone(),
-                )));
+                timers.push(Reverse(super::kind::Deadline {
+                    at: o.deadline,
+                    rule: position,
+                    group: group_order(key),
+                    id: o.id,
+                    correlation: ci as u32,
+                    key: key.clone(),
+                }));
             }
         }
     }

@@ -1,7 +1,12 @@
-//! `temporal` and `temporal_ordered` (S7).
+//! `temporal` (S7): every referenced rule matched in the group within the window, in any
+//! order.
 
 use super::Candidate;
 use super::aggregate::MAX_ALERT_EVENTS;
+use super::group::GroupKey;
+use super::kind::{GroupState, Shared, Step};
+use super::store::GroupStore;
+use crate::compile::correlation::RuleRef;
 use crate::rule::CmpOp;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -65,132 +70,56 @@ impl TemporalGroup {
     }
 }
 
-/// `temporal_ordered`: for each stage, the latest-starting chain that reached it.
-///
-/// Stage `k` holds a chain e1..e(k+1) matching rules 1..k+1 in processing order. Keeping
-/// only the chain with the latest start per stage is enough: any later completion within
-/// the timespan is possible from it if it is possible from any chain (S7).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct OrderedGroup {
-    stages: Vec<Option<(Timestamp, Vec<Arc<str>>)>>,
-}
+impl GroupState for TemporalGroup {
+    const EXPIRES: bool = true;
+    const RESET_ON_FIRE: bool = true;
 
-impl OrderedGroup {
-    /// An event matching the rules at `stages` (ascending indices into `rules`, of length
-    /// `n`) at `ts`. Fires when it completes a chain whose first event is within `span`.
-    pub fn on_match(
-        &mut self,
-        n: usize,
-        stages: &[usize],
-        ts: Timestamp,
-        text: &Arc<str>,
-        span: i64,
-    ) -> Option<Candidate> {
-        if self.stages.len() != n {
-            self.stages.resize(n, None);
+    fn step(
+        groups: &mut GroupStore<Self>,
+        key: &GroupKey,
+        s: &Step<'_>,
+        _: &mut Shared<'_>,
+        out: &mut Vec<Candidate>,
+    ) {
+        if s.stages.is_empty() {
+            return;
         }
-        let cutoff = ts.plus(-span);
-        // Chains too old to complete can go.
-        for s in &mut self.stages {
-            if s.as_ref().is_some_and(|(start, _)| *start < cutoff) {
-                *s = None;
-            }
-        }
-        // One event fills at most one stage of a chain: extend from the state before it.
-        let before = self.stages.clone();
-        let mut fired = None;
-        for &k in stages {
-            let extended = if k == 0 {
-                Some((ts, vec![text.clone()]))
-            } else {
-                before[k - 1].as_ref().map(|(start, events)| {
-                    // The chain's ten most recent events (DESIGN.md 4.1).
-                    let mut events = events.clone();
-                    if events.len() >= MAX_ALERT_EVENTS {
-                        events.remove(0);
-                    }
-                    events.push(text.clone());
-                    (*start, events)
-                })
-            };
-            let Some((start, events)) = extended else {
-                continue;
-            };
-            if k + 1 == n {
-                let better = fired
-                    .as_ref()
-                    .is_none_or(|c: &Candidate| c.anchor_ts.is_some_and(|s| start > s));
-                if better {
-                    fired = Some(Candidate {
-                        ts,
-                        value: Some(n as f64),
-                        values: None,
-                        anchor_ts: Some(start),
-                        events,
-                    });
-                }
-            } else if self.stages[k].as_ref().is_none_or(|(s, _)| start >= *s) {
-                self.stages[k] = Some((start, events));
-            }
-        }
-        // `anchor_ts` carried the chain start only to pick the latest chain.
-        fired.map(|c| Candidate {
-            anchor_ts: None,
-            ..c
-        })
+        // A rule listed twice counts once.
+        let rules = &s.c.rules;
+        let distinct = distinct_positions(rules, s.stages);
+        let g = groups.touch(key, s.input.ts, TemporalGroup::default);
+        out.extend(g.on_match(
+            distinct_count(rules),
+            &distinct,
+            s.input.ts,
+            s.input.text,
+            s.span,
+            &s.c.def.condition,
+        ));
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(s: i64) -> Timestamp {
-        Timestamp(s * 1_000_000_000)
-    }
-
-    #[test]
-    fn ordered_needs_order_and_span() {
-        let e: Arc<str> = Arc::from("{}");
-        let mut g = OrderedGroup::default();
-        assert!(
-            g.on_match(2, &[1], t(0), &e, 10_000_000_000).is_none(),
-            "b before a"
-        );
-        assert!(g.on_match(2, &[0], t(1), &e, 10_000_000_000).is_none());
-        assert!(
-            g.on_match(2, &[1], t(11), &e, 10_000_000_000).is_some(),
-            "inclusive span"
-        );
-        let mut g = OrderedGroup::default();
-        g.on_match(2, &[0], t(0), &e, 10_000_000_000);
-        assert!(
-            g.on_match(2, &[1], t(11), &e, 10_000_000_000).is_none(),
-            "too late"
-        );
-    }
-
-    #[test]
-    fn one_event_fills_one_stage() {
-        let e: Arc<str> = Arc::from("{}");
-        let mut g = OrderedGroup::default();
-        // An event matching both rules cannot be both e1 and e2.
-        assert!(g.on_match(2, &[0, 1], t(0), &e, 10_000_000_000).is_none());
-        assert!(g.on_match(2, &[0, 1], t(1), &e, 10_000_000_000).is_some());
-    }
-
-    /// DESIGN.md 4.1: a chain of twelve stages reports its ten most recent events.
-    #[test]
-    fn a_long_chain_keeps_its_ten_most_recent_events() {
-        let mut g = OrderedGroup::default();
-        let texts: Vec<Arc<str>> = (0..12)
-            .map(|i| Arc::from(format!("{{\"n\":{i}}}")))
-            .collect();
-        let mut fired = None;
-        for (i, text) in texts.iter().enumerate() {
-            fired = g.on_match(12, &[i], t(i as i64), text, 60_000_000_000);
+/// Number of distinct rules in a `rules` list.
+fn distinct_count(rules: &[RuleRef]) -> usize {
+    let mut seen: Vec<RuleRef> = Vec::new();
+    for r in rules {
+        if !seen.contains(r) {
+            seen.push(*r);
         }
-        let fired = fired.expect("the twelfth stage completes the chain");
-        assert_eq!(fired.events, texts[2..].to_vec());
     }
+    seen.len()
+}
+
+/// Maps positions in `rules` to indices among the distinct rules.
+fn distinct_positions(rules: &[RuleRef], firsts: &[usize]) -> Vec<usize> {
+    let mut distinct: Vec<RuleRef> = Vec::new();
+    for r in rules {
+        if !distinct.contains(r) {
+            distinct.push(*r);
+        }
+    }
+    firsts
+        .iter()
+        .filter_map(|k| distinct.iter().position(|d| *d == rules[*k]))
+        .collect()
 }
