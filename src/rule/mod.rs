@@ -3,6 +3,7 @@
 //! `yaml` is the only module that knows YAML; `lower` and `modifiers` turn nodes into the
 //! typed model; `check` validates conditions against searches.
 
+mod chain;
 mod check;
 mod correlation;
 mod lower;
