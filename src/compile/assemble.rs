@@ -11,118 +11,22 @@ use crate::event::{FieldPath, FieldTable};
 use crate::rule::{Reference, RuleMeta, TestDocument};
 use std::sync::Arc;
 
+/// Compiles the loaded documents into a rule set: detection rules into the shared plan,
+/// then correlations resolved and wired, then the plan optimised and indexed.
 pub(super) fn assemble(
     items: Vec<Item>,
     test_documents: Vec<TestDocument>,
     options: Options,
     mut diags: Diagnostics,
 ) -> Result<RuleSet, Diagnostics> {
-    let mut set = RuleSet {
-        rules: Vec::new(),
-        correlations: Vec::new(),
-        wiring: Wiring::default(),
-        items: Vec::new(),
-        options,
-        plan: Plan::default(),
-        fields: FieldTable::default(),
-        index: RuleIndex::default(),
-        test_documents,
-        warnings: Diagnostics::default(),
-        targets: [false; 2],
-        event_slots: super::EventSlots::default(),
-        uses: Vec::new(),
-        correlation_fields: Vec::new(),
-    };
-    set.event_slots = super::EventSlots {
-        timestamp: set.fields.intern("timestamp"),
-        time_created: set.fields.intern("TimeCreated"),
-        raw: set.fields.intern("raw"),
-    };
-    // Handles resolve to positions in the two lists, which are known before compiling.
-    let mut handles: Vec<(RuleRef, &RuleMeta)> = Vec::new();
-    let (mut nd, mut nc) = (0u32, 0u32);
-    for it in &items {
-        match it {
-            Item::Detection(r) => {
-                handles.push((RuleRef::Detection(nd), &r.meta));
-                nd += 1;
-            }
-            Item::Correlation(c) => {
-                handles.push((RuleRef::Correlation(nc), &c.meta));
-                nc += 1;
-            }
-        }
-    }
-    let find = |name: &str| -> Option<RuleRef> {
-        let by_id = handles.iter().find(|(_, m)| m.id.as_deref() == Some(name));
-        by_id
-            .or_else(|| {
-                handles
-                    .iter()
-                    .find(|(_, m)| m.name.as_deref() == Some(name))
-            })
-            .map(|(r, _)| *r)
-    };
-    let mut correlations = Vec::new();
-    // Identical field items of different rules compile to one predicate node, so that the
-    // engine evaluates it once per event (see `predicate::Memo`).
-    let mut shared = ahash::AHashMap::new();
-    for (position, it) in items.iter().enumerate() {
-        let position = u32::try_from(position).unwrap_or(u32::MAX);
-        match it {
-            Item::Detection(r) => {
-                let mut c = Compiler {
-                    plan: &mut set.plan,
-                    fields: &mut set.fields,
-                    path: &r.meta.path,
-                    diags: &mut diags,
-                    shared: &mut shared,
-                };
-                // A failed rule keeps its slot so that later positions stay right; the set
-                // is rejected anyway.
-                let root = c.rule(r).unwrap_or(0);
-                set.rules.push(CompiledRule {
-                    meta: Arc::new(r.meta.clone()),
-                    position,
-                    root,
-                    logsource: r.logsource.clone(),
-                    windows: r
-                        .logsource
-                        .product
-                        .as_deref()
-                        .is_some_and(|p| p.eq_ignore_ascii_case("windows")),
-                    tests: r.tests.clone(),
-                });
-            }
-            Item::Correlation(c) => {
-                correlations.push(compile_correlation(c, position, &find, &mut diags))
-            }
-        }
-    }
-    set.correlations = correlations;
+    let mut set = empty_set(test_documents, options);
+    let handles = handles(&items);
+    let find = |name: &str| find_handle(&handles, name);
+    compile_items(&mut set, &items, &find, &mut diags);
     for r in &set.rules {
         set.targets[usize::from(r.windows)] = true;
     }
-    let mut names: Vec<String> = set
-        .correlations
-        .iter()
-        .flat_map(|c| {
-            c.group_by
-                .iter()
-                .flat_map(|g| {
-                    std::iter::once(g.path.name.clone())
-                        .chain(g.by_rule.iter().map(|(_, p)| p.name.clone()))
-                })
-                .chain(c.fields.iter().map(|f| f.name.clone()))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    names.sort();
-    names.dedup();
-    set.correlation_fields = names
-        .into_iter()
-        .map(|n| (set.fields.intern(&n), n))
-        .collect();
+    set.correlation_fields = correlation_fields(&mut set);
     set.uses = slot_uses(&set);
     for t in &set.test_documents {
         if find(&t.rule).is_none() {
@@ -148,6 +52,134 @@ pub(super) fn assemble(
     set.items = items;
     set.warnings = diags;
     Ok(set)
+}
+
+/// A rule set with nothing compiled yet (the event fields every engine reads interned).
+fn empty_set(test_documents: Vec<TestDocument>, options: Options) -> RuleSet {
+    let mut set = RuleSet {
+        rules: Vec::new(),
+        correlations: Vec::new(),
+        wiring: Wiring::default(),
+        items: Vec::new(),
+        options,
+        plan: Plan::default(),
+        fields: FieldTable::default(),
+        index: RuleIndex::default(),
+        test_documents,
+        warnings: Diagnostics::default(),
+        targets: [false; 2],
+        event_slots: super::EventSlots::default(),
+        uses: Vec::new(),
+        correlation_fields: Vec::new(),
+    };
+    set.event_slots = super::EventSlots {
+        timestamp: set.fields.intern("timestamp"),
+        time_created: set.fields.intern("TimeCreated"),
+        raw: set.fields.intern("raw"),
+    };
+    set
+}
+
+/// Each document's reference in the two lists (detections, correlations): positions are
+/// known before anything is compiled.
+fn handles(items: &[Item]) -> Vec<(RuleRef, &RuleMeta)> {
+    let mut handles = Vec::new();
+    let (mut nd, mut nc) = (0u32, 0u32);
+    for it in items {
+        match it {
+            Item::Detection(r) => {
+                handles.push((RuleRef::Detection(nd), &r.meta));
+                nd += 1;
+            }
+            Item::Correlation(c) => {
+                handles.push((RuleRef::Correlation(nc), &c.meta));
+                nc += 1;
+            }
+        }
+    }
+    handles
+}
+
+/// A rule by id first, else by name (pySigma's rule).
+fn find_handle(handles: &[(RuleRef, &RuleMeta)], name: &str) -> Option<RuleRef> {
+    let by_id = handles.iter().find(|(_, m)| m.id.as_deref() == Some(name));
+    by_id
+        .or_else(|| {
+            handles
+                .iter()
+                .find(|(_, m)| m.name.as_deref() == Some(name))
+        })
+        .map(|(r, _)| *r)
+}
+
+/// Compiles every document in load order: detection rules into the plan, correlations
+/// with their references resolved.
+fn compile_items(
+    set: &mut RuleSet,
+    items: &[Item],
+    find: &dyn Fn(&str) -> Option<RuleRef>,
+    diags: &mut Diagnostics,
+) {
+    // Identical field items of different rules compile to one predicate node, so that the
+    // engine evaluates it once per event (see `predicate::Memo`).
+    let mut shared = ahash::AHashMap::new();
+    for (position, it) in items.iter().enumerate() {
+        let position = u32::try_from(position).unwrap_or(u32::MAX);
+        match it {
+            Item::Detection(r) => {
+                let mut c = Compiler {
+                    plan: &mut set.plan,
+                    fields: &mut set.fields,
+                    path: &r.meta.path,
+                    diags,
+                    shared: &mut shared,
+                };
+                // A failed rule keeps its slot so that later positions stay right; the set
+                // is rejected anyway.
+                let root = c.rule(r).unwrap_or(0);
+                set.rules.push(CompiledRule {
+                    meta: Arc::new(r.meta.clone()),
+                    position,
+                    root,
+                    logsource: r.logsource.clone(),
+                    windows: r
+                        .logsource
+                        .product
+                        .as_deref()
+                        .is_some_and(|p| p.eq_ignore_ascii_case("windows")),
+                    tests: r.tests.clone(),
+                });
+            }
+            Item::Correlation(c) => set
+                .correlations
+                .push(compile_correlation(c, position, find, diags)),
+        }
+    }
+}
+
+/// Every field correlations read (group-by names with their aliases, value fields),
+/// sorted, interned.
+fn correlation_fields(set: &mut RuleSet) -> Vec<(crate::event::Slot, String)> {
+    let mut names: Vec<String> = set
+        .correlations
+        .iter()
+        .flat_map(|c| {
+            c.group_by
+                .iter()
+                .flat_map(|g| {
+                    std::iter::once(g.path.name.clone())
+                        .chain(g.by_rule.iter().map(|(_, p)| p.name.clone()))
+                })
+                .chain(c.fields.iter().map(|f| f.name.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|n| (set.fields.intern(&n), n))
+        .collect()
 }
 
 fn compile_correlation(

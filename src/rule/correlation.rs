@@ -34,8 +34,6 @@ pub fn lower_correlation(
     diags: &mut Diagnostics,
 ) -> Option<Correlation> {
     let before = diags.error_count();
-    let err =
-        |span: Span, msg: String| Diagnostic::new(Code::BadCorrelation, path, Some(span), msg);
     let NodeKind::Map(entries) = &section.kind else {
         diags.push(Diagnostic::new(
             Code::WrongType,
@@ -45,52 +43,13 @@ pub fn lower_correlation(
         ));
         return None;
     };
-    for (k, _) in entries {
-        let key = k.as_str().unwrap_or_default();
-        if !KEYS.contains(&key) {
-            let mut d = err(k.span, format!("unknown correlation key `{key}`"));
-            if let Some(s) = crate::diag::suggest(key, KEYS.iter().copied()) {
-                d = d.with_note(format!("did you mean `{s}`?"));
-            }
-            diags.push(d);
-        }
-    }
-    let kind = match section.get("type") {
-        None => {
-            diags.push(Diagnostic::new(
-                Code::MissingKey,
-                path,
-                Some(section.span),
-                "correlation has no `type`",
-            ));
-            return None;
-        }
-        Some(t) => match CorrelationType::ALL
-            .iter()
-            .find(|c| Some(c.as_str()) == t.as_str())
-        {
-            Some(c) => *c,
-            None => {
-                let names: Vec<&str> = CorrelationType::ALL.iter().map(|c| c.as_str()).collect();
-                diags.push(err(
-                    t.span,
-                    format!(
-                        "unknown correlation type `{}` (expected one of {})",
-                        t.as_str().unwrap_or("?"),
-                        names.join(", ")
-                    ),
-                ));
-                return None;
-            }
-        },
+    let sec = Section {
+        node: section,
+        path,
     };
-    let refs = |key: &str, diags: &mut Diagnostics| -> Vec<Reference> {
-        section
-            .get(key)
-            .map(|n| references(n, key, path, diags))
-            .unwrap_or_default()
-    };
-    let rules = refs("rules", diags);
+    sec.check_keys(entries, diags);
+    let kind = sec.kind(diags)?;
+    let rules = sec.refs("rules", diags);
     if rules.is_empty() {
         diags.push(Diagnostic::new(
             Code::MissingKey,
@@ -103,31 +62,10 @@ pub fn lower_correlation(
         .get("group-by")
         .map(|n| strings(n, "group-by", path, diags))
         .unwrap_or_default();
-    let duration = |key: &str, diags: &mut Diagnostics| -> Option<i64> {
-        let n = section.get(key)?;
-        let Some(text) = n.as_str() else {
-            diags.push(err(
-                n.span,
-                format!("`{key}` is a duration such as 30s, 10m, 2h or 7d"),
-            ));
-            return None;
-        };
-        match parse_duration(text) {
-            Ok(d) if d > 0 || key != "timespan" => Some(d),
-            Ok(_) => {
-                diags.push(err(n.span, format!("`{key}` must be longer than 0s")));
-                None
-            }
-            Err(e) => {
-                diags.push(err(n.span, format!("`{key}` {e}")));
-                None
-            }
-        }
-    };
-    let timespan = duration("timespan", diags);
-    let suppress = duration("suppress", diags);
-    let history = duration("history", diags);
-    let learning = duration("learning", diags).unwrap_or(0);
+    let timespan = sec.duration("timespan", diags);
+    let suppress = sec.duration("suppress", diags);
+    let history = sec.duration("history", diags);
+    let learning = sec.duration("learning", diags).unwrap_or(0);
     let (condition, mut fields) = match section.get("condition") {
         Some(c) => lower_condition(c, path, diags),
         None => (Vec::new(), Vec::new()),
@@ -139,37 +77,12 @@ pub fn lower_correlation(
         .get("aliases")
         .map(|a| lower_aliases(a, path, diags))
         .unwrap_or_default();
-    let generate = match section.get("generate").or_else(|| root.get("generate")) {
-        None => false,
-        Some(g) => match g.scalar_value() {
-            Some(Scalar::Bool(b)) => b,
-            _ => {
-                diags.push(Diagnostic::new(
-                    Code::WrongType,
-                    path,
-                    Some(g.span),
-                    "`generate` is `true` or `false`",
-                ));
-                false
-            }
-        },
-    };
-    let choice = |key: &str, options: &[&str], diags: &mut Diagnostics| -> Option<usize> {
-        let n = section.get(key)?;
-        let found = options.iter().position(|o| Some(*o) == n.as_str());
-        if found.is_none() {
-            diags.push(Diagnostic::new(
-                Code::BadValue,
-                path,
-                Some(n.span),
-                format!("`{key}` is one of {}", options.join(", ")),
-            ));
-        }
-        found
-    };
-    let on_fire_reset = choice("on_fire", &["reset", "keep"], diags).is_none_or(|i| i == 0);
-    let new_group_alert = choice("new_group", &["learn", "alert"], diags) == Some(1);
-    let anchor = match choice("anchor", &["first", "each", "restart"], diags) {
+    let generate = sec.generate(root, diags);
+    let on_fire_reset = sec
+        .choice("on_fire", &["reset", "keep"], diags)
+        .is_none_or(|i| i == 0);
+    let new_group_alert = sec.choice("new_group", &["learn", "alert"], diags) == Some(1);
+    let anchor = match sec.choice("anchor", &["first", "each", "restart"], diags) {
         Some(1) => Anchor::Each,
         Some(2) => Anchor::Restart,
         _ => Anchor::First,
@@ -186,17 +99,137 @@ pub fn lower_correlation(
         generate,
         on_fire_reset,
         suppress,
-        reset: refs("reset", diags),
-        trigger: refs("trigger", diags),
+        reset: sec.refs("reset", diags),
+        trigger: sec.refs("trigger", diags),
         history,
         new_group_alert,
         learning,
-        expected: refs("expected", diags),
+        expected: sec.refs("expected", diags),
         anchor,
         tests: Vec::new(),
     };
     check_type_keys(&c, section, path, diags);
     (diags.error_count() == before).then_some(c)
+}
+
+/// Reads the keys of one `correlation:` map, reporting what is wrong.
+struct Section<'a> {
+    node: &'a Node,
+    path: &'a str,
+}
+
+impl Section<'_> {
+    fn err(&self, span: Span, msg: String) -> Diagnostic {
+        Diagnostic::new(Code::BadCorrelation, self.path, Some(span), msg)
+    }
+
+    /// Unknown keys, with a did-you-mean.
+    fn check_keys(&self, entries: &[(Node, Node)], diags: &mut Diagnostics) {
+        for (k, _) in entries {
+            let key = k.as_str().unwrap_or_default();
+            if !KEYS.contains(&key) {
+                let mut d = self.err(k.span, format!("unknown correlation key `{key}`"));
+                if let Some(s) = crate::diag::suggest(key, KEYS.iter().copied()) {
+                    d = d.with_note(format!("did you mean `{s}`?"));
+                }
+                diags.push(d);
+            }
+        }
+    }
+
+    /// `type`, which must be there and known.
+    fn kind(&self, diags: &mut Diagnostics) -> Option<CorrelationType> {
+        let Some(t) = self.node.get("type") else {
+            diags.push(Diagnostic::new(
+                Code::MissingKey,
+                self.path,
+                Some(self.node.span),
+                "correlation has no `type`",
+            ));
+            return None;
+        };
+        let found = CorrelationType::ALL
+            .iter()
+            .find(|c| Some(c.as_str()) == t.as_str());
+        if found.is_none() {
+            let names: Vec<&str> = CorrelationType::ALL.iter().map(|c| c.as_str()).collect();
+            diags.push(self.err(
+                t.span,
+                format!(
+                    "unknown correlation type `{}` (expected one of {})",
+                    t.as_str().unwrap_or("?"),
+                    names.join(", ")
+                ),
+            ));
+        }
+        found.copied()
+    }
+
+    /// A list of rule references (`rules`, `reset`, ...), empty when absent.
+    fn refs(&self, key: &str, diags: &mut Diagnostics) -> Vec<Reference> {
+        self.node
+            .get(key)
+            .map(|n| references(n, key, self.path, diags))
+            .unwrap_or_default()
+    }
+
+    /// A duration key, if present and valid (`timespan` must be longer than 0s).
+    fn duration(&self, key: &str, diags: &mut Diagnostics) -> Option<i64> {
+        let n = self.node.get(key)?;
+        let Some(text) = n.as_str() else {
+            diags.push(self.err(
+                n.span,
+                format!("`{key}` is a duration such as 30s, 10m, 2h or 7d"),
+            ));
+            return None;
+        };
+        match parse_duration(text) {
+            Ok(d) if d > 0 || key != "timespan" => Some(d),
+            Ok(_) => {
+                diags.push(self.err(n.span, format!("`{key}` must be longer than 0s")));
+                None
+            }
+            Err(e) => {
+                diags.push(self.err(n.span, format!("`{key}` {e}")));
+                None
+            }
+        }
+    }
+
+    /// `generate`, in the section or at the document's top level; false when absent.
+    fn generate(&self, root: &Node, diags: &mut Diagnostics) -> bool {
+        let Some(g) = self.node.get("generate").or_else(|| root.get("generate")) else {
+            return false;
+        };
+        match g.scalar_value() {
+            Some(Scalar::Bool(b)) => b,
+            _ => {
+                diags.push(Diagnostic::new(
+                    Code::WrongType,
+                    self.path,
+                    Some(g.span),
+                    "`generate` is `true` or `false`",
+                ));
+                false
+            }
+        }
+    }
+
+    /// The position in `options` of a key's value, if present (an error when it is none
+    /// of them).
+    fn choice(&self, key: &str, options: &[&str], diags: &mut Diagnostics) -> Option<usize> {
+        let n = self.node.get(key)?;
+        let found = options.iter().position(|o| Some(*o) == n.as_str());
+        if found.is_none() {
+            diags.push(Diagnostic::new(
+                Code::BadValue,
+                self.path,
+                Some(n.span),
+                format!("`{key}` is one of {}", options.join(", ")),
+            ));
+        }
+        found
+    }
 }
 
 /// Keys that only some types take, and keys some types need.

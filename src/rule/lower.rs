@@ -302,26 +302,11 @@ fn lower_detection(
                 )
                 .with_note("use a correlation rule with `timespan`"),
             ),
-            _ => match lower_search(v, &cx) {
-                Ok(selection) => {
-                    warn_single_all(&selection, path, diags);
-                    searches.push(Search {
-                        name: name.to_string(),
-                        span: k.span,
-                        selection,
-                    });
-                }
-                Err(ds) => {
-                    // Keep the name so that the condition check does not also report it.
-                    failed = true;
-                    ds.into_iter().for_each(|d| diags.push(d));
-                    searches.push(Search {
-                        name: name.to_string(),
-                        span: k.span,
-                        selection: Selection::Any(Vec::new()),
-                    });
-                }
-            },
+            _ => {
+                let (search, ok) = search_of(name, k, v, &cx, diags);
+                failed |= !ok;
+                searches.push(search);
+            }
         }
     }
     let Some((ck, cv)) = condition_node else {
@@ -342,6 +327,22 @@ fn lower_detection(
         ));
         return None;
     }
+    let conditions = lower_conditions(cv, &searches, path, diags);
+    let _ = ck;
+    (!failed && !conditions.is_empty()).then_some(Detection {
+        searches,
+        conditions,
+    })
+}
+
+/// The condition (or list of conditions) of a detection, parsed and checked against its
+/// searches; unused searches are warned about.
+fn lower_conditions(
+    cv: &Node,
+    searches: &[Search],
+    path: &str,
+    diags: &mut Diagnostics,
+) -> Vec<crate::condition::Cond> {
     let texts: Vec<&Node> = match &cv.kind {
         NodeKind::Seq(items) => items.iter().collect(),
         _ => vec![cv],
@@ -377,13 +378,39 @@ fn lower_detection(
             }
         }
     }
-    check::check_unused(&conditions, &searches, &mut names, path, diags);
-    drop(names);
-    let _ = ck;
-    (!failed && !conditions.is_empty()).then_some(Detection {
-        searches,
-        conditions,
-    })
+    check::check_unused(&conditions, searches, &mut names, path, diags);
+    conditions
+}
+
+/// One search identifier. A search that does not lower keeps its name (so that the
+/// condition check does not also report it) and says so (`false`).
+fn search_of(
+    name: &str,
+    k: &Node,
+    v: &Node,
+    cx: &ItemContext<'_>,
+    diags: &mut Diagnostics,
+) -> (Search, bool) {
+    match lower_search(v, cx) {
+        Ok(selection) => {
+            warn_single_all(&selection, cx.path, diags);
+            let search = Search {
+                name: name.to_string(),
+                span: k.span,
+                selection,
+            };
+            (search, true)
+        }
+        Err(ds) => {
+            ds.into_iter().for_each(|d| diags.push(d));
+            let search = Search {
+                name: name.to_string(),
+                span: k.span,
+                selection: Selection::Any(Vec::new()),
+            };
+            (search, false)
+        }
+    }
 }
 
 /// Maps a span inside a condition text to the file, for plain, quoted and block scalars.

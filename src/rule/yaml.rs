@@ -389,6 +389,101 @@ impl Builder<'_> {
     }
 }
 
+impl Builder<'_> {
+    /// A scalar: its node, spanning its first line (quotes included).
+    fn scalar(&mut self, text: String, style: TScalarStyle, anchor: usize, mark: Marker) {
+        let here = Span::new(mark.line(), mark.col(), 1);
+        if !self.add_nodes(1, false, here) {
+            return;
+        }
+        let (style, len) = match style {
+            TScalarStyle::Plain => (Style::Plain, text.chars().count()),
+            TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => (
+                Style::Quoted,
+                text.lines().next().map_or(0, |l| l.chars().count()) + 2,
+            ),
+            _ => (
+                Style::Block,
+                text.lines().next().map_or(0, |l| l.chars().count()),
+            ),
+        };
+        let span = Span::new(mark.line(), mark.col(), len.max(1));
+        self.finish(
+            Node {
+                span,
+                kind: NodeKind::Scalar(text, style),
+            },
+            anchor,
+        );
+    }
+
+    /// The end of a sequence: its node.
+    fn end_seq(&mut self) {
+        if let Some(Frame::Seq {
+            span,
+            anchor,
+            items,
+        }) = self.stack.pop()
+        {
+            self.finish(
+                Node {
+                    span,
+                    kind: NodeKind::Seq(items),
+                },
+                anchor,
+            );
+        }
+    }
+
+    /// The end of a map: duplicate keys checked, then its node.
+    fn end_map(&mut self) {
+        if let Some(Frame::Map {
+            start,
+            span,
+            anchor,
+            entries,
+            ..
+        }) = self.stack.pop()
+        {
+            self.check_duplicates(&entries);
+            // A map starts at its `{` (flow) or at its first key (block).
+            let span = match span {
+                Some(key) if (key.line, key.col) < (start.line, start.col) => key,
+                _ => start,
+            };
+            self.finish(
+                Node {
+                    span,
+                    kind: NodeKind::Map(entries),
+                },
+                anchor,
+            );
+        }
+    }
+
+    /// An alias: a copy of the anchored node, counted against the alias budget.
+    fn alias(&mut self, id: usize, here: Span) {
+        let Some(node) = self
+            .anchors
+            .iter()
+            .rev()
+            .find(|(a, _)| *a == id)
+            .map(|(_, n)| n.clone())
+        else {
+            self.abort(
+                Code::YamlSyntax,
+                here,
+                "alias to an unknown anchor".to_string(),
+            );
+            return;
+        };
+        if self.add_nodes(node.count(), true, here) {
+            let node = Node { span: here, ..node };
+            self.finish(node, 0);
+        }
+    }
+}
+
 impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         if self.aborted {
@@ -397,112 +492,31 @@ impl MarkedEventReceiver for Builder<'_> {
         let here = Span::new(mark.line(), mark.col(), 1);
         match ev {
             Event::DocumentStart => self.doc_span = here,
-            Event::Scalar(text, style, anchor, _tag) => {
-                if !self.add_nodes(1, false, here) {
-                    return;
-                }
-                let (style, len) = match style {
-                    TScalarStyle::Plain => (Style::Plain, text.chars().count()),
-                    TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => (
-                        Style::Quoted,
-                        text.lines().next().map_or(0, |l| l.chars().count()) + 2,
-                    ),
-                    _ => (
-                        Style::Block,
-                        text.lines().next().map_or(0, |l| l.chars().count()),
-                    ),
-                };
-                let span = Span::new(mark.line(), mark.col(), len.max(1));
-                self.finish(
-                    Node {
-                        span,
-                        kind: NodeKind::Scalar(text, style),
-                    },
-                    anchor,
-                );
-            }
+            Event::Scalar(text, style, anchor, _tag) => self.scalar(text, style, anchor, mark),
             Event::SequenceStart(anchor, _) => {
+                let items = Vec::new();
                 self.push_frame(
                     Frame::Seq {
                         span: here,
                         anchor,
-                        items: Vec::new(),
+                        items,
                     },
                     here,
                 );
             }
             Event::MappingStart(anchor, _) => {
-                self.push_frame(
-                    Frame::Map {
-                        start: here,
-                        span: None,
-                        anchor,
-                        entries: Vec::new(),
-                        key: None,
-                    },
-                    here,
-                );
-            }
-            Event::SequenceEnd => {
-                if let Some(Frame::Seq {
-                    span,
+                let frame = Frame::Map {
+                    start: here,
+                    span: None,
                     anchor,
-                    items,
-                }) = self.stack.pop()
-                {
-                    self.finish(
-                        Node {
-                            span,
-                            kind: NodeKind::Seq(items),
-                        },
-                        anchor,
-                    );
-                }
-            }
-            Event::MappingEnd => {
-                if let Some(Frame::Map {
-                    start,
-                    span,
-                    anchor,
-                    entries,
-                    ..
-                }) = self.stack.pop()
-                {
-                    self.check_duplicates(&entries);
-                    // A map starts at its `{` (flow) or at its first key (block).
-                    let span = match span {
-                        Some(key) if (key.line, key.col) < (start.line, start.col) => key,
-                        _ => start,
-                    };
-                    self.finish(
-                        Node {
-                            span,
-                            kind: NodeKind::Map(entries),
-                        },
-                        anchor,
-                    );
-                }
-            }
-            Event::Alias(id) => {
-                let Some(node) = self
-                    .anchors
-                    .iter()
-                    .rev()
-                    .find(|(a, _)| *a == id)
-                    .map(|(_, n)| n.clone())
-                else {
-                    self.abort(
-                        Code::YamlSyntax,
-                        here,
-                        "alias to an unknown anchor".to_string(),
-                    );
-                    return;
+                    entries: Vec::new(),
+                    key: None,
                 };
-                if self.add_nodes(node.count(), true, here) {
-                    let node = Node { span: here, ..node };
-                    self.finish(node, 0);
-                }
+                self.push_frame(frame, here);
             }
+            Event::SequenceEnd => self.end_seq(),
+            Event::MappingEnd => self.end_map(),
+            Event::Alias(id) => self.alias(id, here),
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
         }
     }
