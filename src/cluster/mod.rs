@@ -183,59 +183,14 @@ pub struct Job {
 pub fn run(job: Job, out: Box<dyn Write + Send>) -> Result<Option<Stats>, String> {
     job.spec.check(job.max_line)?;
     let config = job.topology.config();
-    // Read before any process connects: no checkpoint can be written before every
-    // process has read the one it resumes from.
-    let restored = match (&job.resume, &job.checkpoint) {
-        (Some(_), Some(c)) => checkpoint::load_latest(&c.dir, job.spec.count())?,
-        (Some(_), None) => return Err("resuming needs a checkpoint folder".into()),
-        _ => None,
-    };
-    if let (Some(r), Some(m), 0) = (&restored, job.resume, job.topology.process) {
-        if m < r.alerts {
-            return Err(format!(
-                "the output holds {m} alerts, fewer than the {} written before the checkpoint: \
-                 it is not the output of the interrupted run",
-                r.alerts
-            ));
-        }
-    }
-    let restored = std::sync::Arc::new(restored);
+    let restored = std::sync::Arc::new(resume_from(&job)?);
     let out = std::sync::Mutex::new(Some(out));
     let job = std::sync::Arc::new(job);
     let timely::Config {
         communication,
         worker: worker_config,
     } = config;
-    // Connecting blocks until every process is there (timely retries forever): wait for
-    // it on a thread, and give up with a clear error after the timeout.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(communication.try_build());
-    });
-    let topology = &job.topology;
-    let (allocators, others) = match rx.recv_timeout(topology.connect_timeout) {
-        Ok(Ok(built)) => built,
-        Ok(Err(e)) => {
-            return Err(format!(
-                "process {} cannot join the cluster at {}: {e}",
-                topology.process,
-                topology
-                    .addresses
-                    .get(topology.process)
-                    .map_or("-", String::as_str)
-            ));
-        }
-        Err(_) => {
-            return Err(format!(
-                "process {} could not connect to every process within {} s ({}): are all {} \
-                 processes started, with the same hostfile?",
-                topology.process,
-                topology.connect_timeout.as_secs(),
-                topology.addresses.join(", "),
-                topology.addresses.len()
-            ));
-        }
-    };
+    let (allocators, others) = connect(&job.topology, communication)?;
     let guards = timely::execute::execute_from(allocators, others, worker_config, move |worker| {
         let index = worker.index();
         let peers = worker.peers();
@@ -284,6 +239,64 @@ pub fn run(job: Job, out: Box<dyn Write + Send>) -> Result<Option<Stats>, String
         Ok(stats)
     } else {
         Err(failures.join("\n"))
+    }
+}
+
+/// The checkpoint a `--resume` run starts from. Read before any process connects: no
+/// checkpoint can be written before every process has read the one it resumes from.
+fn resume_from(job: &Job) -> Result<Option<checkpoint::Restored>, String> {
+    let restored = match (&job.resume, &job.checkpoint) {
+        (Some(_), Some(c)) => checkpoint::load_latest(&c.dir, job.spec.count())?,
+        (Some(_), None) => return Err("resuming needs a checkpoint folder".into()),
+        _ => None,
+    };
+    if let (Some(r), Some(m), 0) = (&restored, job.resume, job.topology.process) {
+        if m < r.alerts {
+            return Err(format!(
+                "the output holds {m} alerts, fewer than the {} written before the checkpoint: \
+                 it is not the output of the interrupted run",
+                r.alerts
+            ));
+        }
+    }
+    Ok(restored)
+}
+
+/// What timely builds the workers' communication from.
+type Connections = (
+    Vec<timely::communication::AllocatorBuilder>,
+    Box<dyn std::any::Any + Send>,
+);
+
+/// The processes' connections. Connecting blocks until every process is there (timely
+/// retries forever): it waits on a thread, and gives up with a clear error after the
+/// timeout.
+fn connect(
+    topology: &Topology,
+    communication: timely::CommunicationConfig,
+) -> Result<Connections, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(communication.try_build());
+    });
+    match rx.recv_timeout(topology.connect_timeout) {
+        Ok(Ok(built)) => Ok(built),
+        Ok(Err(e)) => Err(format!(
+            "process {} cannot join the cluster at {}: {e}",
+            topology.process,
+            topology
+                .addresses
+                .get(topology.process)
+                .map_or("-", String::as_str)
+        )),
+        Err(_) => Err(format!(
+            "process {} could not connect to every process within {} s ({}): are all {} \
+             processes started, with the same hostfile?",
+            topology.process,
+            topology.connect_timeout.as_secs(),
+            topology.addresses.join(", "),
+            topology.addresses.len()
+        )),
     }
 }
 

@@ -185,68 +185,7 @@ impl Sources {
                 continue;
             }
             read = true;
-            self.items.clear();
-            let status = if stopping {
-                Ok(Status::End)
-            } else {
-                let p = &mut self.parts[pi];
-                p.input.read(BATCH, &mut self.items)
-            };
-            let p = &mut self.parts[pi];
-            let now = std::time::Instant::now();
-            if !self.items.is_empty() {
-                p.last_read = now;
-            } else if let Some(idle) = self.idle.filter(|i| now.duration_since(p.last_read) >= *i) {
-                // Idle: as if a heartbeat said nothing older than now − idle is to come.
-                let wall = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos() as i64);
-                p.engine
-                    .heartbeat(Timestamp(wall - idle.as_nanos() as i64), &mut NoSink);
-                p.last_read = now;
-                self.metrics.idle += 1;
-            }
-            self.metrics.records += self.items.len() as u64;
-            for (place, item) in self.items.drain(..) {
-                let before = self.every.map(|_| p.state(place));
-                if let Item::Line(bytes) = &item {
-                    if let Some(ts) = heartbeat_time(bytes) {
-                        p.engine.heartbeat(ts, &mut NoSink);
-                        self.metrics.heartbeats += 1;
-                        continue;
-                    }
-                }
-                let fed = match item {
-                    Item::Line(bytes) => {
-                        feed_line(&mut p.engine, &mut p.adapter, &bytes, &mut NoSink)
-                    }
-                    Item::TooLong(n) => {
-                        let o = too_long(n);
-                        p.adapter.count(&o);
-                        feed_outcome(&mut p.engine, o, None, &mut NoSink)
-                    }
-                };
-                if let Err(m) = fed {
-                    if p.engine.stats().invalid <= crate::cluster::MAX_REPORTED_INVALID {
-                        errors.push(format!("{}:{place}: invalid event: {m}", p.input.name()));
-                    }
-                }
-                if let (Some(every), Some(state)) = (self.every, before) {
-                    p.boundaries(every, state, out);
-                }
-            }
-            let end = match status {
-                Ok(Status::More) => false,
-                Ok(Status::End) => true,
-                Err(e) => {
-                    errors.push(e);
-                    true
-                }
-            };
-            if end {
-                p.engine.finish(&mut NoSink);
-                p.ended = true;
-            }
+            self.read_batch(pi, stopping, out, errors);
             let p = &mut self.parts[pi];
             let sent = out.len();
             export(
@@ -259,43 +198,138 @@ impl Sources {
                 out,
             );
             self.metrics.matched += (out.len() - sent) as u64;
-            if !p.started {
-                if let Some(s) = p.engine.stream_start() {
-                    p.started = true;
-                    out.extend((0..self.workers).map(|to| Msg::Start { to, ts: s }));
-                }
-            }
-            if p.ended {
-                if self.every.is_some() {
-                    // Every later boundary resumes after the end.
-                    let mut state = p.state(u64::MAX);
-                    state.ended = true;
-                    out.push(Msg::Resume {
-                        partition: p.id,
-                        from: p.next_boundary.unwrap_or(0),
-                        to: u64::MAX,
-                        state,
-                    });
-                }
-                let max = p.engine.max_seen();
-                out.extend((0..self.workers).map(|to| Msg::End { to, max }));
-                let s = p.engine.stats();
-                out.push(Msg::Counts(Counts {
-                    events: s.events,
-                    invalid: s.invalid,
-                    late: s.late,
-                    no_timestamp: s.no_timestamp,
-                    blank: s.blank,
-                    skipped: p.skipped(),
-                    ..Counts::default()
-                }));
-            }
+            self.announce(pi, out);
         }
         read
+    }
+
+    /// Reads one batch of partition `pi` into its engine (the end of input when
+    /// `stopping`); an empty read past the idle timeout moves its time to the wall clock.
+    fn read_batch(
+        &mut self,
+        pi: usize,
+        stopping: bool,
+        out: &mut Vec<Msg>,
+        errors: &mut Vec<String>,
+    ) {
+        self.items.clear();
+        let p = &mut self.parts[pi];
+        let status = if stopping {
+            Ok(Status::End)
+        } else {
+            p.input.read(BATCH, &mut self.items)
+        };
+        let now = std::time::Instant::now();
+        if !self.items.is_empty() {
+            p.last_read = now;
+        } else if let Some(idle) = self.idle.filter(|i| now.duration_since(p.last_read) >= *i) {
+            // Idle: as if a heartbeat said nothing older than now − idle is to come.
+            let wall = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i64);
+            p.engine
+                .heartbeat(Timestamp(wall - idle.as_nanos() as i64), &mut NoSink);
+            p.last_read = now;
+            self.metrics.idle += 1;
+        }
+        self.metrics.records += self.items.len() as u64;
+        for (place, item) in self.items.drain(..) {
+            if p.record(place, item, self.every, out, errors) {
+                self.metrics.heartbeats += 1;
+            }
+        }
+        let end = match status {
+            Ok(Status::More) => false,
+            Ok(Status::End) => true,
+            Err(e) => {
+                errors.push(e);
+                true
+            }
+        };
+        if end {
+            p.engine.finish(&mut NoSink);
+            p.ended = true;
+        }
+    }
+
+    /// What the workers learn of partition `pi` after a batch: its first in-order time
+    /// (for `learning`), and when it ended, its newest time, counters and final resume place.
+    fn announce(&mut self, pi: usize, out: &mut Vec<Msg>) {
+        let p = &mut self.parts[pi];
+        if !p.started {
+            if let Some(s) = p.engine.stream_start() {
+                p.started = true;
+                out.extend((0..self.workers).map(|to| Msg::Start { to, ts: s }));
+            }
+        }
+        if !p.ended {
+            return;
+        }
+        if self.every.is_some() {
+            // Every later boundary resumes after the end.
+            let mut state = p.state(u64::MAX);
+            state.ended = true;
+            out.push(Msg::Resume {
+                partition: p.id,
+                from: p.next_boundary.unwrap_or(0),
+                to: u64::MAX,
+                state,
+            });
+        }
+        let max = p.engine.max_seen();
+        out.extend((0..self.workers).map(|to| Msg::End { to, max }));
+        let s = p.engine.stats();
+        out.push(Msg::Counts(Counts {
+            events: s.events,
+            invalid: s.invalid,
+            late: s.late,
+            no_timestamp: s.no_timestamp,
+            blank: s.blank,
+            skipped: p.skipped(),
+            ..Counts::default()
+        }));
     }
 }
 
 impl Part {
+    /// One record of the partition: a heartbeat (returns true) or a record for the engine;
+    /// invalid ones reported; checkpoint resume places recorded.
+    fn record(
+        &mut self,
+        place: u64,
+        item: Item,
+        every: Option<u64>,
+        out: &mut Vec<Msg>,
+        errors: &mut Vec<String>,
+    ) -> bool {
+        let before = every.map(|_| self.state(place));
+        if let Item::Line(bytes) = &item {
+            if let Some(ts) = heartbeat_time(bytes) {
+                self.engine.heartbeat(ts, &mut NoSink);
+                return true;
+            }
+        }
+        let fed = match item {
+            Item::Line(bytes) => {
+                feed_line(&mut self.engine, &mut self.adapter, &bytes, &mut NoSink)
+            }
+            Item::TooLong(n) => {
+                let o = too_long(n);
+                self.adapter.count(&o);
+                feed_outcome(&mut self.engine, o, None, &mut NoSink)
+            }
+        };
+        if let Err(m) = fed {
+            if self.engine.stats().invalid <= crate::cluster::MAX_REPORTED_INVALID {
+                errors.push(format!("{}:{place}: invalid event: {m}", self.input.name()));
+            }
+        }
+        if let (Some(every), Some(state)) = (every, before) {
+            self.boundaries(every, state, out);
+        }
+        false
+    }
+
     /// Skipped records by reason so far.
     fn skipped(&self) -> Vec<(String, u64)> {
         let skipped = &self.adapter.accounting().skipped;
