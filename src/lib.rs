@@ -39,29 +39,55 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// Declares the inner stages: private, or public but hidden with the `internals` feature
+/// (for the fuzz targets, benchmarks and tests that exercise a stage directly; not a
+/// stable interface).
+macro_rules! stages {
+    ($($(#[$doc:meta])* $m:ident;)*) => {$(
+        $(#[$doc])*
+        #[cfg(feature = "internals")]
+        #[doc(hidden)]
+        pub mod $m;
+        $(#[$doc])*
+        #[cfg(not(feature = "internals"))]
+        mod $m;
+    )*};
+}
+
+// The pipeline, in order: each module uses only those before it (tests/layout.rs).
+pub mod diag;
+pub mod report;
+pub mod time;
+stages! {
+    pattern;
+    net;
+    file;
+    condition;
+    rule;
+    event;
+}
+pub mod source;
+stages! {
+    compile;
+}
 pub mod alert;
+stages! {
+    detect;
+    correlate;
+    engine;
+}
+#[cfg(feature = "cli")]
+pub mod cli;
 #[cfg(feature = "cluster")]
 pub mod cluster;
-pub mod compile;
-pub mod condition;
-pub mod correlate;
-pub mod detect;
-pub mod diag;
-pub mod engine;
-pub mod event;
-pub mod file;
-pub mod net;
-pub mod pattern;
-pub mod report;
-pub mod rule;
-pub mod source;
 pub mod testing;
-pub mod time;
 
 pub use alert::{Alert, AlertSink};
-pub use compile::{Options, RuleSet, RuleSetBuilder};
-pub use correlate::Limits;
+pub use compile::{Options, RuleRef, RuleSet, RuleSetBuilder};
+pub use correlate::{Limits, Pending};
 pub use detect::{Detected, Detector};
 pub use diag::{Code, Diagnostic, Diagnostics, Severity};
 pub use engine::{Engine, Settings, StateError, Stats};
-pub use event::EventError;
+pub use event::{EventError, Line, LineReader};
+pub use rule::Placeholders;
+pub use time::Timestamp;

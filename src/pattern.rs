@@ -80,11 +80,6 @@ impl Pattern {
         }
     }
 
-    /// True if the pattern has a `*` or `?`.
-    pub fn has_wildcards(&self) -> bool {
-        self.0.iter().any(|t| !matches!(t, Tok::Lit(_)))
-    }
-
     /// `contains`: `*value*` (no doubled star).
     pub fn contains(self) -> Pattern {
         self.startswith().endswith()
@@ -127,6 +122,7 @@ impl Pattern {
     }
 
     /// The text of a pattern whose literals are all UTF-8, for printing.
+    #[cfg(test)]
     pub fn to_sigma(&self) -> String {
         let mut s = String::new();
         for t in &self.0 {

@@ -229,13 +229,13 @@ pub struct EngineArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_group_entries: usize,
     /// Longest accepted input line in bytes; longer lines are skipped and counted invalid.
-    #[arg(long, value_name = "BYTES", default_value_t = session_sigma::event::lines::DEFAULT_MAX_LINE)]
+    #[arg(long, value_name = "BYTES", default_value_t = crate::event::lines::DEFAULT_MAX_LINE)]
     pub max_line_bytes: usize,
 }
 
 impl EngineArgs {
     /// The engine settings, or a usage error (reported on stderr).
-    pub fn settings(&self) -> Result<session_sigma::Settings, u8> {
+    pub fn settings(&self) -> Result<crate::engine::Settings, u8> {
         let fail = |m: String| {
             eprintln!("error: {m}");
             super::EXIT_ERROR
@@ -250,10 +250,10 @@ impl EngineArgs {
         if self.max_line_bytes == 0 {
             return Err(fail("--max-line-bytes must be at least 1".into()));
         }
-        Ok(session_sigma::Settings {
+        Ok(crate::engine::Settings {
             max_lateness,
             eof_flush: self.eof == Eof::Flush,
-            limits: session_sigma::Limits {
+            limits: crate::correlate::Limits {
                 max_groups: self.max_groups,
                 max_group_entries: self.max_group_entries,
             },
@@ -299,7 +299,7 @@ pub struct NormalizeArgs {
     #[arg(long, value_name = "YYYY")]
     pub year: Option<i64>,
     /// Longest accepted input line in bytes; longer lines are counted invalid.
-    #[arg(long, value_name = "BYTES", default_value_t = session_sigma::event::lines::DEFAULT_MAX_LINE)]
+    #[arg(long, value_name = "BYTES", default_value_t = crate::event::lines::DEFAULT_MAX_LINE)]
     pub max_line_bytes: usize,
     /// Input files. None or "-" reads stdin.
     #[arg(value_name = "EVENTS")]

@@ -1,11 +1,11 @@
 //! `session-sigma cluster` (feature `cluster`): the engine on timely dataflow, over
-//! partitioned input. See `session_sigma::cluster`.
+//! partitioned input. See `crate::cluster`.
 
 use super::args::{ClusterArgs, OutputFormat, PublishArgs};
 use super::{EXIT_ERROR, RuleSources, duration_arg};
-use session_sigma::cluster::input::Spec;
-use session_sigma::cluster::{Job, Topology, run};
-use session_sigma::source::Format;
+use crate::cluster::input::Spec;
+use crate::cluster::{Job, Topology, run};
+use crate::source::Format;
 use std::io::BufWriter;
 
 pub fn cluster(a: &ClusterArgs) -> u8 {
@@ -89,10 +89,7 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
             eprintln!("error: -n {} needs a hostfile (-h FILE)", a.processes);
             return EXIT_ERROR;
         };
-        let text = match session_sigma::file::read_text_bounded(
-            path,
-            session_sigma::file::MAX_RULE_FILE,
-        ) {
+        let text = match crate::file::read_text_bounded(path, crate::file::MAX_RULE_FILE) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: cannot read hostfile {}: {e}", path.display());
@@ -135,7 +132,7 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
                 eprintln!("error: cannot create {}: {e}", dir.display());
                 return EXIT_ERROR;
             }
-            Some(session_sigma::cluster::checkpoint::Config {
+            Some(crate::cluster::checkpoint::Config {
                 dir: dir.clone(),
                 every,
             })
@@ -176,8 +173,8 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
         settings,
         format: Format::from(a.engine.input_format),
         output: match a.engine.format {
-            OutputFormat::Jsonl => session_sigma::alert::Format::Jsonl,
-            OutputFormat::Text => session_sigma::alert::Format::Text,
+            OutputFormat::Jsonl => crate::alert::Format::Jsonl,
+            OutputFormat::Text => crate::alert::Format::Text,
         },
         spec,
         max_line: a.engine.max_line_bytes,
@@ -221,7 +218,7 @@ fn reopen(path: &std::path::Path) -> std::io::Result<(std::fs::File, u64)> {
 
 /// `publish`: JSON lines into a JetStream stream, partition by partition, in input order.
 pub fn publish(a: &PublishArgs) -> u8 {
-    use session_sigma::cluster::nats::{Client, partition_of};
+    use crate::cluster::nats::{Client, partition_of};
     use std::io::BufRead;
     if a.partitions == 0 {
         eprintln!("error: --partitions must be at least 1");

@@ -3,8 +3,8 @@
 
 use super::EXIT_ERROR;
 use super::args::InputFormat;
-use session_sigma::event::lines::{Line, LineReader};
-use session_sigma::source::{self, Adapter, Format, Outcome};
+use crate::event::lines::{Line, LineReader};
+use crate::source::{self, Adapter, Format, Outcome};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -50,7 +50,7 @@ pub fn outcome<'a>(adapter: &mut Adapter, item: Item<'a>) -> (Outcome, Option<&'
     match item {
         Item::Line(bytes) => (adapter.line(bytes), Some(bytes)),
         Item::TooLong(n) => {
-            let o = session_sigma::engine::feed::too_long(n);
+            let o = crate::engine::feed::too_long(n);
             adapter.count(&o);
             (o, None)
         }

@@ -41,10 +41,11 @@ mod normalize;
 mod parallel;
 mod run;
 
+use crate::compile::{Options, RuleSet, RuleSetBuilder};
+use crate::diag::Diagnostics;
+use crate::report::render;
 use args::{Cli, Command};
 use clap::Parser;
-use session_sigma::report::render;
-use session_sigma::{Diagnostics, Options, RuleSet, RuleSetBuilder};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -55,7 +56,7 @@ mod bundled {
 /// A duration option (`--x 30s`) of at least `min` nanoseconds; a usage error (reported)
 /// otherwise.
 pub fn duration_arg(flag: &str, text: &str, min: i64) -> Result<std::time::Duration, u8> {
-    match session_sigma::time::parse_duration(text) {
+    match crate::time::parse_duration(text) {
         Ok(d) if d >= min => Ok(std::time::Duration::from_nanos(d.unsigned_abs())),
         Ok(_) => {
             eprintln!("error: {flag} `{text}` is too short: it must be positive");
@@ -71,6 +72,9 @@ pub fn duration_arg(flag: &str, text: &str, min: i64) -> Result<std::time::Durat
 /// Exit code for usage errors, unreadable files and rules that do not compile.
 pub const EXIT_ERROR: u8 = 2;
 
+/// The `session-sigma` command: parses the arguments, runs the subcommand, and returns
+/// its exit code (0 success; 1 a rule test failed or `check` found an error; 2 usage
+/// errors, unreadable files, rules that do not compile).
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -112,18 +116,16 @@ impl RuleSources {
         if let Some(p) = placeholders {
             let shown = p.display().to_string();
             let text =
-                session_sigma::file::read_text_bounded(p, session_sigma::file::MAX_RULE_FILE)
-                    .map_err(|e| {
-                        eprintln!("error: cannot read placeholder file {shown}: {e}");
-                        EXIT_ERROR
-                    })?;
-            let text = session_sigma::file::without_bom(&text).to_string();
-            options.placeholders = Some(
-                session_sigma::rule::load_placeholders(&shown, &text).map_err(|d| {
+                crate::file::read_text_bounded(p, crate::file::MAX_RULE_FILE).map_err(|e| {
+                    eprintln!("error: cannot read placeholder file {shown}: {e}");
+                    EXIT_ERROR
+                })?;
+            let text = crate::file::without_bom(&text).to_string();
+            options.placeholders =
+                Some(crate::rule::load_placeholders(&shown, &text).map_err(|d| {
                     print_diagnostics(&d, &[(shown.clone(), text.clone())], true);
                     EXIT_ERROR
-                })?,
-            );
+                })?);
         }
         let mut builder = RuleSet::builder();
         builder.options(options);
@@ -187,7 +189,7 @@ fn test(a: &args::TestArgs) -> u8 {
         Ok(s) => s,
         Err(c) => return c,
     };
-    let outcomes = session_sigma::testing::run_all(&set);
+    let outcomes = crate::testing::run_all(&set);
     let mut failed = 0usize;
     for o in &outcomes {
         match &o.failure {

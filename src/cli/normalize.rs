@@ -4,7 +4,7 @@
 use super::EXIT_ERROR;
 use super::args::NormalizeArgs;
 use super::input::{self, Item, Place};
-use session_sigma::source::{Adapter, Format, Outcome};
+use crate::source::{Adapter, Format, Outcome};
 use std::io::{BufWriter, Write};
 
 pub fn normalize(a: &NormalizeArgs) -> u8 {

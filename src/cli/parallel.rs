@@ -4,8 +4,9 @@
 //! correlations, alert order). The output is therefore exactly that of `--threads 1`.
 
 use super::input::{self, Item, Place};
-use session_sigma::source::Format;
-use session_sigma::{Detected, Detector, RuleSet};
+use crate::compile::RuleSet;
+use crate::detect::{Detected, Detector};
+use crate::source::Format;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, mpsc};
@@ -18,7 +19,7 @@ pub enum Owned {
     /// A line: its bytes in the batch's buffer.
     Line(std::ops::Range<usize>),
     TooLong(usize),
-    Record(session_sigma::source::Outcome),
+    Record(crate::source::Outcome),
 }
 
 /// One record of a batch, with what a worker found in it (plain session lines only).
@@ -65,7 +66,7 @@ pub fn read(
                     for e in &mut batch.entries {
                         if let Owned::Line(range) = &e.owned {
                             let bytes = &batch.data[range.clone()];
-                            if session_sigma::source::detect::may_be_plain_session(format, bytes) {
+                            if crate::source::detect::may_be_plain_session(format, bytes) {
                                 e.detected = Some(detector.detect_line(bytes));
                             }
                         }

@@ -3,9 +3,11 @@
 use super::args::{OutputFormat, RunArgs};
 use super::input::{self, Item, Place};
 use super::{EXIT_ERROR, RuleSources};
-use session_sigma::engine::feed::{feed_line, feed_outcome};
-use session_sigma::source::{Adapter, Format, Outcome};
-use session_sigma::{Alert, AlertSink, Engine, EventError};
+use crate::alert::{Alert, AlertSink};
+use crate::engine::Engine;
+use crate::engine::feed::{feed_line, feed_outcome};
+use crate::event::EventError;
+use crate::source::{Adapter, Format, Outcome};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
@@ -172,7 +174,7 @@ pub fn run(a: &RunArgs) -> u8 {
         }
         None => engine.finish(&mut sink),
     };
-    let stats = session_sigma::Stats { skipped, ..stats };
+    let stats = crate::engine::Stats { skipped, ..stats };
     let _ = sink.out.flush();
     if let Some(e) = &sink.error {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -187,7 +189,7 @@ pub fn run(a: &RunArgs) -> u8 {
 }
 
 /// Writes the summary (if asked) and says how many records were invalid; the exit status.
-pub fn finish_report(stats: &session_sigma::Stats, summary: Option<&std::path::Path>) -> u8 {
+pub fn finish_report(stats: &crate::engine::Stats, summary: Option<&std::path::Path>) -> u8 {
     let mut status = 0;
     if let Some(path) = summary {
         if let Err(e) = std::fs::write(path, stats.to_json() + "\n") {
@@ -418,15 +420,14 @@ fn read_threaded(
 }
 
 fn load_state(engine: &mut Engine<'_>, path: &std::path::Path) -> Result<(), u8> {
-    let text =
-        match session_sigma::file::read_text_bounded(path, session_sigma::file::MAX_STATE_FILE) {
-            Ok(t) => t,
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => {
-                eprintln!("error: cannot read state {}: {e}", path.display());
-                return Err(EXIT_ERROR);
-            }
-        };
+    let text = match crate::file::read_text_bounded(path, crate::file::MAX_STATE_FILE) {
+        Ok(t) => t,
+        Err(e) if e.is_not_found() => return Ok(()),
+        Err(e) => {
+            eprintln!("error: cannot read state {}: {e}", path.display());
+            return Err(EXIT_ERROR);
+        }
+    };
     engine.restore(&text).map_err(|e| {
         eprintln!("error: {}: {e}", path.display());
         EXIT_ERROR

@@ -141,7 +141,6 @@ fn compile_items(
                     meta: Arc::new(r.meta.clone()),
                     position,
                     root,
-                    logsource: r.logsource.clone(),
                     windows: r
                         .logsource
                         .product

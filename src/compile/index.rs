@@ -84,7 +84,6 @@ pub struct RuleIndex {
     slots: Vec<SlotIndex>,
     /// Rules visited for every event (ascending).
     always: Vec<u32>,
-    disabled: bool,
     /// Per rule, its anchor in words (for `explain`).
     described: Vec<String>,
 }
@@ -102,10 +101,7 @@ pub struct Scratch {
 impl RuleIndex {
     /// Builds the index; with `enabled = false` every rule is always visited.
     pub fn build(set: &RuleSet, enabled: bool) -> RuleIndex {
-        let mut idx = RuleIndex {
-            disabled: !enabled,
-            ..RuleIndex::default()
-        };
+        let mut idx = RuleIndex::default();
         let anchors = |score: &dyn Fn(&Anchor) -> u64| -> Vec<Vec<Anchor>> {
             set.rules
                 .iter()
@@ -260,11 +256,6 @@ impl RuleIndex {
                 }
             }
         }
-    }
-
-    /// True when built with the index turned off.
-    pub fn is_disabled(&self) -> bool {
-        self.disabled
     }
 
     /// The rules an event must visit, ascending, into `out` (no allocation once `out` and

@@ -181,11 +181,6 @@ impl StrMatcher {
         )
     }
 
-    /// True for case-sensitive matchers.
-    pub fn cased(&self) -> bool {
-        self.cased
-    }
-
     /// A one-line description for `explain`.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();

@@ -33,8 +33,6 @@ pub struct CompiledRule {
     pub position: u32,
     /// The root node of its condition.
     pub root: NodeId,
-    /// Its `logsource`.
-    pub logsource: rule::LogSource,
     /// `logsource: product: windows`: evaluated against flattened Windows records, not
     /// session events (DESIGN.md section 5).
     pub windows: bool,
@@ -157,17 +155,18 @@ impl RuleSet {
 
     /// A reader of events projected onto this rule set's fields (what the engine uses;
     /// exposed for benchmarks and tools).
+    #[doc(hidden)]
     pub fn projector(&self) -> crate::event::Projector {
         crate::event::Projector::new(&self.fields, &self.uses, &crate::event::MARKER_KEYS)
     }
 
     /// Does any detection rule evaluate this target (Windows records, or session events)?
-    pub fn has_target(&self, windows: bool) -> bool {
+    pub(crate) fn has_target(&self, windows: bool) -> bool {
         self.targets[usize::from(windows)]
     }
 
     /// The identity of a rule.
-    pub fn meta(&self, r: RuleRef) -> &Arc<RuleMeta> {
+    pub(crate) fn meta(&self, r: RuleRef) -> &Arc<RuleMeta> {
         match r {
             RuleRef::Detection(i) => &self.rules[i as usize].meta,
             RuleRef::Correlation(i) => &self.correlations[i as usize].meta,

@@ -4,6 +4,7 @@ pub mod ast;
 mod parser;
 
 pub use ast::{Cond, CondKind, CondSpan, Quantifier, Target};
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))]
 pub use parser::MAX_NESTING;
 
 use crate::diag::Code;

@@ -200,6 +200,7 @@ impl Correlator {
     }
 
     /// The time of the first in-order event (what `learning` counts from).
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub fn stream_start(&self) -> Option<Timestamp> {
         self.stream_start
     }
@@ -571,6 +572,7 @@ fn via_of(c: &CompiledCorrelation, vias: &[RuleRef]) -> RuleRef {
 /// The group an event that matched the detection rules `matched` has in correlation
 /// `ci`, as [`Correlator::on_event`] finds it; `None` when the correlation does not
 /// consume the event or ignores it (S4). Cluster mode routes by it.
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 pub fn group_of(set: &RuleSet, ci: u32, event: &Value, matched: &[u32]) -> Option<GroupKey> {
     let c = &set.correlations[ci as usize];
     let vias: Vec<RuleRef> = c

@@ -164,6 +164,7 @@ pub(super) fn rebuild_timers(
     timers
 }
 
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 impl GroupsSnapshot {
     fn empty_like(&self) -> GroupsSnapshot {
         match self {
@@ -194,6 +195,7 @@ impl GroupsSnapshot {
     }
 }
 
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 impl CorrelatorSnapshot {
     /// The groups of several snapshots of the same rules that `keep(correlation, group)`
     /// accepts, as one snapshot: how cluster workers take over the groups they own after a

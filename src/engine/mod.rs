@@ -14,7 +14,7 @@ mod parallel;
 mod stats;
 
 pub use checkpoint::StateError;
-pub use export::{CorrRecord, Exports};
+pub(crate) use export::{CorrRecord, Exports};
 pub use stats::Stats;
 
 use crate::alert::{Alert, AlertOrder, AlertSink, Emitted};
@@ -146,12 +146,12 @@ impl<'r> Engine<'r> {
     }
 
     /// Counts an input record that could not be read as an event.
-    pub fn record_invalid(&mut self) {
+    pub(crate) fn record_invalid(&mut self) {
         self.stats.invalid += 1;
     }
 
     /// Counts a blank input line (not an event, not a record).
-    pub fn record_blank(&mut self) {
+    pub(crate) fn record_blank(&mut self) {
         self.stats.blank += 1;
     }
 
@@ -182,7 +182,7 @@ impl<'r> Engine<'r> {
     /// line that has one of [`crate::event::MARKER_KEYS`] at its top level (a Windows or
     /// journal record, or a session event with a Windows `raw`) is handed back untouched and
     /// uncounted: `Ok(false)`, for the source adapter to read.
-    pub fn process_session_line(
+    pub(crate) fn process_session_line(
         &mut self,
         line: &[u8],
         sink: &mut dyn AlertSink,

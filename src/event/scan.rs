@@ -321,6 +321,7 @@ fn span(kind: Kind, start: usize, end: usize) -> Span {
 }
 
 /// Validates a whole document and returns the span of its top-level value.
+#[cfg(test)]
 pub fn document(text: &str) -> Result<Span, Invalid> {
     top_members(text, &mut |_, _, _| {})
 }

@@ -12,7 +12,7 @@ pub mod modifiers;
 mod testcase;
 pub mod yaml;
 
-pub use check::{SearchNames, pattern_selects};
+pub use check::SearchNames;
 pub use lower::Loaded;
 pub use model::*;
 pub use modifiers::Placeholders;

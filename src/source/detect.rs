@@ -65,7 +65,7 @@ impl Adapter {
 
     /// The fast path for session JSON (`session` and `auto`): a line that starts like a JSON
     /// object may be a plain session event, which the engine reads directly, by projection,
-    /// without a `Value` being built ([`crate::Engine::process_session_line`], which hands
+    /// without a `Value` being built (`Engine::process_session_line`, which hands
     /// back lines with one of the [`MARKER_KEYS`]). Count it with [`Adapter::count_plain`].
     /// `None`: use [`Adapter::line`].
     pub fn plain_session<'l>(&self, line: &'l [u8]) -> Option<&'l [u8]> {
