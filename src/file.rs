@@ -3,7 +3,6 @@
 //! file larger than any real one is refused with a clear error instead of hanging or
 //! exhausting memory.
 
-use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
@@ -14,14 +13,17 @@ pub const MAX_RULE_FILE: u64 = 16 << 20;
 pub const MAX_STATE_FILE: u64 = 8 << 30;
 
 /// Why a file could not be read.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReadError {
     /// The operating system's error (not found, permission denied, …).
-    Io(std::io::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
     /// Not a regular file (a directory, a device, a FIFO, a socket).
+    #[error("{0}, not a regular file")]
     NotRegular(&'static str),
     /// Larger than the limit (in bytes).
+    #[error("{size} bytes is larger than the limit of {limit} bytes")]
     TooLarge {
         /// The file's size, or at least this many bytes for a file that grew while read.
         size: u64,
@@ -34,26 +36,6 @@ impl ReadError {
     /// Is this "the file does not exist"?
     pub fn is_not_found(&self) -> bool {
         matches!(self, ReadError::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
-    }
-}
-
-impl fmt::Display for ReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReadError::Io(e) => write!(f, "{e}"),
-            ReadError::NotRegular(kind) => write!(f, "{kind}, not a regular file"),
-            ReadError::TooLarge { size, limit } => {
-                write!(f, "{size} bytes is larger than the limit of {limit} bytes")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ReadError {}
-
-impl From<std::io::Error> for ReadError {
-    fn from(e: std::io::Error) -> Self {
-        ReadError::Io(e)
     }
 }
 

@@ -32,30 +32,61 @@ pub fn parse_ip(s: &str) -> Option<IpBits> {
     }
 }
 
+/// Why a `cidr` value is not a network.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CidrError {
+    /// `10.0.0.0/x`.
+    #[error("`{0}` has an invalid prefix length")]
+    BadPrefix(String),
+    /// `nope`.
+    #[error("`{0}` is not an IPv4 or IPv6 network")]
+    NotAddress(String),
+    /// `10.0.0.0/33`.
+    #[error("`{text}`: the prefix length is at most {max}")]
+    PrefixTooLong {
+        /// The value.
+        text: String,
+        /// 32 or 128.
+        max: u8,
+    },
+    /// `10.1.2.3/8`: host bits set (pySigma, like Python's strict `ip_network`, refuses it).
+    #[error("`{text}` has host bits set; did you mean `{network}`?")]
+    HostBits {
+        /// The value.
+        text: String,
+        /// The network it lies in.
+        network: String,
+    },
+}
+
 /// Parses `a.b.c.d/n`, `a.b.c.d`, `x::y/n` or `x::y`. As in pySigma (Python's strict
 /// `ip_network`), a network with host bits set is an error, not silently masked.
-pub fn parse_cidr(s: &str) -> Result<Network, String> {
+pub fn parse_cidr(s: &str) -> Result<Network, CidrError> {
     let text = s.trim();
     let (addr, prefix) = match text.split_once('/') {
         Some((a, p)) => (
             a,
             Some(
                 p.parse::<u8>()
-                    .map_err(|_| format!("`{s}` has an invalid prefix length"))?,
+                    .map_err(|_| CidrError::BadPrefix(s.to_string()))?,
             ),
         ),
         None => (text, None),
     };
     let ip: std::net::IpAddr = addr
         .parse()
-        .map_err(|_| format!("`{s}` is not an IPv4 or IPv6 network"))?;
+        .map_err(|_| CidrError::NotAddress(s.to_string()))?;
     let (bits, v4, max) = match ip {
         std::net::IpAddr::V4(a) => (u128::from(u32::from(a)), true, 32),
         std::net::IpAddr::V6(a) => (u128::from(a), false, 128),
     };
     let prefix = prefix.unwrap_or(max);
     if prefix > max {
-        return Err(format!("`{s}`: the prefix length is at most {max}"));
+        return Err(CidrError::PrefixTooLong {
+            text: s.to_string(),
+            max,
+        });
     }
     let addr = mask(bits, prefix, max);
     if addr != mask(bits, max, max) {
@@ -65,9 +96,10 @@ pub fn parse_cidr(s: &str) -> Result<Network, String> {
             }
             std::net::IpAddr::V6(_) => std::net::IpAddr::from(std::net::Ipv6Addr::from(addr)),
         };
-        return Err(format!(
-            "`{s}` has host bits set; did you mean `{base}/{prefix}`?"
-        ));
+        return Err(CidrError::HostBits {
+            text: s.to_string(),
+            network: format!("{base}/{prefix}"),
+        });
     }
     Ok(Network { addr, prefix, v4 })
 }
@@ -100,13 +132,14 @@ mod tests {
         let n = parse_cidr("10.0.0.0/8").unwrap();
         assert!(n.v4 && n.prefix == 8);
         assert_eq!(
-            parse_cidr("10.1.2.3/8").unwrap_err(),
+            parse_cidr("10.1.2.3/8").unwrap_err().to_string(),
             "`10.1.2.3/8` has host bits set; did you mean `10.0.0.0/8`?"
         );
         assert!(parse_cidr("fe80::/10").is_ok());
         assert!(
             parse_cidr("fe80::1/10")
                 .unwrap_err()
+                .to_string()
                 .contains("did you mean `fe80::/10`?")
         );
         assert!(parse_cidr("10.0.0.0/33").is_err());

@@ -21,6 +21,15 @@ pub enum Tok {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Pattern(pub Vec<Tok>);
 
+/// Why a value's variants cannot be built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PatternError {
+    /// `windash` on a value with more than a dozen word-starting dashes.
+    #[error("`windash` expands this value to more than {MAX_VARIANTS} variants")]
+    TooManyVariants,
+}
+
 /// Most variants a value may expand to (`windash`, `expand`).
 pub const MAX_VARIANTS: usize = 4096;
 
@@ -144,7 +153,7 @@ impl Pattern {
 
     /// `windash`: every `-` or `/` that starts a word (preceded by a non-word character or
     /// the start, followed by a word character) becomes each of `-`, `/`, `–`, `—`, `―`.
-    pub fn windash(&self) -> Result<Vec<Pattern>, String> {
+    pub fn windash(&self) -> Result<Vec<Pattern>, PatternError> {
         const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
         // Flatten to (char | wildcard) items to see word boundaries across tokens.
         enum Item {
@@ -168,9 +177,7 @@ impl Pattern {
                         && is_word(items.get(i + 1)) =>
                 {
                     if variants.len() * DASHES.len() > MAX_VARIANTS {
-                        return Err(format!(
-                            "`windash` expands this value to more than {MAX_VARIANTS} variants"
-                        ));
+                        return Err(PatternError::TooManyVariants);
                     }
                     let _ = c;
                     variants = variants

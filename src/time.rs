@@ -277,31 +277,19 @@ pub(crate) fn fraction(b: &[u8], i: &mut usize) -> Option<u32> {
 pub const MAX_DURATION_DAYS: i64 = 36_500;
 
 /// Why a duration did not parse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DurationError {
     /// Not `<n>s|m|h|d` (`5`, `5w`, `ten minutes`).
+    #[error("is not a duration such as 30s, 10m, 2h or 7d")]
     Syntax,
     /// A negative number (`-1s`).
+    #[error("is negative: durations cannot be negative")]
     Negative,
     /// Longer than [`MAX_DURATION_DAYS`] (`999999999d`).
+    #[error("is too large: the largest duration accepted is {MAX_DURATION_DAYS}d (100 years)")]
     TooLarge,
 }
-
-impl fmt::Display for DurationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DurationError::Syntax => f.write_str("is not a duration such as 30s, 10m, 2h or 7d"),
-            DurationError::Negative => f.write_str("is negative: durations cannot be negative"),
-            DurationError::TooLarge => write!(
-                f,
-                "is too large: the largest duration accepted is {MAX_DURATION_DAYS}d (100 years)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for DurationError {}
 
 /// Parses a duration `<n>s|m|h|d` (e.g. `90m`) into nanoseconds.
 pub fn parse_duration(s: &str) -> Result<i64, DurationError> {

@@ -218,7 +218,7 @@ fn reopen(path: &std::path::Path) -> std::io::Result<(std::fs::File, u64)> {
 
 /// `publish`: JSON lines into a JetStream stream, partition by partition, in input order.
 pub fn publish(a: &PublishArgs) -> u8 {
-    use crate::cluster::nats::{Client, partition_of};
+    use crate::cluster::nats::{Client, NatsError, partition_of};
     use std::io::BufRead;
     if a.partitions == 0 {
         eprintln!("error: --partitions must be at least 1");
@@ -245,12 +245,10 @@ pub fn publish(a: &PublishArgs) -> u8 {
     };
     let mut parts: Vec<Vec<Vec<u8>>> = vec![Vec::new(); a.partitions as usize];
     let mut total = 0u64;
-    let flush = |parts: &mut Vec<Vec<Vec<u8>>>, client: &mut Client| -> Result<(), String> {
+    let flush = |parts: &mut Vec<Vec<Vec<u8>>>, client: &mut Client| -> Result<(), NatsError> {
         for (p, lines) in parts.iter_mut().enumerate() {
             let refs: Vec<&[u8]> = lines.iter().map(|l| l.as_slice()).collect();
-            client
-                .publish_batch(&a.stream, p as u32, &refs)
-                .map_err(|e| e.to_string())?;
+            client.publish_batch(&a.stream, p as u32, &refs)?;
             lines.clear();
         }
         Ok(())

@@ -241,7 +241,12 @@ impl<W: Write> Runner<'_, '_, W> {
             }
         };
         if let Err(message) = fed {
-            input::report_invalid(name, place, &message, self.engine.stats().invalid);
+            input::report_invalid(
+                name,
+                place,
+                &message.to_string(),
+                self.engine.stats().invalid,
+            );
         }
         self.sink.error.is_none()
     }
@@ -264,7 +269,12 @@ impl<W: Write> Runner<'_, '_, W> {
     fn handle_adapter(&mut self, name: &str, place: Place, line: &[u8]) -> bool {
         let outcome = self.adapter.line(line);
         if let Err(message) = feed_outcome(self.engine, outcome, Some(line), self.sink) {
-            input::report_invalid(name, place, &message, self.engine.stats().invalid);
+            input::report_invalid(
+                name,
+                place,
+                &message.to_string(),
+                self.engine.stats().invalid,
+            );
         }
         self.sink.error.is_none()
     }

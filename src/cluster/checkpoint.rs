@@ -16,6 +16,7 @@
 //! `T` only redo the lateness check), workers take the groups they now own from every
 //! snapshot, and worker 0 skips the alerts the output file already holds after `T`.
 
+use super::ClusterError;
 use crate::correlate::CorrelatorSnapshot;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -152,27 +153,39 @@ pub fn write(
 }
 
 /// The latest complete checkpoint in `dir`, if any.
-pub fn load_latest(dir: &Path, partitions: u32) -> Result<Option<Restored>, String> {
+pub fn load_latest(dir: &Path, partitions: u32) -> Result<Option<Restored>, ClusterError> {
     let latest = match std::fs::read_to_string(dir.join("LATEST")) {
         Ok(t) => t.trim().to_string(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", dir.join("LATEST").display())),
+        Err(e) => {
+            return Err(ClusterError::Checkpoint {
+                path: dir.join("LATEST").display().to_string(),
+                message: e.to_string(),
+            });
+        }
     };
     let ck = dir.join(&latest);
-    let read = |name: &str| -> Result<String, String> {
+    let read = |name: &str| -> Result<String, ClusterError> {
         let path = ck.join(name);
-        crate::file::read_text_bounded(&path, crate::file::MAX_STATE_FILE)
-            .map_err(|e| format!("{}: {e}", path.display()))
+        crate::file::read_text_bounded(&path, crate::file::MAX_STATE_FILE).map_err(|e| {
+            ClusterError::Checkpoint {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }
+        })
     };
-    let bad = |name: &str, e: serde_json::Error| format!("{}: {e}", ck.join(name).display());
+    let bad = |name: &str, e: serde_json::Error| ClusterError::Checkpoint {
+        path: ck.join(name).display().to_string(),
+        message: e.to_string(),
+    };
     let manifest: Manifest =
         serde_json::from_str(&read("MANIFEST")?).map_err(|e| bad("MANIFEST", e))?;
     if manifest.partitions != partitions {
-        return Err(format!(
-            "{}: the checkpoint has {} partitions, this run {partitions}",
-            ck.display(),
-            manifest.partitions
-        ));
+        return Err(ClusterError::CheckpointPartitions {
+            dir: ck.display().to_string(),
+            found: manifest.partitions,
+            partitions,
+        });
     }
     let mut parts = Vec::new();
     for p in 0..partitions {

@@ -3,6 +3,7 @@
 //! absence deadlines fired in between exactly as the engine fires them
 //! ([`Correlator::fire_before`], [`Correlator::end_of_input`]).
 
+use super::ClusterError;
 use super::checkpoint::{Restored, WorkerState};
 use super::msg::{Counts, EventMsg, Msg};
 use super::route::Components;
@@ -35,7 +36,7 @@ impl Correlating {
         restored: Option<&Restored>,
         index: u64,
         workers: u64,
-    ) -> Result<Correlating, String> {
+    ) -> Result<Correlating, ClusterError> {
         let comps = Components::of(set);
         let mut corr = Correlator::new(set, settings.limits);
         let mut start = None;
@@ -62,12 +63,12 @@ impl Correlating {
 
     /// The state as a checkpoint part ([`WorkerState`] as JSON); an error leaves the
     /// checkpoint incomplete (not written), so a restart uses the one before.
-    pub fn snapshot(&self) -> Result<String, String> {
+    pub fn snapshot(&self) -> Result<String, ClusterError> {
         let w = WorkerState {
             start: self.start,
             correlator: self.corr.snapshot(self.set),
         };
-        serde_json::to_string(&w).map_err(|e| format!("cannot snapshot correlation state: {e}"))
+        serde_json::to_string(&w).map_err(ClusterError::SnapshotWrite)
     }
 
     /// A control message (`Start`/`End`); false for others.

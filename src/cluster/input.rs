@@ -1,6 +1,7 @@
 //! Partitioned inputs: each partition is read in its own order, by the worker that owns it
 //! (partition `p` belongs to worker `p mod workers`).
 
+use super::ClusterError;
 use crate::event::lines::{Line, LineReader};
 use std::io::BufReader;
 use std::path::PathBuf;
@@ -27,7 +28,7 @@ pub trait Partition: Send {
     /// Its name, for diagnostics.
     fn name(&self) -> &str;
     /// Appends up to `max` records to `out`.
-    fn read(&mut self, max: usize, out: &mut Vec<(u64, Item)>) -> Result<Status, String>;
+    fn read(&mut self, max: usize, out: &mut Vec<(u64, Item)>) -> Result<Status, ClusterError>;
 }
 
 /// Where the partitions come from.
@@ -61,7 +62,7 @@ impl Spec {
 
     /// Checks that every partition can be opened, before any process connects: a missing
     /// file or stream stops the run at once instead of leaving a partition out.
-    pub fn check(&self, max_line: usize) -> Result<(), String> {
+    pub fn check(&self, max_line: usize) -> Result<(), ClusterError> {
         match self {
             Spec::Files(_) => {
                 (0..self.count()).try_for_each(|p| self.open(p, max_line, None).map(|_| ()))
@@ -72,7 +73,10 @@ impl Spec {
                 partitions,
                 ..
             } => {
-                let fail = |e: super::nats::NatsError| format!("{url}/{stream}: {e}");
+                let fail = |source| ClusterError::Nats {
+                    name: format!("{url}/{stream}"),
+                    source,
+                };
                 let mut client =
                     super::nats::Client::connect(url, std::time::Duration::from_secs(5))
                         .map_err(fail)?;
@@ -88,7 +92,7 @@ impl Spec {
         p: u32,
         max_line: usize,
         from: Option<&super::checkpoint::PartState>,
-    ) -> Result<Box<dyn Partition>, String> {
+    ) -> Result<Box<dyn Partition>, ClusterError> {
         if from.is_some_and(|f| f.ended) {
             return Ok(Box::new(Ended(format!("partition {p}"))));
         }
@@ -96,8 +100,10 @@ impl Spec {
         match self {
             Spec::Files(files) => {
                 let path = &files[p as usize];
-                let f = std::fs::File::open(path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let f = std::fs::File::open(path).map_err(|source| ClusterError::Open {
+                    path: path.display().to_string(),
+                    source,
+                })?;
                 Ok(Box::new(FilePartition {
                     name: path.display().to_string(),
                     lines: LineReader::new(BufReader::with_capacity(1 << 16, f), max_line),
@@ -111,7 +117,10 @@ impl Spec {
                 ..
             } => {
                 let name = format!("{url}/{stream}.p.{p}");
-                let fail = |e: super::nats::NatsError| format!("{name}: {e}");
+                let fail = |source| ClusterError::Nats {
+                    name: name.clone(),
+                    source,
+                };
                 let mut client =
                     super::nats::Client::connect(url, std::time::Duration::from_secs(5))
                         .map_err(fail)?;
@@ -152,14 +161,17 @@ impl Partition for NatsPartition {
         &self.name
     }
 
-    fn read(&mut self, max: usize, out: &mut Vec<(u64, Item)>) -> Result<Status, String> {
+    fn read(&mut self, max: usize, out: &mut Vec<(u64, Item)>) -> Result<Status, ClusterError> {
         if self.read >= self.last {
             return Ok(Status::End);
         }
         self.batch.clear();
         self.reader
             .fetch(max, std::time::Duration::from_millis(20), &mut self.batch)
-            .map_err(|e| format!("{}: {e}", self.name))?;
+            .map_err(|source| ClusterError::Nats {
+                name: self.name.clone(),
+                source,
+            })?;
         for (seq, payload) in self.batch.drain(..) {
             if seq > self.last {
                 self.read = self.last;
@@ -195,7 +207,7 @@ impl Partition for Ended {
         &self.0
     }
 
-    fn read(&mut self, _: usize, _: &mut Vec<(u64, Item)>) -> Result<Status, String> {
+    fn read(&mut self, _: usize, _: &mut Vec<(u64, Item)>) -> Result<Status, ClusterError> {
         Ok(Status::End)
     }
 }
@@ -205,14 +217,19 @@ impl Partition for FilePartition {
         &self.name
     }
 
-    fn read(&mut self, max: usize, out: &mut Vec<(u64, Item)>) -> Result<Status, String> {
+    fn read(&mut self, max: usize, out: &mut Vec<(u64, Item)>) -> Result<Status, ClusterError> {
         for _ in 0..max {
             match self.lines.next_line() {
                 Ok(Some((n, _))) if n < self.skip_below => {}
                 Ok(Some((n, Line::Text(b)))) => out.push((n, Item::Line(b.to_vec()))),
                 Ok(Some((n, Line::TooLong(len)))) => out.push((n, Item::TooLong(len))),
                 Ok(None) => return Ok(Status::End),
-                Err(e) => return Err(format!("{}: read error: {e}", self.name)),
+                Err(source) => {
+                    return Err(ClusterError::Read {
+                        name: self.name.clone(),
+                        source,
+                    });
+                }
             }
         }
         Ok(Status::More)

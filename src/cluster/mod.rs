@@ -21,6 +21,7 @@ pub mod checkpoint;
 mod clock;
 mod correlate_step;
 mod correlating;
+mod error;
 pub mod input;
 mod metrics;
 pub mod msg;
@@ -28,6 +29,8 @@ pub mod nats;
 mod output;
 mod route;
 mod sources;
+
+pub use error::ClusterError;
 
 use crate::compile::RuleSet;
 use crate::engine::{Settings, Stats};
@@ -87,7 +90,7 @@ impl Topology {
         processes: usize,
         process: usize,
         threads: usize,
-    ) -> Result<Topology, String> {
+    ) -> Result<Topology, ClusterError> {
         let mut addresses = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -98,24 +101,24 @@ impl Topology {
                 .rsplit_once(':')
                 .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
             if !ok {
-                return Err(format!(
-                    "{name}:{}: expected `host:port`, found `{line}`",
-                    i + 1
-                ));
+                return Err(ClusterError::HostfileLine {
+                    file: name.to_string(),
+                    line: i + 1,
+                    text: line.to_string(),
+                });
             }
             addresses.push(line.to_string());
         }
         if addresses.len() < processes {
-            return Err(format!(
-                "{name}: {} address(es) for {processes} processes",
-                addresses.len()
-            ));
+            return Err(ClusterError::TooFewAddresses {
+                file: name.to_string(),
+                found: addresses.len(),
+                processes,
+            });
         }
         addresses.truncate(processes);
         if process >= processes {
-            return Err(format!(
-                "process index {process} is not below the process count {processes}"
-            ));
+            return Err(ClusterError::ProcessIndex { process, processes });
         }
         Ok(Topology {
             threads,
@@ -180,7 +183,7 @@ pub struct Job {
 
 /// Runs the job; alerts go to `out` on process 0. Returns the run's counters on process
 /// 0 (`None` elsewhere).
-pub fn run(job: Job, out: Box<dyn Write + Send>) -> Result<Option<Stats>, String> {
+pub fn run(job: Job, out: Box<dyn Write + Send>) -> Result<Option<Stats>, ClusterError> {
     job.spec.check(job.max_line)?;
     let config = job.topology.config();
     let restored = std::sync::Arc::new(resume_from(&job)?);
@@ -204,7 +207,7 @@ pub fn run(job: Job, out: Box<dyn Write + Send>) -> Result<Option<Stats>, String
                 .open(p, job.max_line, restored.map(|r| &r.parts[p as usize]))
             {
                 Ok(i) => inputs.push((p, i)),
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(e.to_string()),
             }
         }
         let sink: Option<Box<dyn Write + Send>> = if index == 0 {
@@ -227,36 +230,36 @@ pub fn run(job: Job, out: Box<dyn Write + Send>) -> Result<Option<Stats>, String
         let failures = failures.borrow().clone();
         let stats = result.borrow_mut().take();
         (stats, failures)
-    })?;
+    })
+    .map_err(ClusterError::Workers)?;
     let mut stats = None;
     let mut failures = Vec::new();
     for r in guards.join() {
-        let (s, f) = r?;
+        let (s, f) = r.map_err(ClusterError::Workers)?;
         stats = stats.or(s);
         failures.extend(f);
     }
     if failures.is_empty() {
         Ok(stats)
     } else {
-        Err(failures.join("\n"))
+        Err(ClusterError::Workers(failures.join("\n")))
     }
 }
 
 /// The checkpoint a `--resume` run starts from. Read before any process connects: no
 /// checkpoint can be written before every process has read the one it resumes from.
-fn resume_from(job: &Job) -> Result<Option<checkpoint::Restored>, String> {
+fn resume_from(job: &Job) -> Result<Option<checkpoint::Restored>, ClusterError> {
     let restored = match (&job.resume, &job.checkpoint) {
         (Some(_), Some(c)) => checkpoint::load_latest(&c.dir, job.spec.count())?,
-        (Some(_), None) => return Err("resuming needs a checkpoint folder".into()),
+        (Some(_), None) => return Err(ClusterError::NoCheckpointDir),
         _ => None,
     };
     if let (Some(r), Some(m), 0) = (&restored, job.resume, job.topology.process) {
         if m < r.alerts {
-            return Err(format!(
-                "the output holds {m} alerts, fewer than the {} written before the checkpoint: \
-                 it is not the output of the interrupted run",
-                r.alerts
-            ));
+            return Err(ClusterError::OutputTooShort {
+                found: m,
+                before: r.alerts,
+            });
         }
     }
     Ok(restored)
@@ -274,29 +277,28 @@ type Connections = (
 fn connect(
     topology: &Topology,
     communication: timely::CommunicationConfig,
-) -> Result<Connections, String> {
+) -> Result<Connections, ClusterError> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(communication.try_build());
     });
     match rx.recv_timeout(topology.connect_timeout) {
         Ok(Ok(built)) => Ok(built),
-        Ok(Err(e)) => Err(format!(
-            "process {} cannot join the cluster at {}: {e}",
-            topology.process,
-            topology
+        Ok(Err(message)) => Err(ClusterError::Join {
+            process: topology.process,
+            address: topology
                 .addresses
                 .get(topology.process)
                 .map_or("-", String::as_str)
-        )),
-        Err(_) => Err(format!(
-            "process {} could not connect to every process within {} s ({}): are all {} \
-             processes started, with the same hostfile?",
-            topology.process,
-            topology.connect_timeout.as_secs(),
-            topology.addresses.join(", "),
-            topology.addresses.len()
-        )),
+                .to_string(),
+            message,
+        }),
+        Err(_) => Err(ClusterError::ConnectTimeout {
+            process: topology.process,
+            seconds: topology.connect_timeout.as_secs(),
+            addresses: topology.addresses.join(", "),
+            count: topology.addresses.len(),
+        }),
     }
 }
 

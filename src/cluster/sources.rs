@@ -242,7 +242,7 @@ impl Sources {
             Ok(Status::More) => false,
             Ok(Status::End) => true,
             Err(e) => {
-                errors.push(e);
+                errors.push(e.to_string());
                 true
             }
         };

@@ -13,6 +13,18 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 /// Compiled regex programs larger than this are rejected (E401).
 pub const REGEX_SIZE_LIMIT: usize = 8 << 20;
 
+/// Why merged patterns do not compile.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MatcherError {
+    /// The wildcard patterns' regex set is too large.
+    #[error(transparent)]
+    Regex(#[from] regex::Error),
+    /// An Aho-Corasick automaton is too large.
+    #[error(transparent)]
+    Automaton(#[from] aho_corasick::BuildError),
+}
+
 /// A merged set of Sigma string patterns (OR).
 #[derive(Debug, Clone)]
 pub struct StrMatcher {
@@ -36,7 +48,7 @@ pub struct StrMatcher {
 
 impl StrMatcher {
     /// Merges `patterns`. Errors only when a glob regex is too large.
-    pub fn new(patterns: &[Pattern], cased: bool) -> Result<StrMatcher, String> {
+    pub fn new(patterns: &[Pattern], cased: bool) -> Result<StrMatcher, MatcherError> {
         let mut m = StrMatcher {
             cased,
             any: false,
@@ -76,7 +88,7 @@ impl StrMatcher {
         }
         if !m.contains.is_empty() {
             let ac = automaton_builder(&m.contains).build(&m.contains);
-            m.automaton = Some(ac.map_err(|e| e.to_string())?);
+            m.automaton = Some(ac?);
         }
         let contains_only = m.exact.is_empty()
             && m.prefixes.is_empty()
@@ -90,7 +102,7 @@ impl StrMatcher {
             let ac = automaton_builder(&m.contains)
                 .ascii_case_insensitive(true)
                 .build(&m.contains)
-                .map_err(|e| e.to_string())?;
+                ?;
             m.ascii_ci = Some(ac);
         }
         if m.prefixes.len() >= AUTOMATON_THRESHOLD {
@@ -104,8 +116,7 @@ impl StrMatcher {
         if !m.globs.is_empty() {
             let set = RegexSetBuilder::new(&m.globs)
                 .size_limit(REGEX_SIZE_LIMIT)
-                .build()
-                .map_err(|e| e.to_string())?;
+                .build()?;
             m.glob_set = Some(set);
         }
         Ok(m)
@@ -232,12 +243,12 @@ pub(crate) fn automaton_builder<P: AsRef<[u8]>>(patterns: &[P]) -> AhoCorasickBu
 /// Prefix and suffix lists at least this long are searched with one automaton.
 const AUTOMATON_THRESHOLD: usize = 4;
 
-fn anchored(patterns: impl Iterator<Item = Vec<u8>>) -> Result<AhoCorasick, String> {
+fn anchored(patterns: impl Iterator<Item = Vec<u8>>) -> Result<AhoCorasick, MatcherError> {
     let patterns: Vec<Vec<u8>> = patterns.collect();
     automaton_builder(&patterns)
         .start_kind(StartKind::Anchored)
         .build(&patterns)
-        .map_err(|e| e.to_string())
+        .map_err(MatcherError::from)
 }
 
 fn glob_regex(toks: &[Tok], cased: bool) -> String {

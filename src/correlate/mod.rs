@@ -28,7 +28,7 @@ use group::{GroupKey, group_key, group_order, group_values};
 use kind::{Deadline, Shared, Step};
 use ordered::OrderedGroup;
 use serde_json::Value;
-pub use snapshot::CorrelatorSnapshot;
+pub use snapshot::{CorrelatorSnapshot, SnapshotError};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;

@@ -21,6 +21,42 @@ use std::collections::BinaryHeap;
 
 type Groups<G> = Vec<(GroupKey, Timestamp, G)>;
 
+/// Why correlation state cannot be restored for these rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// Another number of correlations.
+    #[error("the state holds {state} correlation(s), the rules have {rules}")]
+    Count {
+        /// Correlations in the state.
+        state: usize,
+        /// Correlations in the rules.
+        rules: usize,
+    },
+    /// The correlation at one position is another rule.
+    #[error("the state's correlation {number} is `{state}`, the rules' is `{rules}`")]
+    Renamed {
+        /// 1-based position.
+        number: usize,
+        /// Its handle in the state.
+        state: String,
+        /// Its handle in the rules.
+        rules: String,
+    },
+    /// A correlation's type changed.
+    #[error("correlation `{0}` changed type")]
+    TypeChanged(String),
+    /// Merging no snapshot at all.
+    #[error("no snapshot to merge")]
+    NothingToMerge,
+    /// Merging snapshots of different rule sets.
+    #[error("snapshots of different rule sets")]
+    OtherRules,
+    /// Merged snapshots name another rule at a position (1-based).
+    #[error("snapshots disagree on correlation {0}")]
+    Disagree(usize),
+}
+
 /// The groups of one correlation, by type.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", content = "groups", rename_all = "snake_case")]
@@ -86,13 +122,12 @@ impl Correlator {
         set: &RuleSet,
         limits: Limits,
         snap: CorrelatorSnapshot,
-    ) -> Result<Correlator, String> {
+    ) -> Result<Correlator, SnapshotError> {
         if snap.correlations.len() != set.correlations.len() {
-            return Err(format!(
-                "the state holds {} correlation(s), the rules have {}",
-                snap.correlations.len(),
-                set.correlations.len()
-            ));
+            return Err(SnapshotError::Count {
+                state: snap.correlations.len(),
+                rules: set.correlations.len(),
+            });
         }
         let mut c = Correlator::new(set, limits);
         c.next_id = snap.next_id;
@@ -105,12 +140,11 @@ impl Correlator {
             .enumerate()
         {
             if cs.rule != def.meta.handle() {
-                return Err(format!(
-                    "the state's correlation {} is `{}`, the rules' is `{}`",
-                    ci + 1,
-                    cs.rule,
-                    def.meta.handle()
-                ));
+                return Err(SnapshotError::Renamed {
+                    number: ci + 1,
+                    state: cs.rule,
+                    rules: def.meta.handle().to_string(),
+                });
             }
             // Eviction counts are run counters: they start again at zero.
             let e = 0;
@@ -130,7 +164,7 @@ impl Correlator {
                 (GroupsSnapshot::Absence(g), State::Absence(_)) => {
                     State::Absence(GroupStore::restore(n, g, e))
                 }
-                _ => return Err(format!("correlation `{}` changed type", def.meta.handle())),
+                _ => return Err(SnapshotError::TypeChanged(def.meta.handle().to_string())),
             };
             c.states[ci] = state;
             c.last_alert[ci] = cs.last_alert.into_iter().collect::<AHashMap<_, _>>();
@@ -204,9 +238,9 @@ impl CorrelatorSnapshot {
     pub fn merge(
         snaps: &[&CorrelatorSnapshot],
         keep: &dyn Fn(u32, &GroupKey) -> bool,
-    ) -> Result<CorrelatorSnapshot, String> {
+    ) -> Result<CorrelatorSnapshot, SnapshotError> {
         let Some(first) = snaps.first() else {
-            return Err("no snapshot to merge".into());
+            return Err(SnapshotError::NothingToMerge);
         };
         let mut out = CorrelatorSnapshot {
             correlations: first
@@ -223,7 +257,7 @@ impl CorrelatorSnapshot {
         };
         for snap in snaps {
             if snap.correlations.len() != out.correlations.len() {
-                return Err("snapshots of different rule sets".into());
+                return Err(SnapshotError::OtherRules);
             }
             out.next_id = out.next_id.max(snap.next_id);
             out.stream_start = match (out.stream_start, snap.stream_start) {
@@ -237,11 +271,11 @@ impl CorrelatorSnapshot {
                 .enumerate()
             {
                 if to.rule != from.rule {
-                    return Err(format!("snapshots disagree on correlation {}", ci + 1));
+                    return Err(SnapshotError::Disagree(ci + 1));
                 }
                 let ci = ci as u32;
                 if !to.state.take_from(&from.state, &|k| keep(ci, k)) {
-                    return Err(format!("correlation `{}` changed type", to.rule));
+                    return Err(SnapshotError::TypeChanged(to.rule.clone()));
                 }
                 to.last_alert
                     .extend(from.last_alert.iter().filter(|(k, _)| keep(ci, k)).cloned());

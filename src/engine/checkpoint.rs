@@ -10,13 +10,12 @@ use super::{Buffered, Engine};
 use crate::alert::Alert;
 use crate::alert::AlertOrder;
 use crate::compile::RuleSet;
-use crate::correlate::{Correlator, CorrelatorSnapshot};
+use crate::correlate::{Correlator, CorrelatorSnapshot, SnapshotError};
 use crate::source::View;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::cmp::Reverse;
-use std::fmt;
 use std::sync::Arc;
 
 const FORMAT: &str = "session-sigma-state";
@@ -59,37 +58,24 @@ struct HeldAlert {
 }
 
 /// Why a checkpoint cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StateError {
     /// Not a checkpoint, or damaged.
+    #[error("not a valid session-sigma state file: {0}")]
     Corrupt(String),
     /// Written by another format version.
+    #[error("state file version {0} is not supported (this build reads version {VERSION})")]
     Version(u32),
     /// Written for other correlation rules.
+    #[error(
+        "the state file was written for other correlation rules ({0}); use those rules or start without it"
+    )]
     Rules(String),
     /// Restored into an engine that already processed events.
+    #[error("state can only be restored into a fresh engine")]
     NotFresh,
 }
-
-impl fmt::Display for StateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StateError::Corrupt(e) => write!(f, "not a valid session-sigma state file: {e}"),
-            StateError::Version(v) => write!(
-                f,
-                "state file version {v} is not supported (this build reads version {VERSION})"
-            ),
-            StateError::Rules(e) => write!(
-                f,
-                "the state file was written for other correlation rules ({e}); use those rules or start without it"
-            ),
-            StateError::NotFresh => f.write_str("state can only be restored into a fresh engine"),
-        }
-    }
-}
-
-impl std::error::Error for StateError {}
 
 impl Engine<'_> {
     /// The engine's state as JSON. Call after [`pause`](Engine::pause) (or at any point
@@ -169,7 +155,7 @@ impl Engine<'_> {
             return Err(StateError::Rules("their fingerprint differs".to_string()));
         }
         let correlator = Correlator::restore(self.set, self.settings.limits, cp.correlator)
-            .map_err(StateError::Rules)?;
+            .map_err(|e: SnapshotError| StateError::Rules(e.to_string()))?;
         let mut held = super::Held::default();
         for h in cp.held {
             let (meta, rule_type) =

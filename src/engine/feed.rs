@@ -7,6 +7,19 @@ use crate::alert::AlertSink;
 use crate::event::{EventError, View};
 use crate::source::{Adapter, Outcome};
 
+/// Why a record fed to the engine was invalid (it is counted; the caller reports it with
+/// the record's place).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeedError {
+    /// The source adapter could not read the record: what is wrong with it.
+    #[error("{0}")]
+    Record(String),
+    /// The record is not an event.
+    #[error(transparent)]
+    Event(#[from] EventError),
+}
+
 /// One line of input: `Ok(())` when it was an event, a skipped record or blank; `Err` with
 /// what is wrong when it is invalid (counted by the engine and the adapter; the caller
 /// reports it with the line's place).
@@ -15,7 +28,7 @@ pub fn feed_line(
     adapter: &mut Adapter,
     line: &[u8],
     sink: &mut dyn AlertSink,
-) -> Result<(), String> {
+) -> Result<(), FeedError> {
     if let Some(plain) = adapter.plain_session(line) {
         match engine.process_session_line(plain, sink) {
             Ok(true) => {
@@ -26,7 +39,7 @@ pub fn feed_line(
             Ok(false) => {}
             Err(e) => {
                 adapter.count_plain(false);
-                return Err(e.to_string());
+                return Err(e.into());
             }
         }
     }
@@ -40,11 +53,11 @@ pub fn feed_outcome(
     outcome: Outcome,
     line: Option<&[u8]>,
     sink: &mut dyn AlertSink,
-) -> Result<(), String> {
+) -> Result<(), FeedError> {
     match outcome {
         Outcome::Invalid(message) => {
             engine.record_invalid();
-            return Err(message);
+            return Err(FeedError::Record(message));
         }
         Outcome::Blank => {
             engine.record_blank();
@@ -60,9 +73,7 @@ pub fn feed_outcome(
         .filter(|_| record.verbatim && record.view == View::Session)
         .and_then(|l| std::str::from_utf8(l).ok())
         .map(|t| t.trim().trim_start_matches('\u{feff}'));
-    engine
-        .process_record(record, text, sink)
-        .map_err(|e| e.to_string())
+    Ok(engine.process_record(record, text, sink)?)
 }
 
 /// What a line longer than the reader's limit becomes: invalid (it was not held in memory).

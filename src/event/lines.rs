@@ -3,7 +3,6 @@
 //! surrounding blanks; invalid UTF-8, invalid JSON and non-objects are [`EventError`]s.
 
 use serde_json::Value;
-use std::fmt;
 use std::io::BufRead;
 
 /// Default longest accepted line: 4 MiB.
@@ -84,10 +83,11 @@ fn memchr(b: &[u8]) -> Option<usize> {
 }
 
 /// Why an input record is not an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EventError {
     /// Not JSON (or not UTF-8); the column where parsing failed.
+    #[error("invalid JSON at column {column}: {message}")]
     Json {
         /// 1-based column (byte) of the error.
         column: usize,
@@ -95,26 +95,12 @@ pub enum EventError {
         message: String,
     },
     /// JSON, but not an object.
+    #[error("an event must be a JSON object, found {0}")]
     NotObject(&'static str),
     /// Longer than the line limit.
+    #[error("line of {0} bytes exceeds the limit; skipped")]
     TooLong(usize),
 }
-
-impl fmt::Display for EventError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EventError::Json { column, message } => {
-                write!(f, "invalid JSON at column {column}: {message}")
-            }
-            EventError::NotObject(kind) => {
-                write!(f, "an event must be a JSON object, found {kind}")
-            }
-            EventError::TooLong(n) => write!(f, "line of {n} bytes exceeds the limit; skipped"),
-        }
-    }
-}
-
-impl std::error::Error for EventError {}
 
 /// A line's text without byte-order mark (Windows tools write one at the start of a file)
 /// and surrounding blanks; `None` for a blank line; invalid UTF-8 is an error.

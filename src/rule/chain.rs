@@ -91,7 +91,9 @@ impl<'m> Chain<'m> {
             Head::Cidr => match scalar {
                 Scalar::Str(s) => parse_cidr(s)
                     .map(ValueTest::Cidr)
-                    .map_err(|m| Diagnostic::new(Code::BadCidr, cx.path, Some(v.span), m)),
+                    .map_err(|m| {
+                        Diagnostic::new(Code::BadCidr, cx.path, Some(v.span), m.to_string())
+                    }),
                 _ => Err(bad(format!(
                     "`cidr` needs a network such as '10.0.0.0/8', found {}",
                     v.kind_name()
@@ -374,7 +376,7 @@ fn transform(
         Mod::Windash => {
             let mut out = Vec::new();
             for p in &variants {
-                out.extend(p.windash().map_err(bad)?);
+                out.extend(p.windash().map_err(|e| bad(e.to_string()))?);
             }
             out
         }

@@ -4,6 +4,7 @@
 
 use super::Outcome;
 use super::windows::{self, shape};
+use crate::source::SourceError;
 use evtx::{EvtxParser, ParserSettings};
 use std::io::{Read, Seek};
 
@@ -29,8 +30,9 @@ pub enum At {
 pub fn read<T: Read + Seek>(
     input: T,
     f: &mut dyn FnMut(At, Outcome) -> bool,
-) -> Result<(), String> {
-    let parser = EvtxParser::from_read_seek(input).map_err(|e| format!("not an EVTX file: {e}"))?;
+) -> Result<(), SourceError> {
+    let parser =
+        EvtxParser::from_read_seek(input).map_err(|e| SourceError::NotEvtx(e.to_string()))?;
     let mut parser = parser.with_configuration(ParserSettings::new().num_threads(1));
     let mut position = 0u64;
     // The parser is a third-party decoder of untrusted bytes: should it panic, the file is
@@ -46,7 +48,7 @@ pub fn read<T: Read + Seek>(
                     };
                     let outcome = match shape::read_evtx(obj, "evtx") {
                         Ok(rec) => windows::from_record(rec),
-                        Err(e) => Outcome::Invalid(e),
+                        Err(e) => Outcome::Invalid(e.to_string()),
                     };
                     (At::Record(r.event_record_id), outcome)
                 }
@@ -57,9 +59,7 @@ pub fn read<T: Read + Seek>(
             }
         }
     }));
-    result.map_err(|_| {
-        format!("the EVTX decoder failed after {position} records; the rest of the file is skipped")
-    })
+    result.map_err(|_| SourceError::EvtxDecoder(position))
 }
 
 /// The error and its causes on one line.

@@ -23,6 +23,37 @@ pub use detect::{Adapter, Format};
 
 use serde_json::Value;
 
+/// Why a source record cannot be read (its message is the record's `invalid` reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// A Windows record of a recognised shape without an `EventID`.
+    #[error("a Windows record without EventID")]
+    NoEventId,
+    /// An `EventID` that is not a number.
+    #[error("EventID {0} is not a number")]
+    EventIdNotNumber(String),
+    /// A journal record whose time key does not hold microseconds.
+    #[error("journal record: {0} is not a number of microseconds")]
+    JournalTime(&'static str),
+    /// A syslog date that exists in none of the candidate years.
+    #[error("no such date: month {month} day {day} (near the year {year})")]
+    NoSuchDate {
+        /// Month (1–12).
+        month: u32,
+        /// Day of the month.
+        day: u32,
+        /// The year the line is read near.
+        year: i64,
+    },
+    /// A file that is not EVTX at all.
+    #[error("not an EVTX file: {0}")]
+    NotEvtx(String),
+    /// The EVTX decoder itself failed.
+    #[error("the EVTX decoder failed after {0} records; the rest of the file is skipped")]
+    EvtxDecoder(u64),
+}
+
 /// What one input record became.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {

@@ -12,6 +12,7 @@
 //! and whether or not it became an event.
 
 use super::header::{BsdTime, Stamp};
+use crate::source::SourceError;
 use crate::time::Timestamp;
 
 const DAY: i64 = 86_400 * 1_000_000_000;
@@ -37,17 +38,14 @@ impl Clock {
 
     /// The time of a line's stamp (`None` for RFC 5424's nil time), remembered for the next
     /// year-less line; an error names a date that exists in none of the candidate years.
-    pub fn resolve(&mut self, stamp: Stamp) -> Result<Option<Timestamp>, String> {
+    pub fn resolve(&mut self, stamp: Stamp) -> Result<Option<Timestamp>, SourceError> {
         let t = match stamp {
             Stamp::Nil => return Ok(None),
             Stamp::Absolute(t) => t,
-            Stamp::Bsd(b) => self.bsd(b).ok_or_else(|| {
-                format!(
-                    "no such date: month {} day {} (near the year {})",
-                    b.month,
-                    b.day,
-                    self.base_year()
-                )
+            Stamp::Bsd(b) => self.bsd(b).ok_or_else(|| SourceError::NoSuchDate {
+                month: b.month,
+                day: b.day,
+                year: self.base_year(),
             })?,
         };
         self.observe(t);
@@ -118,7 +116,7 @@ mod tests {
             .map(|s| match clock.resolve(*s) {
                 Ok(Some(t)) => t.to_string(),
                 Ok(None) => "nil".into(),
-                Err(e) => e,
+                Err(e) => e.to_string(),
             })
             .collect()
     }

@@ -5,6 +5,7 @@
 //! when the field occurs more than once (the first is read); and as `null` when it is larger
 //! than journalctl's field limit (treated as absent).
 
+use crate::source::SourceError;
 use crate::time::Timestamp;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -51,7 +52,7 @@ pub(super) fn number(v: Option<&Value>) -> Option<u64> {
 /// The record's time: `__REALTIME_TIMESTAMP` (microseconds since the epoch), else
 /// `_SOURCE_REALTIME_TIMESTAMP`; `Ok(None)` when it has neither, an error when the one it
 /// has is not a time.
-pub(super) fn time(obj: &Map<String, Value>) -> Result<Option<Timestamp>, String> {
+pub(super) fn time(obj: &Map<String, Value>) -> Result<Option<Timestamp>, SourceError> {
     for key in ["__REALTIME_TIMESTAMP", "_SOURCE_REALTIME_TIMESTAMP"] {
         let Some(v) = obj.get(key) else {
             continue;
@@ -59,9 +60,7 @@ pub(super) fn time(obj: &Map<String, Value>) -> Result<Option<Timestamp>, String
         let micros = text(Some(v)).and_then(|t| t.trim().parse::<i64>().ok());
         return match micros.and_then(|m| m.checked_mul(1_000)) {
             Some(nanos) => Ok(Some(Timestamp(nanos))),
-            None => Err(format!(
-                "journal record: {key} is not a number of microseconds"
-            )),
+            None => Err(SourceError::JournalTime(key)),
         };
     }
     Ok(None)

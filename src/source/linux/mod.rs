@@ -144,7 +144,7 @@ impl Linux {
     pub fn journal(&mut self, obj: Map<String, Value>) -> Outcome {
         let time = match journal::time(&obj) {
             Ok(t) => t,
-            Err(why) => return Outcome::Invalid(why),
+            Err(why) => return Outcome::Invalid(why.to_string()),
         };
         if let Some(t) = time {
             self.clock.observe(t);

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 pub fn from_json(shape: Shape, obj: Map<String, Value>) -> Outcome {
     match shape::read(shape, obj) {
         Ok(r) => map::map(r),
-        Err(e) => Outcome::Invalid(e),
+        Err(e) => Outcome::Invalid(e.to_string()),
     }
 }
 

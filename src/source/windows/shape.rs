@@ -2,6 +2,7 @@
 //! fields by their usual names plus every event field at the top level (the flattened
 //! record of DESIGN.md section 5).
 
+use crate::source::SourceError;
 use crate::time::{Timestamp, parse_rfc3339};
 use serde_json::{Map, Value};
 
@@ -107,7 +108,7 @@ impl WinRecord {
 }
 
 /// Reads a record of a recognised shape. The error says what is missing.
-pub fn read(shape: Shape, obj: Map<String, Value>) -> Result<WinRecord, String> {
+pub fn read(shape: Shape, obj: Map<String, Value>) -> Result<WinRecord, SourceError> {
     match shape {
         Shape::EvtxDump => read_evtx(obj, Shape::EvtxDump.source()),
         Shape::Winlogbeat => read_winlogbeat(obj),
@@ -116,7 +117,7 @@ pub fn read(shape: Shape, obj: Map<String, Value>) -> Result<WinRecord, String> 
 }
 
 /// An EventID: a number, a decimal string, or evtx's `{"#attributes": …, "#text": N}`.
-fn event_id(v: Option<&Value>) -> Result<u64, String> {
+fn event_id(v: Option<&Value>) -> Result<u64, SourceError> {
     let v = match v {
         Some(Value::Object(o)) => o.get("#text"),
         other => other,
@@ -127,8 +128,8 @@ fn event_id(v: Option<&Value>) -> Result<u64, String> {
         _ => None,
     }
     .ok_or_else(|| match v {
-        None => "a Windows record without EventID".to_string(),
-        Some(v) => format!("EventID {v} is not a number"),
+        None => SourceError::NoEventId,
+        Some(v) => SourceError::EventIdNotNumber(v.to_string()),
     })
 }
 
@@ -220,7 +221,7 @@ fn add_fields(flat: &mut Map<String, Value>, data: Option<&Value>, nested: bool)
 pub(crate) fn read_evtx(
     obj: Map<String, Value>,
     source: &'static str,
-) -> Result<WinRecord, String> {
+) -> Result<WinRecord, SourceError> {
     let event = obj.get("Event");
     let sys = event.and_then(|e| e.get("System"));
     let field = |k: &str| sys.and_then(|s| s.get(k));
@@ -239,7 +240,7 @@ pub(crate) fn read_evtx(
 }
 
 /// Winlogbeat 6 (fields at the top) or 7+ (under `winlog`).
-fn read_winlogbeat(obj: Map<String, Value>) -> Result<WinRecord, String> {
+fn read_winlogbeat(obj: Map<String, Value>) -> Result<WinRecord, SourceError> {
     let w = obj.get("winlog").filter(|w| w.is_object());
     let field = |v6: &str, v7: &str| match w {
         Some(w) => w.get(v7),
@@ -263,7 +264,7 @@ fn read_winlogbeat(obj: Map<String, Value>) -> Result<WinRecord, String> {
 }
 
 /// NXLog/HELK, Sentinel and already flattened records: every field is at the top level.
-fn read_flat(shape: Shape, obj: Map<String, Value>) -> Result<WinRecord, String> {
+fn read_flat(shape: Shape, obj: Map<String, Value>) -> Result<WinRecord, SourceError> {
     // DESIGN.md 5: NXLog/HELK `@timestamp` when present, else `EventTime` read as UTC
     // (else `TimeCreated`, which the newer exports write without a zone when they lack
     // `@timestamp`); Sentinel `TimeGenerated`.
