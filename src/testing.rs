@@ -1,4 +1,4 @@
-//! Rule tests (DESIGN.md 3.4): each test runs on a fresh engine holding the rule under
+//! Rule tests (docs/semantics.md §3.4): each test runs on a fresh engine holding the rule under
 //! test, and its outcome is compared with the expectation.
 
 use crate::alert::Alert;

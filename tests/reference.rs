@@ -2,7 +2,7 @@
 //!
 //! # What this is
 //!
-//! A second, independent implementation of DESIGN.md 3.2–3.3 (S1–S12), written from the text
+//! A second, independent implementation of docs/semantics.md §3.2–3.3 (S1–S12), written from the text
 //! of the design alone (not from `src/correlate/`), and property tests that run random event
 //! streams through both it and the engine and demand the same outcome.
 //!
@@ -186,7 +186,7 @@ enum AnchorMode {
     Restart,
 }
 
-/// One correlation rule, as the reference understands it (DESIGN.md 3.2).
+/// One correlation rule, as the reference understands it (docs/semantics.md §3.2).
 #[derive(Clone, Debug)]
 struct Spec {
     name: String,
@@ -479,7 +479,7 @@ fn matches_any(it: &Item, rules: &[String]) -> bool {
 struct Raised {
     at: usize,
     out: Out,
-    /// The alert's `events` (DESIGN.md 4.1: the contributing events, the ten most recent), where the
+    /// The alert's `events` (docs/semantics.md §4.1: the contributing events, the ten most recent), where the
     /// reference decides them: the window of a count or value type, the event of a
     /// first_seen, the anchor of an absence. None: not checked (temporal types, where which
     /// of several matching events contribute is not specified, and chained events).
@@ -866,7 +866,7 @@ struct Scenario {
     eof_flush: bool,
 }
 
-/// Whether a rule alerts on its own (DESIGN.md 3.2 `generate`).
+/// Whether a rule alerts on its own (docs/semantics.md §3.2 `generate`).
 fn silent(specs: &[Spec], rule: &str) -> bool {
     let namers: Vec<&Spec> = specs
         .iter()
@@ -961,7 +961,7 @@ fn reference(sc: &Scenario) -> Outcome {
             }
         }
     }
-    // DESIGN.md 4.1: event time, rule position, group (the alerts of one rule at one time are
+    // docs/semantics.md §4.1: event time, rule position, group (the alerts of one rule at one time are
     // in distinct groups, so the input position never decides here).
     alerts.sort_by(|(pa, a), (pb, b)| (a.ts, pa, &a.group).cmp(&(b.ts, pb, &b.group)));
     pending.sort();
@@ -1064,7 +1064,7 @@ fn show_events(events: &[Value]) -> String {
     events.iter().map(|e| format!("  {e}\n")).collect()
 }
 
-/// Runs both and compares. `ordered`: also demand the exact output order of DESIGN.md 4.1.
+/// Runs both and compares. `ordered`: also demand the exact output order of docs/semantics.md §4.1.
 fn check(sc: &Scenario, ordered: bool) -> Result<(), TestCaseError> {
     let want = reference(sc);
     let got = engine(sc);
@@ -1559,7 +1559,7 @@ fn engine_order(sc: &Scenario) -> Vec<String> {
         .collect()
 }
 
-/// DESIGN.md 4.1: "Alerts are written in event-time order, ties broken by the rule's position
+/// docs/semantics.md §4.1: "Alerts are written in event-time order, ties broken by the rule's position
 /// in the rule set, then the group, then the input position". Two events at the same time in
 /// groups u2 then u1: the alert of group u1 must come first. The engine sorted only the alerts
 /// of one processed event and wrote events' alerts in processing (arrival) order: u2, u1.
@@ -1591,7 +1591,7 @@ fn regression_tie_order_group() {
     );
 }
 
-/// DESIGN.md 4.1 again, for the rule position: `c0` (defined first) and `c1` fire at 10:00 on
+/// docs/semantics.md §4.1 again, for the rule position: `c0` (defined first) and `c1` fire at 10:00 on
 /// two events, the `c1` one arriving first; `c0` must be written first. The same holds for
 /// detection alerts: `r_a` (position 0) before `r_b` (position 1) at the same time. The engine
 /// wrote c1, c0 and r_b, r_a (arrival order).
@@ -1657,7 +1657,7 @@ fn engine_events(sc: &Scenario) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// DESIGN.md 4.1: `events` holds the contributing events of a correlation alert (then the
+/// docs/semantics.md §4.1: `events` holds the contributing events of a correlation alert (then the
 /// first ten; now the ten most recent, see the next test). event_count over r_a by user, 5m, `gte: 1`, `on_fire: keep`: ten events at 10:00, one
 /// at 10:01, one at 10:06. The alert at 10:06 counts the window [10:01, 10:06] (value 2, which
 /// the engine got right) and its events are those two; the engine gave only the 10:06 one:
@@ -1695,7 +1695,7 @@ fn regression_events_beyond_the_first_ten() {
     assert_eq!(last(&engine_events(&sc)), expected);
 }
 
-/// DESIGN.md 4.1 (revised): a correlation alert carries the ten most recent contributing
+/// docs/semantics.md §4.1 (revised): a correlation alert carries the ten most recent contributing
 /// events, in time order, ending with the one that fired. event_count over r_a by user, 15m,
 /// `gte: 12`: twelve events a minute apart; the alert at the twelfth carries the third to
 /// the twelfth (before the revision: the first ten).
@@ -1721,7 +1721,7 @@ fn regression_events_are_the_ten_most_recent() {
 }
 
 /// Two `anchor: each` obligations of one group with the same deadline tie on time, rule and
-/// group, so DESIGN.md 4.1 orders them by input position: the first anchor's alert first, and
+/// group, so docs/semantics.md §4.1 orders them by input position: the first anchor's alert first, and
 /// with `suppress` it is the one emitted (S10). Group values compare as strings (S4), so
 /// `user: 7` and `user: "7"` are one group (the engine agrees: one alert). The engine fired the
 /// `"7"` anchor's obligation first whatever the input order (it ordered same-deadline timers by
@@ -1748,7 +1748,7 @@ fn regression_absence_tie_by_value_text() {
     assert_eq!(engine_events(&sc), [vec![evs[0].to_string()]]);
 }
 
-/// DESIGN.md 4.1 ties: time, rule position, then the group, and a group is its values compared
+/// docs/semantics.md §4.1 ties: time, rule position, then the group, and a group is its values compared
 /// as strings (S4). `user: "u1"` then `user: 7` at 10:00: the groups are "u1" and "7", and
 /// "7" < "u1", so the `7` alert comes first. The engine wrote u1 first: it ordered tied groups
 /// by the JSON text of the values (`"u1"` with its quote sorts before `7`), although it groups

@@ -442,7 +442,7 @@ fn every_line_is_an_event_a_skip_an_invalid_record_or_blank() {
         );
         assert_eq!(20 + 4 + 4 + 9, lines.len(), "the sum is the line count");
     }
-    // No blank line: no `blank` key (DESIGN.md 4.2).
+    // No blank line: no `blank` key (docs/semantics.md §4.2).
     let plain = d.join("plain.jsonl");
     std::fs::write(&plain, lines[0].clone() + "\n").unwrap();
     let (_, summary) = run_with(&d, "plain", &rules, &plain, &[]);

@@ -1,4 +1,4 @@
-//! The source adapters on the real logs of `../shared/data` (DESIGN.md section 5): outcome
+//! The source adapters on the real logs of `../shared/data` (docs/semantics.md §5): outcome
 //! counts per file against counts derived independently (`sources/expected.rs`), exact
 //! normalized events per shape, and the bundled rules run on the real logs.
 
@@ -116,7 +116,7 @@ fn evtx_counts_match_independent_counts() {
 
 #[test]
 fn totals_match_the_data_readme() {
-    // DESIGN.md 5 applied to the README's totals of windows-json/: 4624 by LogonType
+    // docs/semantics.md §5 applied to the README's totals of windows-json/: 4624 by LogonType
     // (2,11 → interactive 149; 3,8 → remote 1400; 10,12 + LSM 21 → rdp 3; 7,13 + 4801 →
     // unlock 25; others → login 836), 4625 → failed 72, 4634 + 4647 + LSM 23 → logout 1119,
     // 4779 + LSM 24 → disconnect 5, 4778 + LSM 25 → reconnect 6, 4800 → lock 2.

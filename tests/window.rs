@@ -1,4 +1,4 @@
-//! Stateful scenarios (DESIGN.md 3.3, S1–S12): event sequences → the exact alerts.
+//! Stateful scenarios (docs/semantics.md §3.3, S1–S12): event sequences → the exact alerts.
 
 use session_sigma::{Alert, Engine, RuleSet, Settings, Stats};
 
@@ -590,7 +590,7 @@ fn max_groups_evicts_the_least_recently_used_group_and_counts_it() {
     assert!(
         stats
             .to_json()
-            // DESIGN.md 4.2: each rare key only when non-zero.
+            // docs/semantics.md §4.2: each rare key only when non-zero.
             .ends_with(r#""pending":[],"evicted_groups":2}"#),
         "{}",
         stats.to_json()
@@ -664,7 +664,7 @@ fn idle_groups_are_dropped_once_their_window_has_passed() {
     );
 }
 
-/// DESIGN.md 4.1: a late event's detection alerts are written when it arrives, after the
+/// docs/semantics.md §4.1: a late event's detection alerts are written when it arrives, after the
 /// alerts held for ordering that are older than W (nothing can join those any more), and
 /// before those at W. So the output is ordered by (time, …) and, for late events, by W at
 /// arrival: a function of the input, which cluster mode reproduces. Regression: they used

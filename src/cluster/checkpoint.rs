@@ -1,4 +1,4 @@
-//! Checkpoints of a cluster run (timely has none; `../shared/reference/scaleout.md` §4.6).
+//! Checkpoints of a cluster run (timely has none; README "Cluster mode").
 //!
 //! A checkpoint is taken at an event-time boundary `T` (every `--checkpoint-every` of event
 //! time). Because alerts are a function of the partitioned input, it needs no coordination

@@ -1,5 +1,5 @@
 //! Cluster mode (cargo feature `cluster`): the engine partitioned by key on timely
-//! dataflow (`timely = "=0.32.0"`, plain operators; see `../shared/reference/scaleout.md`).
+//! dataflow (`timely = "=0.32.0"`, plain operators; README "Cluster mode").
 //!
 //! ```text
 //! partitions ─► Sources (per worker: lateness per partition, detection) ─exchange(corr, group)─►
@@ -9,7 +9,7 @@
 //! Timely time is event time in whole seconds ([`msg::tick`]). A source holds its
 //! capability at the lowest watermark of its open partitions (`W_p` = newest time in the
 //! partition − `max_lateness`), so a correlator's input frontier is the cluster's watermark,
-//! the minimum over partitions (DESIGN.md S2). Correlators process the events of the
+//! the minimum over partitions (docs/semantics.md S2). Correlators process the events of the
 //! seconds the frontier has passed in (time, input position) order and fire the absence
 //! deadlines the frontier has passed; worker 0 writes the alerts of those seconds in
 //! (time, rule, group, input position) order. So the output is a function of the

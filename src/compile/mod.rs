@@ -34,7 +34,7 @@ pub struct CompiledRule {
     /// The root node of its condition.
     pub root: NodeId,
     /// `logsource: product: windows`: evaluated against flattened Windows records, not
-    /// session events (DESIGN.md section 5).
+    /// session events (docs/semantics.md §5).
     pub windows: bool,
     /// Its embedded tests.
     pub tests: Vec<RuleTest>,

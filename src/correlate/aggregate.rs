@@ -164,7 +164,7 @@ impl AggregateGroup {
             value: Some(value),
             values,
             anchor_ts: None,
-            // DESIGN.md 4.1: the ten most recent, in time order, ending with this event.
+            // docs/semantics.md §4.1: the ten most recent, in time order, ending with this event.
             events: self
                 .entries
                 .iter()

@@ -1,4 +1,4 @@
-//! Correlation state (DESIGN.md 3.3): per correlation, per group, in event time.
+//! Correlation state (docs/semantics.md §3.3): per correlation, per group, in event time.
 //!
 //! The engine feeds the [`Correlator`] events in processing order (timestamp, then
 //! arrival), each with the detection rules it matched, and asks it to fire absence
@@ -63,7 +63,7 @@ pub struct Input<'a> {
     pub text: &'a Arc<str>,
 }
 
-/// An absence obligation still open at end of input (DESIGN.md 4.2 `pending`).
+/// An absence obligation still open at end of input (docs/semantics.md §4.2 `pending`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     /// The rule's name (or id, or title).

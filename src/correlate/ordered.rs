@@ -49,7 +49,7 @@ impl OrderedGroup {
                 Some((ts, vec![text.clone()]))
             } else {
                 before[k - 1].as_ref().map(|(start, events)| {
-                    // The chain's ten most recent events (DESIGN.md 4.1).
+                    // The chain's ten most recent events (docs/semantics.md §4.1).
                     let mut events = events.clone();
                     if events.len() >= MAX_ALERT_EVENTS {
                         events.remove(0);
@@ -144,7 +144,7 @@ mod tests {
         assert!(g.on_match(2, &[0, 1], t(1), &e, 10_000_000_000).is_some());
     }
 
-    /// DESIGN.md 4.1: a chain of twelve stages reports its ten most recent events.
+    /// docs/semantics.md §4.1: a chain of twelve stages reports its ten most recent events.
     #[test]
     fn a_long_chain_keeps_its_ten_most_recent_events() {
         let mut g = OrderedGroup::default();

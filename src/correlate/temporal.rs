@@ -54,7 +54,7 @@ impl TemporalGroup {
             return None;
         }
         live.sort_by_key(|(t, _)| *t);
-        // DESIGN.md 4.1: the ten most recent, ending with this event.
+        // docs/semantics.md §4.1: the ten most recent, ending with this event.
         let skip = live.len().saturating_sub(MAX_ALERT_EVENTS);
         Some(Candidate {
             ts,

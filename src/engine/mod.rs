@@ -1,6 +1,6 @@
 //! The engine: pushes events through the rule set in event-time order and emits alerts.
 //!
-//! Time follows DESIGN.md 3.3. The watermark is `W = newest timestamp − max_lateness`.
+//! Time follows docs/semantics.md §3.3. The watermark is `W = newest timestamp − max_lateness`.
 //! With `max_lateness` 0 each event is processed on arrival; otherwise events wait in a
 //! buffer and are released in (timestamp, arrival) order once `timestamp ≤ W`. An event
 //! behind `W` on arrival is late: it runs detection rules only, at once. Absence deadlines
@@ -32,7 +32,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
 
-/// Engine settings (DESIGN.md 3.3).
+/// Engine settings (docs/semantics.md §3.3).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {
     /// How far behind the newest timestamp an event may be without being late, in ns.

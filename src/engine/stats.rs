@@ -1,4 +1,4 @@
-//! Run counters and the summary JSON (DESIGN.md 4.2).
+//! Run counters and the summary JSON (docs/semantics.md §4.2).
 
 use crate::correlate::Pending;
 use serde_json::Value;
@@ -28,11 +28,11 @@ pub struct Stats {
     pub skipped: std::collections::BTreeMap<String, u64>,
 }
 
-/// Most pending obligations the summary lists (DESIGN.md 4.2); `pending_total` counts all.
+/// Most pending obligations the summary lists (docs/semantics.md §4.2); `pending_total` counts all.
 pub const MAX_PENDING_LISTED: usize = 1000;
 
 impl Stats {
-    /// The summary JSON of DESIGN.md 4.2.
+    /// The summary JSON of docs/semantics.md §4.2.
     pub fn to_json(&self) -> String {
         let pending: Vec<Value> = self
             .pending
@@ -49,7 +49,7 @@ impl Stats {
             self.alerts,
             Value::Array(pending)
         );
-        // Keys that are zero in most runs appear only when they are not (DESIGN.md 4.2).
+        // Keys that are zero in most runs appear only when they are not (docs/semantics.md §4.2).
         for (key, n) in [
             ("blank", self.blank),
             ("pending_total", self.pending.len() as u64),
@@ -91,7 +91,7 @@ mod tests {
             .collect()
     }
 
-    /// DESIGN.md 4.2: zero-in-most-runs keys appear only when non-zero, each on its own;
+    /// docs/semantics.md §4.2: zero-in-most-runs keys appear only when non-zero, each on its own;
     /// `pending` lists at most 1,000 obligations and `pending_total` counts them all.
     #[test]
     fn rare_keys_appear_only_when_non_zero() {

@@ -1,4 +1,4 @@
-//! Correlation documents (DESIGN.md 3.2) → [`Correlation`].
+//! Correlation documents (docs/semantics.md §3.2) → [`Correlation`].
 
 use super::model::{Alias, Anchor, CmpOp, Correlation, CorrelationType, Reference, RuleMeta};
 use super::yaml::{Node, NodeKind, Scalar};

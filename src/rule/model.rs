@@ -332,7 +332,7 @@ pub enum Anchor {
     Restart,
 }
 
-/// A correlation rule (DESIGN.md 3.2).
+/// A correlation rule (docs/semantics.md §3.2).
 #[derive(Debug, Clone)]
 pub struct Correlation {
     /// Identity and labels.

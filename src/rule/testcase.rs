@@ -1,4 +1,4 @@
-//! `tests:` entries (DESIGN.md 3.4): timed events and the expected outcome.
+//! `tests:` entries (docs/semantics.md §3.4): timed events and the expected outcome.
 
 use super::model::{Expect, RuleTest, TestSettings};
 use super::yaml::{Node, NodeKind};

@@ -1,4 +1,4 @@
-//! The session event every adapter builds, with the field rules of DESIGN.md section 5:
+//! The session event every adapter builds, with the field rules of docs/semantics.md §5:
 //! placeholders (`-`, `LOCAL`, `?`, empty) become null, ports ≤ 0 become null, IPv4-mapped
 //! IPv6 addresses become IPv4, and host names lose their domain.
 
@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 pub struct SessionEvent {
     /// Event time.
     pub timestamp: Option<Timestamp>,
-    /// One of the actions of DESIGN.md section 2.
+    /// One of the actions of docs/semantics.md §2.
     pub action: &'static str,
     /// Short host name.
     pub hostname: Option<String>,
@@ -100,7 +100,7 @@ pub fn logon_id(v: Option<&Value>) -> Option<String> {
     }
 }
 
-/// `login_type` for a Windows LogonType (DESIGN.md section 5).
+/// `login_type` for a Windows LogonType (docs/semantics.md §5).
 pub fn login_type_of(logon_type: u64) -> Option<&'static str> {
     match logon_type {
         2 | 11 => Some("interactive"),

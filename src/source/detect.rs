@@ -1,5 +1,5 @@
 //! The adapter of one input stream: `--input-format` and, for `auto`, recognition of each
-//! record by its form (DESIGN.md section 5).
+//! record by its form (docs/semantics.md §5).
 
 use super::linux::Linux;
 use super::windows::{self, Shape};
@@ -16,7 +16,7 @@ pub enum Format {
     /// syslog line; `.evtx` files by their magic bytes.
     #[default]
     Auto,
-    /// Session events (DESIGN.md section 2), one JSON object per line.
+    /// Session events (docs/semantics.md §2), one JSON object per line.
     Session,
     /// Windows event records as JSON, one per line, in any supported shape.
     Windows,

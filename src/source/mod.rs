@@ -1,4 +1,4 @@
-//! Sources → session events (DESIGN.md section 5).
+//! Sources → session events (docs/semantics.md §5).
 //!
 //! Every input record becomes exactly one [`Outcome`]: a session event, a record skipped
 //! because it is not a session record (counted by reason), or an invalid record (reported).
@@ -90,7 +90,7 @@ impl Outcome {
     }
 }
 
-/// Counts of what the records became (DESIGN.md 4: nothing is dropped silently).
+/// Counts of what the records became (docs/semantics.md §4.2: nothing is dropped silently).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Accounting {
     /// Input records (blank lines are not records).

@@ -1,6 +1,6 @@
 //! Expected outcome counts per file of `../shared/data`, derived without session-sigma:
 //! - `windows-json/`: `jq -r -f tests/data/windows/count.jq FILE | sort | uniq -c` (EventID,
-//!   Channel and LogonType of each record, mapped by the table of DESIGN.md section 5);
+//!   Channel and LogonType of each record, mapped by the table of docs/semantics.md §5);
 //! - `evtx/`: `python3 tests/data/windows/count_evtx.py FILE` (python-evtx, an independent
 //!   decoder), except the two files python-evtx cannot decode, whose counts are those of
 //!   `../shared/data/README.md` (evtx_dump 0.15.1): see the comments there.

@@ -1,4 +1,4 @@
-//! Linux log messages → session actions (DESIGN.md section 5).
+//! Linux log messages → session actions (docs/semantics.md §5).
 //!
 //! | program / message | action | login_type |
 //! |---|---|---|

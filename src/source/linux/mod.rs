@@ -1,5 +1,5 @@
 //! Linux sources: syslog / auth.log lines and `journalctl -o json` records → session events
-//! (DESIGN.md section 5).
+//! (docs/semantics.md §5).
 //!
 //! One [`Linux`] reads one stream: it keeps the year of year-less lines and the user of each
 //! open systemd-logind session.

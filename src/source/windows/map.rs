@@ -1,4 +1,4 @@
-//! Windows records → session events: the mapping table of DESIGN.md section 5.
+//! Windows records → session events: the mapping table of docs/semantics.md §5.
 
 use super::shape::WinRecord;
 use crate::source::build::{SessionEvent, is_placeholder, login_type_of, logon_id, number};

@@ -1,4 +1,4 @@
-//! Windows Security and TerminalServices records, in every JSON shape of DESIGN.md section 5.
+//! Windows Security and TerminalServices records, in every JSON shape of docs/semantics.md §5.
 
 mod map;
 pub mod shape;

@@ -1,6 +1,6 @@
 //! The JSON shapes of Windows event records, each read into one [`WinRecord`]: the System
 //! fields by their usual names plus every event field at the top level (the flattened
-//! record of DESIGN.md section 5).
+//! record of docs/semantics.md §5).
 
 use crate::source::SourceError;
 use crate::time::{Timestamp, parse_rfc3339};
@@ -265,7 +265,7 @@ fn read_winlogbeat(obj: Map<String, Value>) -> Result<WinRecord, SourceError> {
 
 /// NXLog/HELK, Sentinel and already flattened records: every field is at the top level.
 fn read_flat(shape: Shape, obj: Map<String, Value>) -> Result<WinRecord, SourceError> {
-    // DESIGN.md 5: NXLog/HELK `@timestamp` when present, else `EventTime` read as UTC
+    // docs/semantics.md §5: NXLog/HELK `@timestamp` when present, else `EventTime` read as UTC
     // (else `TimeCreated`, which the newer exports write without a zone when they lack
     // `@timestamp`); Sentinel `TimeGenerated`.
     let t = match shape {

@@ -1,5 +1,5 @@
 # Counts the session action of each Windows JSON record from its EventID, Channel and
-# LogonType alone (DESIGN.md section 5), independently of session-sigma's adapters.
+# LogonType alone (docs/semantics.md §5), independently of session-sigma's adapters.
 # Usage: jq -r -f count.jq FILE | sort | uniq -c
 def num: if type == "object" then .["#text"] else . end | tonumber? // null;
 (.Event.System.EventID // .winlog.event_id // .event_id // .EventID | num) as $id

@@ -1,5 +1,5 @@
 # Counts session actions per EVTX file with python-evtx (an independent decoder), from
-# EventID, LogonType and the mapping table of DESIGN.md section 5.
+# EventID, LogonType and the mapping table of docs/semantics.md §5.
 import sys, os, re, collections
 import Evtx.Evtx as evtx
 from xml.etree import ElementTree as ET
