@@ -305,3 +305,12 @@ pub struct NormalizeArgs {
     #[arg(value_name = "EVENTS")]
     pub events: Vec<PathBuf>,
 }
+
+impl From<OutputFormat> for crate::alert::Format {
+    fn from(f: OutputFormat) -> Self {
+        match f {
+            OutputFormat::Jsonl => crate::alert::Format::Jsonl,
+            OutputFormat::Text => crate::alert::Format::Text,
+        }
+    }
+}

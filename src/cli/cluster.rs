@@ -1,181 +1,57 @@
 //! `session-sigma cluster` (feature `cluster`): the engine on timely dataflow, over
 //! partitioned input. See `crate::cluster`.
 
-use super::args::{ClusterArgs, OutputFormat, PublishArgs};
+use super::args::{ClusterArgs, PublishArgs};
 use super::{EXIT_ERROR, RuleSources, duration_arg};
 use crate::cluster::input::Spec;
 use crate::cluster::{Job, Topology, run};
 use crate::source::Format;
 use std::io::BufWriter;
 
+/// `session-sigma cluster`: each option checked (usage errors exit 2), then the run.
 pub fn cluster(a: &ClusterArgs) -> u8 {
-    let settings = match a.engine.settings() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    if a.workers == 0 || a.processes == 0 {
-        eprintln!("error: -w and -n must be at least 1");
-        return EXIT_ERROR;
-    }
-    let spec = match (&a.nats, &a.stream, a.partitions) {
-        (Some(url), Some(stream), Some(partitions)) if partitions > 0 => Spec::Nats {
-            url: url.clone(),
-            stream: stream.clone(),
-            partitions,
-            follow: a.follow,
-        },
-        (Some(_), ..) => {
-            eprintln!("error: --nats needs --stream and --partitions (at least 1)");
-            return EXIT_ERROR;
-        }
-        _ if a.files.is_empty() => {
-            eprintln!("error: give the partitions: one file per partition, or --nats");
-            return EXIT_ERROR;
-        }
-        _ => Spec::Files(a.files.clone()),
-    };
-    if a.engine.input_format == super::args::InputFormat::Evtx {
-        eprintln!("error: cluster partitions are read as lines; EVTX is not a line format");
-        return EXIT_ERROR;
-    }
-    let idle_timeout = match a
-        .idle_timeout
-        .as_deref()
-        .map(|t| duration_arg("--idle-timeout", t, 1))
-    {
-        None => None,
-        Some(Ok(d)) => Some(d),
-        Some(Err(c)) => return c,
-    };
-    let metrics = match &a.metrics {
-        None => None,
-        Some(path) => {
-            let every = match duration_arg("--metrics-every", &a.metrics_every, 1) {
-                Ok(d) => d,
-                Err(c) => return c,
-            };
-            let out: Box<dyn std::io::Write + Send> = if path.as_os_str() == "-" {
-                Box::new(std::io::stderr())
-            } else {
-                match std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                {
-                    Ok(f) => Box::new(f),
-                    Err(e) => {
-                        eprintln!("error: cannot write {}: {e}", path.display());
-                        return EXIT_ERROR;
-                    }
-                }
-            };
-            Some((std::sync::Arc::new(std::sync::Mutex::new(out)), every))
-        }
-    };
-    // SIGINT/SIGTERM end the input: buffered events are released, the summary written.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
-            eprintln!("error: cannot handle signal {sig}: {e}");
-            return EXIT_ERROR;
-        }
-    }
-    let connect_timeout = match duration_arg("--connect-timeout", &a.connect_timeout, 1) {
-        Ok(d) => d,
-        Err(c) => return c,
-    };
-    let topology = if a.processes > 1 {
-        let Some(path) = &a.hostfile else {
-            eprintln!("error: -n {} needs a hostfile (-h FILE)", a.processes);
-            return EXIT_ERROR;
-        };
-        let text = match crate::file::read_text_bounded(path, crate::file::MAX_RULE_FILE) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: cannot read hostfile {}: {e}", path.display());
-                return EXIT_ERROR;
-            }
-        };
-        let name = path.display().to_string();
-        match Topology::from_hostfile(&text, &name, a.processes, a.process, a.workers) {
-            Ok(t) => Topology {
-                connect_timeout,
-                ..t
-            },
+    match job_of(a) {
+        Ok((job, out)) => match run(job, out) {
+            Ok(Some(stats)) => super::run::finish_report(&stats, a.engine.summary.as_deref()),
+            Ok(None) => 0,
             Err(e) => {
                 eprintln!("error: {e}");
-                return EXIT_ERROR;
+                EXIT_ERROR
             }
-        }
-    } else {
-        if a.process != 0 {
-            eprintln!("error: -p {} needs -n above it", a.process);
-            return EXIT_ERROR;
-        }
-        Topology::local(a.workers)
+        },
+        Err(code) => code,
+    }
+}
+
+/// The cluster job the options describe, and where alerts go.
+fn job_of(a: &ClusterArgs) -> Result<(Job, Box<dyn std::io::Write + Send>), u8> {
+    let settings = a.engine.settings()?;
+    if a.workers == 0 || a.processes == 0 {
+        eprintln!("error: -w and -n must be at least 1");
+        return Err(EXIT_ERROR);
+    }
+    let spec = spec_of(a)?;
+    if a.engine.input_format == super::args::InputFormat::Evtx {
+        eprintln!("error: cluster partitions are read as lines; EVTX is not a line format");
+        return Err(EXIT_ERROR);
+    }
+    let idle_timeout = match &a.idle_timeout {
+        None => None,
+        Some(t) => Some(duration_arg("--idle-timeout", t, 1)?),
     };
-    let set = match RuleSources::compile(&a.rules) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
+    let metrics = metrics_of(a)?;
+    let stop = watch_signals()?;
+    let topology = topology_of(a)?;
+    let set = RuleSources::compile(&a.rules)?;
     // Every worker thread reads the rule set for the life of the process.
     let set: &'static _ = Box::leak(Box::new(set));
-    let checkpoint = match &a.checkpoint_dir {
-        None => None,
-        Some(dir) => {
-            let every = match duration_arg("--checkpoint-every", &a.checkpoint_every, 1_000_000_000)
-            {
-                Ok(d) => d.as_secs(),
-                Err(c) => return c,
-            };
-            if let Err(e) = std::fs::create_dir_all(dir) {
-                eprintln!("error: cannot create {}: {e}", dir.display());
-                return EXIT_ERROR;
-            }
-            Some(crate::cluster::checkpoint::Config {
-                dir: dir.clone(),
-                every,
-            })
-        }
-    };
-    let mut resume = None;
-    let out: Box<dyn std::io::Write + Send> = match &a.output {
-        None if a.resume => {
-            eprintln!("error: --resume needs --output: the alerts already written are read there");
-            return EXIT_ERROR;
-        }
-        None => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout())),
-        // Only process 0 writes alerts: the others do not touch the file.
-        Some(_) if a.process != 0 => {
-            resume = a.resume.then_some(0);
-            Box::new(std::io::sink())
-        }
-        Some(path) if a.resume => match reopen(path) {
-            Ok((f, lines)) => {
-                resume = Some(lines);
-                Box::new(BufWriter::with_capacity(1 << 16, f))
-            }
-            Err(e) => {
-                eprintln!("error: cannot resume {}: {e}", path.display());
-                return EXIT_ERROR;
-            }
-        },
-        Some(path) => match std::fs::File::create(path) {
-            Ok(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                return EXIT_ERROR;
-            }
-        },
-    };
+    let checkpoint = checkpoint_of(a)?;
+    let (out, resume) = output_of(a)?;
     let job = Job {
         set,
         settings,
         format: Format::from(a.engine.input_format),
-        output: match a.engine.format {
-            OutputFormat::Jsonl => crate::alert::Format::Jsonl,
-            OutputFormat::Text => crate::alert::Format::Text,
-        },
+        output: a.engine.format.into(),
         spec,
         max_line: a.engine.max_line_bytes,
         topology,
@@ -185,13 +61,148 @@ pub fn cluster(a: &ClusterArgs) -> u8 {
         idle_timeout,
         metrics,
     };
-    match run(job, out) {
-        Ok(Some(stats)) => super::run::finish_report(&stats, a.engine.summary.as_deref()),
-        Ok(None) => 0,
+    Ok((job, out))
+}
+
+/// The partitions: files, or a NATS stream.
+fn spec_of(a: &ClusterArgs) -> Result<Spec, u8> {
+    match (&a.nats, &a.stream, a.partitions) {
+        (Some(url), Some(stream), Some(partitions)) if partitions > 0 => Ok(Spec::Nats {
+            url: url.clone(),
+            stream: stream.clone(),
+            partitions,
+            follow: a.follow,
+        }),
+        (Some(_), ..) => {
+            eprintln!("error: --nats needs --stream and --partitions (at least 1)");
+            Err(EXIT_ERROR)
+        }
+        _ if a.files.is_empty() => {
+            eprintln!("error: give the partitions: one file per partition, or --nats");
+            Err(EXIT_ERROR)
+        }
+        _ => Ok(Spec::Files(a.files.clone())),
+    }
+}
+
+/// `--metrics FILE|-` and its interval.
+fn metrics_of(
+    a: &ClusterArgs,
+) -> Result<Option<(crate::cluster::MetricsOut, std::time::Duration)>, u8> {
+    let Some(path) = &a.metrics else {
+        return Ok(None);
+    };
+    let every = duration_arg("--metrics-every", &a.metrics_every, 1)?;
+    let out: Box<dyn std::io::Write + Send> = if path.as_os_str() == "-" {
+        Box::new(std::io::stderr())
+    } else {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return Err(EXIT_ERROR);
+            }
+        }
+    };
+    Ok(Some((
+        std::sync::Arc::new(std::sync::Mutex::new(out)),
+        every,
+    )))
+}
+
+/// SIGINT/SIGTERM end the input: buffered events are released, the summary written.
+fn watch_signals() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>, u8> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
+            eprintln!("error: cannot handle signal {sig}: {e}");
+            return Err(EXIT_ERROR);
+        }
+    }
+    Ok(stop)
+}
+
+/// One process, or `-n` processes from a hostfile.
+fn topology_of(a: &ClusterArgs) -> Result<Topology, u8> {
+    let connect_timeout = duration_arg("--connect-timeout", &a.connect_timeout, 1)?;
+    if a.processes <= 1 {
+        if a.process != 0 {
+            eprintln!("error: -p {} needs -n above it", a.process);
+            return Err(EXIT_ERROR);
+        }
+        return Ok(Topology::local(a.workers));
+    }
+    let Some(path) = &a.hostfile else {
+        eprintln!("error: -n {} needs a hostfile (-h FILE)", a.processes);
+        return Err(EXIT_ERROR);
+    };
+    let text = match crate::file::read_text_bounded(path, crate::file::MAX_RULE_FILE) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read hostfile {}: {e}", path.display());
+            return Err(EXIT_ERROR);
+        }
+    };
+    let name = path.display().to_string();
+    match Topology::from_hostfile(&text, &name, a.processes, a.process, a.workers) {
+        Ok(t) => Ok(Topology {
+            connect_timeout,
+            ..t
+        }),
         Err(e) => {
             eprintln!("error: {e}");
-            EXIT_ERROR
+            Err(EXIT_ERROR)
         }
+    }
+}
+
+/// `--checkpoint-dir` (created) and `--checkpoint-every`.
+fn checkpoint_of(a: &ClusterArgs) -> Result<Option<crate::cluster::checkpoint::Config>, u8> {
+    let Some(dir) = &a.checkpoint_dir else {
+        return Ok(None);
+    };
+    let every = duration_arg("--checkpoint-every", &a.checkpoint_every, 1_000_000_000)?.as_secs();
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("error: cannot create {}: {e}", dir.display());
+        return Err(EXIT_ERROR);
+    }
+    Ok(Some(crate::cluster::checkpoint::Config {
+        dir: dir.clone(),
+        every,
+    }))
+}
+
+/// Where alerts go, and with `--resume` how many the output already holds.
+fn output_of(a: &ClusterArgs) -> Result<(Box<dyn std::io::Write + Send>, Option<u64>), u8> {
+    match &a.output {
+        None if a.resume => {
+            eprintln!("error: --resume needs --output: the alerts already written are read there");
+            Err(EXIT_ERROR)
+        }
+        None => Ok((
+            Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout())),
+            None,
+        )),
+        // Only process 0 writes alerts: the others do not touch the file.
+        Some(_) if a.process != 0 => Ok((Box::new(std::io::sink()), a.resume.then_some(0))),
+        Some(path) if a.resume => match reopen(path) {
+            Ok((f, lines)) => Ok((Box::new(BufWriter::with_capacity(1 << 16, f)), Some(lines))),
+            Err(e) => {
+                eprintln!("error: cannot resume {}: {e}", path.display());
+                Err(EXIT_ERROR)
+            }
+        },
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Ok((Box::new(BufWriter::with_capacity(1 << 16, f)), None)),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                Err(EXIT_ERROR)
+            }
+        },
     }
 }
 

@@ -55,97 +55,115 @@ pub fn read(
         for _ in 0..threads {
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
-            scope.spawn(move || {
-                let mut detector = Detector::new(set);
-                loop {
-                    let job = match work_rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok((n, mut batch)) = job else { return };
-                    for e in &mut batch.entries {
-                        if let Owned::Line(range) = &e.owned {
-                            let bytes = &batch.data[range.clone()];
-                            if crate::source::detect::may_be_plain_session(format, bytes) {
-                                e.detected = Some(detector.detect_line(bytes));
-                            }
-                        }
-                    }
-                    if done_tx.send((n, batch)).is_err() {
-                        return;
-                    }
-                }
-            });
+            scope.spawn(move || detect_batches(set, format, &work_rx, &done_tx));
         }
         drop(done_tx);
         // Only the workers hold the queue now: when they stop, the reader stops too.
         drop(work_rx);
-        scope.spawn(move || {
-            let mut n = 0u64;
-            let mut batch = Batch::default();
-            for input in &inputs {
-                let mut name: Option<Arc<str>> = None;
-                let status = input::read_input(
-                    input.as_deref(),
-                    format,
-                    max_line,
-                    &mut |nm, place, item| {
-                        let nm = name.get_or_insert_with(|| Arc::from(nm)).clone();
-                        let owned = match item {
-                            Item::Line(b) => {
-                                let start = batch.data.len();
-                                batch.data.extend_from_slice(b);
-                                Owned::Line(start..batch.data.len())
-                            }
-                            Item::TooLong(len) => Owned::TooLong(len),
-                            Item::Record(o) => Owned::Record(o),
-                        };
-                        batch.entries.push(Entry {
-                            name: nm,
-                            place,
-                            owned,
-                            detected: None,
-                        });
-                        if batch.entries.len() == BATCH {
-                            let full = std::mem::take(&mut batch);
-                            if work_tx.send((n, full)).is_err() {
-                                return false;
-                            }
-                            n += 1;
-                        }
-                        true
-                    },
-                );
-                let _ = status_tx.send(status);
-            }
-            if !batch.entries.is_empty() {
-                let _ = work_tx.send((n, batch));
-            }
-        });
-        // In input order: batches may finish out of order.
-        let mut pending: BTreeMap<u64, Batch> = BTreeMap::new();
-        let mut next = 0u64;
-        let mut stopped = false;
-        for (n, batch) in done_rx.iter() {
-            pending.insert(n, batch);
-            while let Some(batch) = pending.remove(&next) {
-                next += 1;
-                for e in batch.entries {
-                    if !handle(&batch.data, e) {
-                        stopped = true;
-                        break;
-                    }
-                }
-                if stopped {
-                    break;
-                }
-            }
-            if stopped {
-                // Output failed: dropping the results channel stops workers and reader.
-                break;
-            }
-        }
+        scope.spawn(move || read_batches(&inputs, format, max_line, &work_tx, &status_tx));
+        in_input_order(&done_rx, handle);
         drop(done_rx);
     });
     status_rx.try_iter().fold(0, u8::max)
+}
+
+/// A worker: matches the plain session lines of each batch it takes.
+fn detect_batches(
+    set: &RuleSet,
+    format: Format,
+    work: &Mutex<mpsc::Receiver<(u64, Batch)>>,
+    done: &mpsc::SyncSender<(u64, Batch)>,
+) {
+    let mut detector = Detector::new(set);
+    loop {
+        let job = match work.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok((n, mut batch)) = job else { return };
+        for e in &mut batch.entries {
+            if let Owned::Line(range) = &e.owned {
+                let bytes = &batch.data[range.clone()];
+                if crate::source::detect::may_be_plain_session(format, bytes) {
+                    e.detected = Some(detector.detect_line(bytes));
+                }
+            }
+        }
+        if done.send((n, batch)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The reader: cuts the inputs into numbered batches for the workers; each input's exit
+/// status goes to `status`.
+fn read_batches(
+    inputs: &[Option<PathBuf>],
+    format: Format,
+    max_line: usize,
+    work: &mpsc::SyncSender<(u64, Batch)>,
+    status: &mpsc::Sender<u8>,
+) {
+    let mut n = 0u64;
+    let mut batch = Batch::default();
+    for input in inputs {
+        let mut name: Option<Arc<str>> = None;
+        let s = input::read_input(
+            input.as_deref(),
+            format,
+            max_line,
+            &mut |nm, place, item| {
+                let nm = name.get_or_insert_with(|| Arc::from(nm)).clone();
+                let owned = match item {
+                    Item::Line(b) => {
+                        let start = batch.data.len();
+                        batch.data.extend_from_slice(b);
+                        Owned::Line(start..batch.data.len())
+                    }
+                    Item::TooLong(len) => Owned::TooLong(len),
+                    Item::Record(o) => Owned::Record(o),
+                };
+                batch.entries.push(Entry {
+                    name: nm,
+                    place,
+                    owned,
+                    detected: None,
+                });
+                if batch.entries.len() == BATCH {
+                    let full = std::mem::take(&mut batch);
+                    if work.send((n, full)).is_err() {
+                        return false;
+                    }
+                    n += 1;
+                }
+                true
+            },
+        );
+        let _ = status.send(s);
+    }
+    if !batch.entries.is_empty() {
+        let _ = work.send((n, batch));
+    }
+}
+
+/// Hands the entries of finished batches to `handle` in input order (batches may finish
+/// out of order), until the workers are done or `handle` says stop (output failed: the
+/// caller then drops the results channel, which stops workers and reader).
+fn in_input_order(
+    done: &mpsc::Receiver<(u64, Batch)>,
+    handle: &mut dyn FnMut(&[u8], Entry) -> bool,
+) {
+    let mut pending: BTreeMap<u64, Batch> = BTreeMap::new();
+    let mut next = 0u64;
+    for (n, batch) in done.iter() {
+        pending.insert(n, batch);
+        while let Some(batch) = pending.remove(&next) {
+            next += 1;
+            for e in batch.entries {
+                if !handle(&batch.data, e) {
+                    return;
+                }
+            }
+        }
+    }
 }

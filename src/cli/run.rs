@@ -1,6 +1,6 @@
 //! `session-sigma run`: events in, alerts out.
 
-use super::args::{OutputFormat, RunArgs};
+use super::args::RunArgs;
 use super::input::{self, Item, Place};
 use super::{EXIT_ERROR, RuleSources};
 use crate::alert::{Alert, AlertSink};
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 /// Writes alerts to stdout, one per line, flushing each line unless stdout is a file.
 struct Output<W: Write> {
     out: W,
-    format: OutputFormat,
+    format: crate::alert::Format,
     line_flush: bool,
     error: Option<std::io::Error>,
 }
@@ -26,10 +26,7 @@ impl<W: Write> AlertSink for Output<W> {
         if self.error.is_some() {
             return;
         }
-        let line = match self.format {
-            OutputFormat::Jsonl => alert.to_json(),
-            OutputFormat::Text => alert.to_text(),
-        };
+        let line = self.format.render(&alert);
         let r = writeln!(self.out, "{line}").and_then(|()| {
             if self.line_flush {
                 self.out.flush()
@@ -84,7 +81,7 @@ pub fn run(a: &RunArgs) -> u8 {
     let stdout = std::io::stdout();
     let mut sink = Output {
         out: BufWriter::new(stdout.lock()),
-        format: a.engine.format,
+        format: a.engine.format.into(),
         line_flush: !stdout_is_file(),
         error: None,
     };
@@ -120,59 +117,14 @@ pub fn run(a: &RunArgs) -> u8 {
         engine: &mut engine,
         sink: &mut sink,
     };
-    let threads = a.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
-    let mut status = if a.state.is_some() || live {
-        read_threaded(
-            inputs,
-            format,
-            a.engine.max_line_bytes,
-            &mut runner,
-            a.state.is_some(),
-            live,
-        )
-    } else if threads > 1 && matches!(format, Format::Auto | Format::Session) {
-        super::parallel::read(
-            &set,
-            inputs,
-            format,
-            a.engine.max_line_bytes,
-            threads,
-            &mut |data, e| runner.handle_entry(data, e),
-        )
-    } else {
-        let mut status = 0u8;
-        for input in &inputs {
-            status = status.max(input::read_input(
-                input.as_deref(),
-                format,
-                a.engine.max_line_bytes,
-                &mut |name, place, item| runner.handle(name, place, item),
-            ));
-            if runner.sink.error.is_some() {
-                break;
-            }
-        }
-        status
-    };
+    let mut status = read_all(a, &set, inputs, live, &mut runner);
     let skipped = runner.adapter.accounting().skipped.clone();
-    let stats = match &a.state {
-        // A run with a state file is one segment of a longer stream: nothing is released,
-        // unless this is the end of the stream.
-        Some(path) => {
-            let stats = if a.end_of_stream {
-                engine.finish(&mut sink)
-            } else {
-                engine.pause()
-            };
-            if let Err(e) = save_state(&engine, path) {
-                eprintln!("error: cannot write state {}: {e}", path.display());
-                status = EXIT_ERROR;
-            }
+    let stats = match end_of_input(a, &mut engine, &mut sink) {
+        Ok(stats) => stats,
+        Err(stats) => {
+            status = EXIT_ERROR;
             stats
         }
-        None => engine.finish(&mut sink),
     };
     let stats = crate::engine::Stats { skipped, ..stats };
     let _ = sink.out.flush();
@@ -186,6 +138,69 @@ pub fn run(a: &RunArgs) -> u8 {
     // The process ends here: freeing millions of groups one by one would only cost time.
     std::mem::forget(engine);
     status
+}
+
+/// Reads every input through the runner: on a reader thread for live input and state
+/// runs, on worker threads for session JSON with `--threads` above 1, else in place.
+/// Returns the exit status contribution of the inputs.
+fn read_all(
+    a: &RunArgs,
+    set: &crate::compile::RuleSet,
+    inputs: Vec<Option<PathBuf>>,
+    live: bool,
+    runner: &mut Runner<'_, '_, impl Write>,
+) -> u8 {
+    let format = runner.adapter.format();
+    let max_line = a.engine.max_line_bytes;
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    if a.state.is_some() || live {
+        return read_threaded(inputs, format, max_line, runner, a.state.is_some(), live);
+    }
+    if threads > 1 && matches!(format, Format::Auto | Format::Session) {
+        return super::parallel::read(set, inputs, format, max_line, threads, &mut |data, e| {
+            runner.handle_entry(data, e)
+        });
+    }
+    let mut status = 0u8;
+    for input in &inputs {
+        status = status.max(input::read_input(
+            input.as_deref(),
+            format,
+            max_line,
+            &mut |name, place, item| runner.handle(name, place, item),
+        ));
+        if runner.sink.error.is_some() {
+            break;
+        }
+    }
+    status
+}
+
+/// The end of the input: a run with a state file is one segment of a longer stream, so
+/// nothing is released unless this is the end of the stream, and the state is written
+/// (`Err` with the counters when it cannot be).
+fn end_of_input(
+    a: &RunArgs,
+    engine: &mut Engine<'_>,
+    sink: &mut dyn AlertSink,
+) -> Result<crate::engine::Stats, crate::engine::Stats> {
+    let Some(path) = &a.state else {
+        return Ok(engine.finish(sink));
+    };
+    let stats = if a.end_of_stream {
+        engine.finish(sink)
+    } else {
+        engine.pause()
+    };
+    match save_state(engine, path) {
+        Ok(()) => Ok(stats),
+        Err(e) => {
+            eprintln!("error: cannot write state {}: {e}", path.display());
+            Err(stats)
+        }
+    }
 }
 
 /// Writes the summary (if asked) and says how many records were invalid; the exit status.

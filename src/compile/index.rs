@@ -98,6 +98,102 @@ pub struct Scratch {
     pair: String,
 }
 
+impl SlotIndex {
+    /// Rules anchored on a pair of exact values: this slot's (in `scratch.keys`) and
+    /// another field's.
+    fn pair_hits(&self, fields: &Fields<'_>, scratch: &mut Scratch, out: &mut Vec<u32>) {
+        for (other, map) in &self.pairs {
+            let Some(w) = fields.get(*other) else {
+                continue;
+            };
+            keys_of(
+                fields,
+                *other,
+                w,
+                &mut scratch.other_text,
+                &mut scratch.other,
+            );
+            for &(a, b) in &scratch.keys {
+                for &(c, d) in &scratch.other {
+                    scratch.pair.clear();
+                    scratch.pair.push_str(&scratch.text[a as usize..b as usize]);
+                    scratch.pair.push('\u{1}');
+                    scratch
+                        .pair
+                        .push_str(&scratch.other_text[c as usize..d as usize]);
+                    if let Some(rules) = map.get(scratch.pair.as_str()) {
+                        out.extend_from_slice(rules);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rules anchored on a literal the field's (lower-cased) text starts with, ends with
+    /// or contains, found in one Aho-Corasick pass.
+    fn literal_hits(&self, ac: &AhoCorasick, fields: &Fields<'_>, v: Val<'_>, out: &mut Vec<u32>) {
+        let mut scan = |text: &str| {
+            for m in ac.find_overlapping_iter(text) {
+                let (pos, rules) = &self.lits[m.pattern().as_usize()];
+                let hit = match pos {
+                    PosKey::Start => m.start() == 0,
+                    PosKey::End => m.end() == text.len(),
+                    PosKey::Contains => true,
+                };
+                if hit {
+                    out.extend_from_slice(rules);
+                }
+            }
+        };
+        match v {
+            Val::Scalar(Scalar::Str(_)) => {
+                if let Some(low) = fields.lowered(self.slot) {
+                    scan(low);
+                }
+            }
+            v => {
+                fields.any_scalar(v, &mut |x| {
+                    if let Some(t) = x.text() {
+                        scan(&lower(t));
+                    }
+                    false
+                });
+            }
+        }
+    }
+
+    /// Rules anchored on a network the field's address lies in.
+    fn network_hits(&self, fields: &Fields<'_>, v: Val<'_>, out: &mut Vec<u32>) {
+        let mut probe = |ip: crate::net::IpBits| {
+            for (prefix, v4, map) in &self.nets {
+                if *v4 == ip.1 {
+                    let width = if ip.1 { 32 } else { 128 };
+                    if let Some(rules) = map.get(&mask(ip.0, *prefix, width)) {
+                        out.extend_from_slice(rules);
+                    }
+                }
+            }
+        };
+        match v {
+            Val::Scalar(Scalar::Str(_)) => {
+                if let Some(ip) = fields.ip(self.slot) {
+                    probe(ip);
+                }
+            }
+            v => {
+                fields.any_scalar(v, &mut |x| {
+                    if let Scalar::Str(t) = x {
+                        if let Some(ip) = crate::net::parse_ip(t) {
+                            probe(ip);
+                        }
+                    }
+                    false
+                });
+            }
+        }
+    }
+}
+
 impl RuleIndex {
     /// Builds the index; with `enabled = false` every rule is always visited.
     pub fn build(set: &RuleSet, enabled: bool) -> RuleIndex {
@@ -273,89 +369,12 @@ impl RuleIndex {
                     out.extend_from_slice(rules);
                 }
             }
-            for (other, map) in &s.pairs {
-                let Some(w) = fields.get(*other) else {
-                    continue;
-                };
-                keys_of(
-                    fields,
-                    *other,
-                    w,
-                    &mut scratch.other_text,
-                    &mut scratch.other,
-                );
-                for &(a, b) in &scratch.keys {
-                    for &(c, d) in &scratch.other {
-                        scratch.pair.clear();
-                        scratch.pair.push_str(&scratch.text[a as usize..b as usize]);
-                        scratch.pair.push('\u{1}');
-                        scratch
-                            .pair
-                            .push_str(&scratch.other_text[c as usize..d as usize]);
-                        if let Some(rules) = map.get(scratch.pair.as_str()) {
-                            out.extend_from_slice(rules);
-                        }
-                    }
-                }
-            }
+            s.pair_hits(fields, scratch, out);
             if let Some(ac) = &s.automaton {
-                let mut scan = |text: &str| {
-                    for m in ac.find_overlapping_iter(text) {
-                        let (pos, rules) = &s.lits[m.pattern().as_usize()];
-                        let hit = match pos {
-                            PosKey::Start => m.start() == 0,
-                            PosKey::End => m.end() == text.len(),
-                            PosKey::Contains => true,
-                        };
-                        if hit {
-                            out.extend_from_slice(rules);
-                        }
-                    }
-                };
-                match v {
-                    Val::Scalar(Scalar::Str(_)) => {
-                        if let Some(low) = fields.lowered(s.slot) {
-                            scan(low);
-                        }
-                    }
-                    v => {
-                        fields.any_scalar(v, &mut |x| {
-                            if let Some(t) = x.text() {
-                                scan(&lower(t));
-                            }
-                            false
-                        });
-                    }
-                }
+                s.literal_hits(ac, fields, v, out);
             }
             if !s.nets.is_empty() {
-                let mut probe = |ip: crate::net::IpBits| {
-                    for (prefix, v4, map) in &s.nets {
-                        if *v4 == ip.1 {
-                            let width = if ip.1 { 32 } else { 128 };
-                            if let Some(rules) = map.get(&mask(ip.0, *prefix, width)) {
-                                out.extend_from_slice(rules);
-                            }
-                        }
-                    }
-                };
-                match v {
-                    Val::Scalar(Scalar::Str(_)) => {
-                        if let Some(ip) = fields.ip(s.slot) {
-                            probe(ip);
-                        }
-                    }
-                    v => {
-                        fields.any_scalar(v, &mut |x| {
-                            if let Scalar::Str(t) = x {
-                                if let Some(ip) = crate::net::parse_ip(t) {
-                                    probe(ip);
-                                }
-                            }
-                            false
-                        });
-                    }
-                }
+                s.network_hits(fields, v, out);
             }
         }
         out.sort_unstable();
