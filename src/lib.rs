@@ -1,12 +1,34 @@
 //! # session-sigma
 //!
 //! Sigma detection rules over user-session events (logon, logoff, lock, unlock, RDP,
-//! network logon, reconnect).
+//! network logon, reconnect), with windowed state per user and host.
 //!
-//! The pipeline runs one way: rule text (YAML) → typed [`rule::Rule`]s (the condition parsed
-//! by a pest grammar) → a compiled [`RuleSet`] (one predicate arena, interned fields, merged
-//! matchers, a rule index) → an [`Engine`] that evaluates events → [`Alert`]s → your
-//! [`AlertSink`].
+//! ## The pipeline
+//!
+//! Data flows one way; each stage takes the product of the one before it and no module
+//! uses one after it (`tests/layout.rs` checks it):
+//!
+//! ```text
+//! rule text ─rule─► Rule (YAML read once; conditions parsed by condition/, a pest grammar)
+//!           ─compile─► RuleSet (one predicate arena, merged matchers, a rule index)
+//! records ─source─► event::Record (Windows, EVTX, syslog adapters; session JSON as is)
+//!         ─detect─► matched rules (pure: plan × event; the Detector on any thread)
+//!         ─correlate─► candidate alerts (one GroupState per correlation type, per group)
+//!         ─engine─► alerts in order (event time, watermark, reorder buffer, deadlines,
+//!                   AlertOrder and Held, checkpoints) ─alert─► JSON or text lines
+//! ```
+//!
+//! The leaves (`diag`, `report`, `time`, `pattern`, `net`, `file`) serve every stage;
+//! `testing` (rule tests), `cluster` (the engine partitioned on timely dataflow, feature
+//! `cluster`) and `cli` (the `session-sigma` command, feature `cli`) sit on top. The
+//! semantics they implement are in `docs/semantics.md`.
+//!
+//! ## Use
+//!
+//! Build a [`RuleSet`] once, push events into an [`Engine`], receive [`Alert`]s in an
+//! [`AlertSink`], and end with [`Engine::finish`] (or checkpoint with [`Engine::pause`]
+//! and [`Engine::checkpoint`]). Records in other formats go through a
+//! [`source::Adapter`] first.
 //!
 //! ```
 //! use session_sigma::{Alert, Engine, RuleSet};
@@ -34,6 +56,28 @@
 //! assert_eq!(alerts.len(), 1);
 //! assert_eq!(alerts[0].rule.name.as_deref(), Some("rdp_public"));
 //! assert_eq!(alerts[0].timestamp.unwrap().to_string(), "2024-05-01T10:00:00Z");
+//! ```
+//!
+//! A Windows Security event exported as JSON goes through the source adapter:
+//!
+//! ```
+//! use session_sigma::source::{Adapter, Format};
+//! use session_sigma::{Alert, Engine, RuleSet};
+//!
+//! let rules = RuleSet::builder()
+//!     .add_str("net.yml", "title: network logon\nlogsource: {category: user_session}\ndetection:\n  sel: {action: remote}\n  condition: sel\n")
+//!     .build()
+//!     .expect("rule compiles");
+//! let mut engine = Engine::new(&rules);
+//! let mut adapter = Adapter::new(Format::Auto, None);
+//! let line = br#"{"EventID":4624,"Channel":"Security","Computer":"DC1.corp","TimeCreated":"2024-05-01T10:00:00Z","LogonType":"3","TargetUserName":"alice","TargetDomainName":"CORP"}"#;
+//! let mut alerts: Vec<Alert> = Vec::new();
+//! if let Some(record) = adapter.line(line).into_record() {
+//!     engine.process_record(record, None, &mut alerts).expect("valid record");
+//! }
+//! engine.finish(&mut alerts);
+//! assert_eq!(alerts.len(), 1);
+//! assert!(alerts[0].events[0].contains(r#""user":"CORP\\alice""#));
 //! ```
 
 #![forbid(unsafe_code)]

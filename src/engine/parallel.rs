@@ -13,7 +13,7 @@ impl Engine<'_> {
     /// [`Engine::process_session_line`], without reading the line again when the event is
     /// processed at once (no lateness window). `Ok(false)`: not a plain session event,
     /// nothing done.
-    pub(crate) fn process_detected(
+    pub fn process_detected(
         &mut self,
         line: &[u8],
         detected: Detected,
