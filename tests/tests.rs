@@ -6,6 +6,7 @@ mod cli;
 mod cluster;
 mod common;
 mod conformance;
+mod fuzz_regressions;
 mod hostile;
 mod layout;
 mod linux;

@@ -1,5 +1,9 @@
 //! The condition syntax tree. Spans are character offsets into the condition text; the
-//! printer (`Display`) writes a condition that parses back to the same tree.
+//! printer (`Display`) writes a condition that parses back to the same tree while its
+//! parentheses stay within [`MAX_NESTING`](super::MAX_NESTING) levels. It puts a pair around
+//! every `and` / `or`, so a condition near the limit can print deeper (`x and (a and (…))`
+//! gains one level, `a or b and (c or d and (…))` doubles); that print is refused as too deep
+//! (E202), never read as another tree.
 
 use std::fmt;
 

@@ -157,9 +157,17 @@ fn build(ix: &CharIndex, pair: Pair<'_, Rule>) -> Cond {
             });
             // `not not x` is `x`: fold pairs so that long `not` runs build no deep tree.
             if nots % 2 == 1 {
-                Cond {
-                    span,
-                    kind: CondKind::Not(Box::new(inner)),
+                match inner.kind {
+                    // `not (not x)` is `x` too: that tree prints as `not not x`, which must
+                    // parse back to the same tree (found by fuzzing).
+                    CondKind::Not(x) => *x,
+                    kind => Cond {
+                        span,
+                        kind: CondKind::Not(Box::new(Cond {
+                            span: inner.span,
+                            kind,
+                        })),
+                    },
                 }
             } else {
                 inner

@@ -320,8 +320,9 @@ fn span(kind: Kind, start: usize, end: usize) -> Span {
     }
 }
 
-/// Validates a whole document and returns the span of its top-level value.
-#[cfg(test)]
+/// Validates a whole document and returns the span of its top-level value (for tests
+/// and the projection fuzz target).
+#[cfg(any(test, feature = "internals"))]
 pub fn document(text: &str) -> Result<Span, Invalid> {
     top_members(text, &mut |_, _, _| {})
 }
@@ -438,14 +439,9 @@ pub fn any_text(text: &str, v: Span, buf: &mut String, f: &mut dyn FnMut(&str) -
             let mut n = String::new();
             f(number_text(v.raw(text), &mut n))
         }
-        // Walked in place: no list of members is built (keyword search runs on every event).
-        Kind::Object => {
-            let mut hit = false;
-            members(text, v, &mut |_, _, s| {
-                hit = hit || any_text(text, s, buf, f)
-            });
-            hit
-        }
+        // Walked in place: no list of members is built on the heap (keyword search runs on
+        // every event).
+        Kind::Object => any_text_of_members(text, v, buf, f),
         Kind::Array => {
             let mut hit = false;
             elements(text, v, &mut |s| hit = hit || any_text(text, s, buf, f));
@@ -453,6 +449,133 @@ pub fn any_text(text: &str, v: Span, buf: &mut String, f: &mut dyn FnMut(&str) -
         }
         Kind::Null | Kind::Bool(_) => false,
     }
+}
+
+/// Members of an object whose repeated keys are found on the stack; a larger object is
+/// checked member by member.
+const MEMBERS_ON_STACK: usize = 64;
+
+/// `any_text` over an object's members. A repeated key's earlier values are not in the event
+/// (serde_json keeps the last one, and so does projection, `Projector::load`): they are not
+/// searched, so that keyword search sees the event the field matchers see (a line and its
+/// parsed `Value` gave different keyword matches).
+fn any_text_of_members(
+    text: &str,
+    obj: Span,
+    buf: &mut String,
+    f: &mut dyn FnMut(&str) -> bool,
+) -> bool {
+    // (key hash, key start, key length, key escaped, value)
+    let mut seen = [(0u64, 0u32, 0u32, false, span(Kind::Null, 0, 0)); MEMBERS_ON_STACK];
+    let mut n = 0;
+    let mut more = false;
+    members(text, obj, &mut |k, escaped, s| {
+        if n < MEMBERS_ON_STACK {
+            let start = k.as_ptr() as usize - text.as_ptr() as usize;
+            seen[n] = (
+                key_hash(k, escaped),
+                start as u32,
+                k.len() as u32,
+                escaped,
+                s,
+            );
+            n += 1;
+        } else {
+            more = true;
+        }
+    });
+    let key = |m: &(u64, u32, u32, bool, Span)| {
+        text.get(m.1 as usize..(m.1 + m.2) as usize)
+            .unwrap_or_default()
+    };
+    if !more {
+        return (0..n).any(|i| {
+            let m = &seen[i];
+            let repeated = seen[i + 1..n]
+                .iter()
+                .any(|l| l.0 == m.0 && key_eq(key(l), l.3, key(m), m.3));
+            !repeated && any_text(text, m.4, buf, f)
+        });
+    }
+    // Beyond the stack: each member's key is looked for among the members after it.
+    let mut hit = false;
+    let mut i = 0usize;
+    members(text, obj, &mut |k, escaped, s| {
+        if hit {
+            return;
+        }
+        let mut j = 0usize;
+        let mut repeated = false;
+        members(text, obj, &mut |k2, escaped2, _| {
+            repeated = repeated || (j > i && key_eq(k, escaped, k2, escaped2));
+            j += 1;
+        });
+        i += 1;
+        hit = !repeated && any_text(text, s, buf, f);
+    });
+    hit
+}
+
+/// The characters of a (validated) string's content, unescaped.
+fn unescaped_chars(raw: &str, escaped: bool) -> impl Iterator<Item = char> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let c = raw.get(i..)?.chars().next()?;
+        i += c.len_utf8();
+        if c != '\\' || !escaped {
+            return Some(c);
+        }
+        let esc = raw.as_bytes().get(i).copied().unwrap_or(b'\\');
+        i += 1;
+        let hex = |at: usize| {
+            raw.get(at..at + 4)
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .unwrap_or(0xFFFD)
+        };
+        Some(match esc {
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = hex(i);
+                i += 4;
+                let c = if (0xD800..0xDC00).contains(&hi) {
+                    let lo = hex(i + 2);
+                    i += 6;
+                    0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF)
+                } else {
+                    hi
+                };
+                char::from_u32(c).unwrap_or('\u{FFFD}')
+            }
+            other => char::from(other),
+        })
+    })
+}
+
+/// FNV-1a of a key's unescaped text.
+fn key_hash(raw: &str, escaped: bool) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut eat = |b: u8| h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    if escaped {
+        let mut utf8 = [0u8; 4];
+        for c in unescaped_chars(raw, true) {
+            c.encode_utf8(&mut utf8).bytes().for_each(&mut eat);
+        }
+    } else {
+        raw.bytes().for_each(eat);
+    }
+    h
+}
+
+/// Do two keys (raw, escaped or not) have the same text?
+fn key_eq(a: &str, a_escaped: bool, b: &str, b_escaped: bool) -> bool {
+    if !a_escaped && !b_escaped {
+        return a == b;
+    }
+    unescaped_chars(a, a_escaped).eq(unescaped_chars(b, b_escaped))
 }
 
 /// The text a string matcher sees for a number: as `serde_json` writes it after reading
