@@ -5,7 +5,6 @@
 //! thread, in input order, so the output is exactly that of one thread.
 
 use crate::compile::RuleSet;
-use crate::compile::index::Scratch;
 use crate::event::lines::line_text;
 use crate::event::project::load_into;
 use crate::event::{EventError, Projector};
@@ -31,9 +30,7 @@ pub(crate) enum Kind {
 pub struct Detector<'r> {
     set: &'r RuleSet,
     projector: Projector,
-    candidates: Vec<u32>,
-    scratch: Scratch,
-    memo: super::predicate::Memo,
+    matcher: super::RuleMatcher,
 }
 
 impl<'r> Detector<'r> {
@@ -42,9 +39,7 @@ impl<'r> Detector<'r> {
         Detector {
             set,
             projector: set.projector(),
-            candidates: Vec::new(),
-            scratch: Scratch::default(),
-            memo: super::predicate::Memo::default(),
+            matcher: super::RuleMatcher::default(),
         }
     }
 
@@ -65,20 +60,7 @@ impl<'r> Detector<'r> {
         let fields = self.projector.fields(text);
         let ts = fields.timestamp(self.set.event_slots.timestamp);
         let mut matched = Vec::new();
-        if self.set.has_target(false) {
-            self.set
-                .index
-                .candidates(&fields, &mut self.candidates, &mut self.scratch);
-            self.memo.next_event(self.set.plan.nodes.len());
-            for &i in &self.candidates {
-                let rule = &self.set.rules[i as usize];
-                if !rule.windows
-                    && super::predicate::eval(&self.set.plan, rule.root, &fields, &mut self.memo)
-                {
-                    matched.push(i);
-                }
-            }
-        }
+        self.matcher.matching(self.set, &fields, false, &mut matched);
         Detected(Kind::Event { ts, matched })
     }
 }

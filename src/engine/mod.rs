@@ -20,7 +20,7 @@ pub use stats::Stats;
 use crate::alert::{Alert, AlertOrder, AlertSink, Emitted};
 use crate::compile::RuleSet;
 use crate::correlate::{Correlator, Input, Limits};
-use crate::detect::predicate;
+use crate::detect::RuleMatcher;
 use crate::event::Projector;
 use crate::event::lines::{kind_name, line_text};
 use crate::event::project::load_into;
@@ -73,7 +73,6 @@ pub struct Engine<'r> {
     set: &'r RuleSet,
     settings: Settings,
     stats: Stats,
-    candidates: Vec<u32>,
     matched: Vec<u32>,
     /// Largest valid timestamp seen (S2).
     max_seen: Option<Timestamp>,
@@ -88,10 +87,8 @@ pub struct Engine<'r> {
     projector: Projector,
     /// False while a late event runs detection only.
     correlating: bool,
-    /// The rule index's working memory.
-    index_scratch: crate::compile::index::Scratch,
-    /// Predicate results of the current event.
-    memo: predicate::Memo,
+    /// Matching's working memory.
+    matcher: RuleMatcher,
     /// Export mode (one partition of a cluster): correlation inputs and alerts are handed
     /// out instead of being correlated and written here.
     exports: Option<Exports>,
@@ -113,7 +110,6 @@ impl<'r> Engine<'r> {
             set,
             settings,
             stats: Stats::default(),
-            candidates: Vec::new(),
             matched: Vec::new(),
             max_seen: None,
             seq: 0,
@@ -123,8 +119,7 @@ impl<'r> Engine<'r> {
             held: Held::default(),
             projector: Projector::new(&set.fields, &set.uses, &crate::event::MARKER_KEYS),
             correlating: true,
-            index_scratch: Default::default(),
-            memo: predicate::Memo::default(),
+            matcher: RuleMatcher::default(),
             exports: None,
             last_in_order: None,
         }
@@ -334,18 +329,8 @@ impl<'r> Engine<'r> {
             return;
         }
         let fields = self.projector.fields(text);
-        self.set
-            .index
-            .candidates(&fields, &mut self.candidates, &mut self.index_scratch);
-        self.memo.next_event(self.set.plan.nodes.len());
-        for &i in &self.candidates {
-            let rule = &self.set.rules[i as usize];
-            if rule.windows == windows
-                && predicate::eval(&self.set.plan, rule.root, &fields, &mut self.memo)
-            {
-                self.matched.push(i);
-            }
-        }
+        self.matcher
+            .matching(self.set, &fields, windows, &mut self.matched);
     }
 
     /// The flattened Windows record inside the loaded session event (`raw`), as text.

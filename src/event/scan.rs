@@ -389,36 +389,46 @@ pub fn unescape(raw: &str, out: &mut String) {
             continue;
         }
         out.push_str(&raw[from..i]);
-        let esc = b.get(i + 1).copied().unwrap_or(b'\\');
-        i += 2;
-        match esc {
-            b'b' => out.push('\u{8}'),
-            b'f' => out.push('\u{c}'),
-            b'n' => out.push('\n'),
-            b'r' => out.push('\r'),
-            b't' => out.push('\t'),
-            b'u' => {
-                let hex = |at: usize| {
-                    raw.get(at..at + 4)
-                        .and_then(|h| u32::from_str_radix(h, 16).ok())
-                        .unwrap_or(0xFFFD)
-                };
-                let hi = hex(i);
-                i += 4;
-                let c = if (0xD800..0xDC00).contains(&hi) {
-                    let lo = hex(i + 2);
-                    i += 6;
-                    0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF)
-                } else {
-                    hi
-                };
-                out.push(char::from_u32(c).unwrap_or('\u{FFFD}'));
-            }
-            other => out.push(char::from(other)),
-        }
+        let (c, next) = escape_at(raw, i + 1);
+        out.push(c);
+        i = next;
         from = i;
     }
     out.push_str(&raw[from.min(raw.len())..]);
+}
+
+/// The character of the escape whose letter is at `raw[i]` (just after its backslash),
+/// and where the text goes on after it. A surrogate pair is one character; a malformed
+/// or lone escape becomes U+FFFD.
+fn escape_at(raw: &str, i: usize) -> (char, usize) {
+    let esc = raw.as_bytes().get(i).copied().unwrap_or(b'\\');
+    let mut i = i + 1;
+    let hex = |at: usize| {
+        raw.get(at..at + 4)
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .unwrap_or(0xFFFD)
+    };
+    let c = match esc {
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let hi = hex(i);
+            i += 4;
+            let c = if (0xD800..0xDC00).contains(&hi) {
+                let lo = hex(i + 2);
+                i += 6;
+                0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF)
+            } else {
+                hi
+            };
+            char::from_u32(c).unwrap_or('\u{FFFD}')
+        }
+        other => char::from(other),
+    };
+    (c, i)
 }
 
 /// Calls `f` on the text of every string and number value in the document (not on keys),
@@ -525,33 +535,9 @@ fn unescaped_chars(raw: &str, escaped: bool) -> impl Iterator<Item = char> + '_ 
         if c != '\\' || !escaped {
             return Some(c);
         }
-        let esc = raw.as_bytes().get(i).copied().unwrap_or(b'\\');
-        i += 1;
-        let hex = |at: usize| {
-            raw.get(at..at + 4)
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .unwrap_or(0xFFFD)
-        };
-        Some(match esc {
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let hi = hex(i);
-                i += 4;
-                let c = if (0xD800..0xDC00).contains(&hi) {
-                    let lo = hex(i + 2);
-                    i += 6;
-                    0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF)
-                } else {
-                    hi
-                };
-                char::from_u32(c).unwrap_or('\u{FFFD}')
-            }
-            other => char::from(other),
-        })
+        let (c, next) = escape_at(raw, i);
+        i = next;
+        Some(c)
     })
 }
 
