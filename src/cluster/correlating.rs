@@ -98,7 +98,7 @@ impl Correlating {
         }
         for e in batch.iter() {
             self.fire_before(e.ts, deadlines);
-            let event: &serde_json::Value = &e.event.0;
+            let row = crate::correlate::row::Row::from_json(self.set, &e.event.0);
             let all = &self.comps.comps;
             // Component by component, in order, as the engine goes through correlations.
             for &comp in &e.comps {
@@ -107,7 +107,7 @@ impl Correlating {
                     Input {
                         ts: e.ts,
                         seq: e.seq,
-                        event,
+                        row: &row,
                         text: &e.text,
                     },
                     &e.matched,

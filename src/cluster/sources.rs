@@ -446,9 +446,10 @@ fn export(
         }
         mine.sort_unstable();
         to.clear();
+        let row = crate::correlate::row::Row::from_json(set, &r.event);
         for &comp in &mine {
             let route = if comps.alone[comp as usize] {
-                let Some(key) = group_of(set, comp, &r.event, &r.matched) else {
+                let Some(key) = group_of(set, comp, &row, &r.matched) else {
                     continue;
                 };
                 comps.route(comp, &key)

@@ -175,6 +175,18 @@ fn correlation_fields(set: &mut RuleSet) -> Vec<(crate::event::Slot, String)> {
         .collect();
     names.sort();
     names.dedup();
+    let col = |name: &str| {
+        let i = names.binary_search_by(|n| n.as_str().cmp(name));
+        // Every name was collected above.
+        u32::try_from(i.unwrap_or(0)).unwrap_or(0)
+    };
+    for c in &mut set.correlations {
+        for g in &mut c.group_by {
+            g.col = col(&g.path.name);
+            g.by_rule_cols = g.by_rule.iter().map(|(_, p)| col(&p.name)).collect();
+        }
+        c.field_cols = c.fields.iter().map(|f| col(&f.name)).collect();
+    }
     names
         .into_iter()
         .map(|n| (set.fields.intern(&n), n))
@@ -214,6 +226,8 @@ fn compile_correlation(
                 name: g.clone(),
                 path: FieldPath::new(g),
                 by_rule,
+                col: 0,
+                by_rule_cols: Vec::new(),
             }
         })
         .collect();
@@ -254,6 +268,7 @@ fn compile_correlation(
         trigger,
         group_by,
         fields: c.fields.iter().map(|f| FieldPath::new(f)).collect(),
+        field_cols: Vec::new(),
     }
 }
 

@@ -27,15 +27,20 @@ pub struct GroupField {
     pub path: FieldPath,
     /// Alias fields per referenced rule.
     pub by_rule: Vec<(RuleRef, FieldPath)>,
+    /// The correlation column of `path` (the rule set's `correlation_fields`).
+    pub col: u32,
+    /// The columns of `by_rule`, in its order.
+    pub by_rule_cols: Vec<u32>,
 }
 
 impl GroupField {
-    /// The field to read for an input that arrived through `via`.
-    pub fn path_for(&self, via: RuleRef) -> &FieldPath {
+    /// The correlation column to read for an input that arrived through `via`.
+    pub fn col_for(&self, via: RuleRef) -> u32 {
         self.by_rule
             .iter()
-            .find(|(r, _)| *r == via)
-            .map_or(&self.path, |(_, p)| p)
+            .position(|(r, _)| *r == via)
+            .and_then(|i| self.by_rule_cols.get(i).copied())
+            .unwrap_or(self.col)
     }
 }
 
@@ -60,6 +65,8 @@ pub struct CompiledCorrelation {
     pub group_by: Vec<GroupField>,
     /// `condition.field` or `field`.
     pub fields: Vec<FieldPath>,
+    /// The correlation columns of `fields`.
+    pub field_cols: Vec<u32>,
 }
 
 impl CompiledCorrelation {

@@ -2,7 +2,6 @@
 //! the watermark passing their deadline.
 
 use super::Candidate;
-use super::group::{GroupKey, group_order};
 use super::kind::{Deadline, GroupState, Shared, Step};
 use super::store::GroupStore;
 use crate::compile::RuleRef;
@@ -57,7 +56,7 @@ impl GroupState for AbsenceGroup {
 
     fn step(
         groups: &mut GroupStore<Self>,
-        key: &GroupKey,
+        key: &str,
         s: &Step<'_>,
         shared: &mut Shared<'_>,
         _: &mut Vec<Candidate>,
@@ -75,7 +74,7 @@ impl GroupState for AbsenceGroup {
         if s.stages.is_empty() {
             return;
         }
-        let g = groups.touch(key, ts, AbsenceGroup::default);
+        let (key, g) = groups.touch_keyed(key, ts, AbsenceGroup::default);
         let open = match s.c.def.anchor {
             Anchor::First => g.pending.is_empty(),
             Anchor::Each => true,
@@ -108,10 +107,9 @@ impl GroupState for AbsenceGroup {
         shared.deadlines.push(Reverse(Deadline {
             at: deadline,
             rule: s.c.position,
-            group: group_order(key),
+            key: key.clone(),
             id,
             correlation: s.ci,
-            key: key.clone(),
         }));
     }
 }

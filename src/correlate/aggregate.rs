@@ -4,7 +4,7 @@
 //! running aggregates, so an evaluation costs O(1) after evicting what left the window.
 
 use super::Candidate;
-use super::group::{GroupKey, value_of};
+use super::group::{Picked, value_of};
 use super::kind::{GroupState, Shared, Step};
 use super::store::GroupStore;
 use crate::rule::{CmpOp, CorrelationType};
@@ -87,7 +87,7 @@ impl AggregateGroup {
     pub fn push(
         &mut self,
         ts: Timestamp,
-        value: Option<(String, Value)>,
+        value: Option<Picked<'_>>,
         text: Arc<str>,
         cap: usize,
         count_distinct: bool,
@@ -99,12 +99,17 @@ impl AggregateGroup {
         }
         let mut number = None;
         let mut distinct = None;
-        if let Some((k, v)) = value {
-            number = crate::event::number_of(&v);
+        if let Some(p) = value {
+            number = p.number();
             if count_distinct {
-                let k: Box<str> = k.into_boxed_str();
+                let k: Box<str> = Box::from(&*p.key);
                 let map = self.distinct.get_or_insert_with(Default::default);
-                map.entry(k.clone()).or_insert((0, v)).0 += 1;
+                match map.get_mut(&k) {
+                    Some(slot) => slot.0 += 1,
+                    None => {
+                        map.insert(k.clone(), (1, p.value()));
+                    }
+                }
                 distinct = Some(k);
             }
         }
@@ -181,7 +186,7 @@ impl GroupState for AggregateGroup {
 
     fn step(
         groups: &mut GroupStore<Self>,
-        key: &GroupKey,
+        key: &str,
         s: &Step<'_>,
         shared: &mut Shared<'_>,
         out: &mut Vec<Candidate>,
@@ -202,7 +207,7 @@ impl GroupState for AggregateGroup {
             let g = groups.touch(key, ts, AggregateGroup::default);
             g.evict_before(s.cutoff);
             let distinct = c.def.kind == CorrelationType::ValueCount;
-            let value = value_of(c, s.input.event);
+            let value = value_of(c, s.input.row);
             if g.push(ts, value, s.input.text.clone(), s.cap, distinct) {
                 *shared.evicted_entries += 1;
             }

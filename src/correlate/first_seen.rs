@@ -1,7 +1,7 @@
 //! `first_seen` (S8): per group, each value with the time it was last seen.
 
 use super::Candidate;
-use super::group::{GroupKey, value_of};
+use super::group::{Picked, value_of};
 use super::kind::{GroupState, Shared, Step};
 use super::store::GroupStore;
 use crate::time::Timestamp;
@@ -40,8 +40,7 @@ impl FirstSeenGroup {
     pub fn on_value(
         &mut self,
         known: bool,
-        key: String,
-        value: Value,
+        value: &Picked<'_>,
         ts: Timestamp,
         text: &Arc<str>,
         p: &Policy,
@@ -49,13 +48,14 @@ impl FirstSeenGroup {
         let cutoff = ts.plus(-p.history);
         // A value last seen before the cutoff is new again; expired values are swept out
         // lazily, when the map has doubled since the last sweep or is full.
-        let is_new = self.seen.get(&key).is_none_or(|t| *t < cutoff);
+        let key = &*value.key;
+        let is_new = self.seen.get(key).is_none_or(|t| *t < cutoff);
         if self.seen.len() >= (self.sweep_at as usize).max(16) || self.seen.len() >= p.max_values {
             self.seen.retain(|_, t| *t >= cutoff);
             self.sweep_at = u32::try_from(self.seen.len() * 2).unwrap_or(u32::MAX);
         }
         let mut evicted = 0;
-        if is_new && !self.seen.contains_key(&key) && self.seen.len() >= p.max_values.max(1) {
+        if is_new && !self.seen.contains_key(key) && self.seen.len() >= p.max_values.max(1) {
             // The least recently seen value goes (ties: the smallest key, for determinism).
             let oldest = self
                 .seen
@@ -67,12 +67,17 @@ impl FirstSeenGroup {
                 evicted = 1;
             }
         }
-        self.seen.insert(key, ts);
+        match self.seen.get_mut(key) {
+            Some(t) => *t = ts,
+            None => {
+                self.seen.insert(key.to_string(), ts);
+            }
+        }
         let alert = is_new && (known || p.new_group_alert) && !p.learning;
         let cand = alert.then(|| Candidate {
             ts,
             value: None,
-            values: Some(match value {
+            values: Some(match value.value() {
                 Value::Array(vs) => vs,
                 v => vec![v],
             }),
@@ -94,7 +99,7 @@ impl GroupState for FirstSeenGroup {
     const RESET_ON_FIRE: bool = false;
 
     /// A reset forgets the values; the group stays known.
-    fn reset(groups: &mut GroupStore<Self>, key: &GroupKey) {
+    fn reset(groups: &mut GroupStore<Self>, key: &str) {
         if let Some(g) = groups.get_mut(key) {
             g.clear();
         }
@@ -102,7 +107,7 @@ impl GroupState for FirstSeenGroup {
 
     fn step(
         groups: &mut GroupStore<Self>,
-        key: &GroupKey,
+        key: &str,
         s: &Step<'_>,
         shared: &mut Shared<'_>,
         out: &mut Vec<Candidate>,
@@ -110,7 +115,7 @@ impl GroupState for FirstSeenGroup {
         if s.stages.is_empty() {
             return;
         }
-        let Some((vkey, value)) = value_of(s.c, s.input.event) else {
+        let Some(value) = value_of(s.c, s.input.row) else {
             return;
         };
         let known = groups.contains(key);
@@ -121,7 +126,7 @@ impl GroupState for FirstSeenGroup {
             max_values: s.cap,
         };
         let g = groups.touch(key, s.input.ts, FirstSeenGroup::default);
-        let (cand, evicted) = g.on_value(known, vkey, value, s.input.ts, s.input.text, &policy);
+        let (cand, evicted) = g.on_value(known, &value, s.input.ts, s.input.text, &policy);
         *shared.evicted_entries += evicted;
         out.extend(cand);
     }

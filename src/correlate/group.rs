@@ -1,77 +1,205 @@
 //! Group keys (S4): the tuple of `group-by` values, compared as exact strings.
 
 use crate::compile::correlation::{CompiledCorrelation, RuleRef};
+use super::row::Row;
 use serde_json::Value;
 
-/// A group: the text of each `group-by` value, in order. Shared (`Arc`) between the index
-/// and the slot of a group store, and with timers.
-pub type GroupKey = std::sync::Arc<[Box<str>]>;
+/// A group: the texts of its `group-by` values, held as the JSON array of them
+/// (`["CORP\\bob","WS1"]`). That text is what alerts of one time are ordered by (groups
+/// compare as strings, S4, so `7` and `"7"` order alike), so comparing keys is comparing
+/// that order, and a key is one shared allocation, made only when a group is created.
+/// Stores are looked up by the text ([`GroupKey::write`] into a reused buffer): reading
+/// an event's group allocates nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupKey(std::sync::Arc<str>);
 
-/// The text a group or value compares by: strings as they are, numbers and booleans as
-/// JSON writes them, arrays and objects as their JSON text. `None` for null.
-pub fn key_text(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
+impl std::borrow::Borrow<str> for GroupKey {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 
-/// The group of an input that arrived through `via`. `None` when a group-by field is
-/// missing or null: the correlation ignores the input (S4).
-pub fn group_key(c: &CompiledCorrelation, event: &Value, via: RuleRef) -> Option<GroupKey> {
-    let mut key = Vec::with_capacity(c.group_by.len());
-    for g in &c.group_by {
-        key.push(key_text(g.path_for(via).resolve(event)?)?.into_boxed_str());
+impl From<&str> for GroupKey {
+    fn from(text: &str) -> Self {
+        GroupKey(std::sync::Arc::from(text))
     }
-    Some(key.into())
+}
+
+impl GroupKey {
+    /// The key of these parts.
+    pub fn of<S: AsRef<str>>(parts: &[S]) -> GroupKey {
+        let mut text = String::new();
+        GroupKey::write(&mut text, parts.iter().map(AsRef::as_ref));
+        GroupKey::from(text.as_str())
+    }
+
+    /// Writes the key text of `parts` into `buf` (cleared first).
+    pub fn write<'a>(buf: &mut String, parts: impl Iterator<Item = &'a str>) {
+        buf.clear();
+        buf.push('[');
+        for (i, p) in parts.enumerate() {
+            if i > 0 {
+                buf.push(',');
+            }
+            json_string(buf, p);
+        }
+        buf.push(']');
+    }
+
+    /// The key's text: the JSON array of its parts.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The parts, in order.
+    pub fn parts(&self) -> Vec<String> {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+}
+
+impl serde::Serialize for GroupKey {
+    /// As the list of its parts (the checkpoint format).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.parts().serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GroupKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let parts: Vec<String> = serde::Deserialize::deserialize(d)?;
+        Ok(GroupKey::of(&parts))
+    }
+}
+
+/// Appends `s` as a JSON string, escaped exactly as `serde_json` escapes it.
+fn json_string(buf: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    buf.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        buf.push_str(&s[start..i]);
+        if esc.is_empty() {
+            buf.push_str("\\u00");
+            buf.push(char::from(HEX[usize::from(b >> 4)]));
+            buf.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            buf.push_str(esc);
+        }
+        start = i + 1;
+    }
+    buf.push_str(&s[start..]);
+    buf.push('"');
+}
+
+/// The group of an input that arrived through `via`, as key text in `buf`. False when a
+/// group-by field is missing or null: the correlation ignores the input (S4).
+pub fn group_key_into(c: &CompiledCorrelation, row: &Row, via: RuleRef, buf: &mut String) -> bool {
+    let mut parts: [&str; 8] = [""; 8];
+    if c.group_by.len() <= parts.len() {
+        for (i, g) in c.group_by.iter().enumerate() {
+            match row.key(g.col_for(via)) {
+                Some(k) => parts[i] = k,
+                None => return false,
+            }
+        }
+        GroupKey::write(buf, parts[..c.group_by.len()].iter().copied());
+        return true;
+    }
+    let mut many = Vec::with_capacity(c.group_by.len());
+    for g in &c.group_by {
+        match row.key(g.col_for(via)) {
+            Some(k) => many.push(k),
+            None => return false,
+        }
+    }
+    GroupKey::write(buf, many.into_iter());
+    true
+}
+
+/// The group of an input that arrived through `via` (see [`group_key_into`]).
+pub fn group_key(c: &CompiledCorrelation, row: &Row, via: RuleRef) -> Option<GroupKey> {
+    let mut buf = String::new();
+    group_key_into(c, row, via, &mut buf).then(|| GroupKey::from(buf.as_str()))
 }
 
 /// The group's values as they appear in the input, for alerts (only built for alerts and
 /// obligations; [`group_key`] has already checked that they are there).
-pub fn group_values(c: &CompiledCorrelation, event: &Value, via: RuleRef) -> Vec<(String, Value)> {
+pub fn group_values(c: &CompiledCorrelation, row: &Row, via: RuleRef) -> Vec<(String, Value)> {
     c.group_by
         .iter()
         .map(|g| {
             (
                 g.name.clone(),
-                g.path_for(via)
-                    .resolve(event)
-                    .cloned()
-                    .unwrap_or(Value::Null),
+                row.value(g.col_for(via)).unwrap_or(Value::Null),
             )
         })
         .collect()
 }
 
-/// The value of `condition.field` / `field` for an input: one field's value, or for a list
-/// of fields the tuple as a JSON array. `None` when any of them is missing or null.
-pub fn value_of(c: &CompiledCorrelation, event: &Value) -> Option<(String, Value)> {
-    match c.fields.as_slice() {
-        [] => None,
-        [one] => {
-            let v = one.resolve(event)?;
-            Some((key_text(v)?, v.clone()))
+/// The value of `condition.field` / `field` of an input, read from its row: its text
+/// (what distinct values and first-seen values compare by) and, when asked, its JSON.
+pub struct Picked<'r> {
+    /// The comparison text: one field's key, or for a list of fields the JSON array of
+    /// their keys (`(h1, 3)` = `(h1, "3")`).
+    pub key: std::borrow::Cow<'r, str>,
+    cols: &'r [u32],
+    row: &'r Row,
+}
+
+impl Picked<'_> {
+    /// The value as the input has it: one field's value, or the tuple as a JSON array.
+    pub fn value(&self) -> Value {
+        match self.cols {
+            [one] => self.row.value(*one).unwrap_or(Value::Null),
+            many => Value::Array(
+                many.iter()
+                    .map(|c| self.row.value(*c).unwrap_or(Value::Null))
+                    .collect(),
+            ),
         }
-        many => {
-            // Each element compares by its text, as a single value does: (h1, 3) = (h1, "3").
-            let mut vs = Vec::with_capacity(many.len());
-            let mut texts = Vec::with_capacity(many.len());
-            for f in many {
-                let v = f.resolve(event)?;
-                texts.push(Value::String(key_text(v)?));
-                vs.push(v.clone());
-            }
-            Some((Value::Array(texts).to_string(), Value::Array(vs)))
+    }
+
+    /// The value as a number (one field only: sums and averages read one).
+    pub fn number(&self) -> Option<f64> {
+        match self.cols {
+            [one] => self.row.number(*one),
+            _ => None,
         }
     }
 }
 
-/// The group's strings as one text, for ordering alerts of one time by group (groups
-/// compare as strings, S4, so `7` and `"7"` order alike).
+/// The value of `condition.field` / `field` for an input. `None` when any of the fields
+/// is missing or null.
+pub fn value_of<'r>(c: &'r CompiledCorrelation, row: &'r Row) -> Option<Picked<'r>> {
+    let cols = c.field_cols.as_slice();
+    let key = match cols {
+        [] => return None,
+        [one] => std::borrow::Cow::Borrowed(row.key(*one)?),
+        many => {
+            let mut texts = Vec::with_capacity(many.len());
+            for col in many {
+                texts.push(row.key(*col)?);
+            }
+            std::borrow::Cow::Owned(serde_json::to_string(&texts).unwrap_or_default())
+        }
+    };
+    Some(Picked { key, cols, row })
+}
+
+/// The group's strings as one text, for ordering alerts of one time by group.
 pub fn group_order(key: &GroupKey) -> String {
-    let parts: Vec<&str> = key.iter().map(|k| &**k).collect();
-    serde_json::to_string(&parts).unwrap_or_default()
+    key.as_str().to_string()
 }
 
 /// Serialises a hash map with its keys sorted, so that checkpoints are deterministic.
@@ -83,4 +211,32 @@ where
     use serde::Serialize;
     let sorted: std::collections::BTreeMap<&String, &V> = map.iter().collect();
     sorted.serialize(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_text_is_the_json_array_serde_json_writes() {
+        let mut all: String = (0u8..0x80).map(char::from).collect();
+        all.push_str("é€😀 \\u0000");
+        for parts in [vec![all.as_str()], vec!["a", "b\"c"], vec![], vec!["CORP\\bob"]] {
+            let key = GroupKey::of(&parts);
+            assert_eq!(key.as_str(), serde_json::to_string(&parts).expect("json"));
+            assert_eq!(key.parts(), parts);
+        }
+    }
+
+    #[test]
+    fn keys_order_as_their_text_and_round_trip_through_serde() {
+        let a = GroupKey::of(&["john smith"]);
+        let b = GroupKey::of(&["john"]);
+        // `"john smith"` < `"john"` as text: the space sorts before the closing quote.
+        assert!(a < b);
+        let json = serde_json::to_string(&a).expect("json");
+        assert_eq!(json, r#"["john smith"]"#);
+        let back: GroupKey = serde_json::from_str(&json).expect("key");
+        assert_eq!(back, a);
+    }
 }

@@ -57,14 +57,12 @@ pub(crate) struct Deadline {
     pub at: Timestamp,
     /// The correlation's position in the rule set.
     pub rule: u32,
-    /// The group's text.
-    pub group: String,
+    /// The group (compared as its text).
+    pub key: GroupKey,
     /// The obligation's id.
     pub id: u64,
     /// The correlation's index.
     pub correlation: u32,
-    /// The group.
-    pub key: GroupKey,
 }
 
 /// The state of one group of a correlation type.
@@ -79,7 +77,7 @@ pub(crate) trait GroupState: Sized {
     const RESET_ON_FIRE: bool;
 
     /// A `reset` input for the group: by default the group goes.
-    fn reset(groups: &mut GroupStore<Self>, key: &GroupKey) {
+    fn reset(groups: &mut GroupStore<Self>, key: &str) {
         groups.remove(key);
     }
 
@@ -87,7 +85,7 @@ pub(crate) trait GroupState: Sized {
     /// input opens state, and appends the candidate alerts it raises.
     fn step(
         groups: &mut GroupStore<Self>,
-        key: &GroupKey,
+        key: &str,
         s: &Step<'_>,
         shared: &mut Shared<'_>,
         out: &mut Vec<Candidate>,
@@ -98,7 +96,7 @@ pub(crate) trait GroupState: Sized {
 /// an alert of this type clears the group under `on_fire: reset`.
 pub(crate) fn run<G: GroupState>(
     groups: &mut GroupStore<G>,
-    key: &GroupKey,
+    key: &str,
     s: &Step<'_>,
     reset: bool,
     shared: &mut Shared<'_>,

@@ -11,6 +11,7 @@ mod first_seen;
 pub mod group;
 mod kind;
 mod ordered;
+pub mod row;
 mod snapshot;
 mod store;
 mod temporal;
@@ -24,7 +25,7 @@ use absence::{AbsenceGroup, Obligation};
 use aggregate::AggregateGroup;
 use ahash::AHashMap;
 use first_seen::FirstSeenGroup;
-use group::{GroupKey, group_key, group_order, group_values};
+use group::{GroupKey, group_key, group_key_into, group_order, group_values};
 use kind::{Deadline, Shared, Step};
 use ordered::OrderedGroup;
 use serde_json::Value;
@@ -33,6 +34,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
 use store::GroupStore;
+use row::Row;
 use temporal::TemporalGroup;
 
 /// A candidate alert of one correlation and group, before suppression.
@@ -57,8 +59,8 @@ pub struct Input<'a> {
     pub ts: Timestamp,
     /// Arrival position, for ordering ties.
     pub seq: u64,
-    /// The event.
-    pub event: &'a Value,
+    /// The fields correlations read.
+    pub row: &'a Row,
     /// Its JSON text.
     pub text: &'a Arc<str>,
 }
@@ -155,6 +157,8 @@ pub struct Correlator {
     suppress_sweep_at: Vec<usize>,
     next_id: u64,
     stream_start: Option<Timestamp>,
+    /// The current input's group key text (reused).
+    key_buf: String,
 }
 
 /// A synthetic event standing for a correlation's alert (S12).
@@ -162,7 +166,7 @@ struct ChainEvent {
     from: u32,
     ts: Timestamp,
     seq: u64,
-    event: Value,
+    row: Row,
     text: Arc<str>,
 }
 
@@ -191,6 +195,7 @@ impl Correlator {
             timers: BinaryHeap::new(),
             next_id: 0,
             stream_start: None,
+            key_buf: String::new(),
         }
     }
 
@@ -273,14 +278,14 @@ impl Correlator {
             })
             .collect();
         for i in mine {
-            let (from, ts, seq, event, text) = {
+            let (from, ts, seq, row, text) = {
                 let ce = &chain[i];
-                (ce.from, ce.ts, ce.seq, ce.event.clone(), ce.text.clone())
+                (ce.from, ce.ts, ce.seq, ce.row.clone(), ce.text.clone())
             };
             let input = Input {
                 ts,
                 seq,
-                event: &event,
+                row: &row,
                 text: &text,
             };
             self.step(set, ci, input, &[RuleRef::Correlation(from)], out, chain);
@@ -298,15 +303,32 @@ impl Correlator {
         out: &mut Vec<Emitted>,
         chain: &mut Vec<ChainEvent>,
     ) {
+        let via = via_of(&set.correlations[ci as usize], vias);
+        let mut key = std::mem::take(&mut self.key_buf);
+        if group_key_into(&set.correlations[ci as usize], input.row, via, &mut key) {
+            self.step_group(set, ci, input, vias, via, &key, out, chain);
+        }
+        self.key_buf = key;
+    }
+
+    /// [`Correlator::step`] once the input's group (`key`) is known.
+    #[allow(clippy::too_many_arguments)]
+    fn step_group(
+        &mut self,
+        set: &RuleSet,
+        ci: u32,
+        input: Input<'_>,
+        vias: &[RuleRef],
+        via: RuleRef,
+        key: &str,
+        out: &mut Vec<Emitted>,
+        chain: &mut Vec<ChainEvent>,
+    ) {
         let c = &set.correlations[ci as usize];
         let has = |list: &[RuleRef]| vias.iter().any(|v| list.contains(v));
         let stages: Vec<usize> = (0..c.rules.len())
             .filter(|k| vias.contains(&c.rules[*k]))
             .collect();
-        let via = via_of(c, vias);
-        let Some(key) = group_key(c, input.event, via) else {
-            return;
-        };
         let span = c.def.timespan.unwrap_or(0);
         let step = Step {
             c,
@@ -331,7 +353,7 @@ impl Correlator {
         };
         let mut candidates: Vec<Candidate> = Vec::new();
         let state = &mut self.states[ci as usize];
-        let reset_on_fire = with_groups!(state, g => kind::run(g, &key, &step, reset, &mut shared, &mut candidates))
+        let reset_on_fire = with_groups!(state, g => kind::run(g, key, &step, reset, &mut shared, &mut candidates))
             && c.def.on_fire_reset;
         if self.timers.len() >= self.timers_sweep_at {
             // Discharged or evicted obligations leave their deadline behind.
@@ -339,11 +361,11 @@ impl Correlator {
             self.timers_sweep_at = (self.timers.len() * 2).max(SWEEP_MIN);
         }
         for cand in candidates {
-            let group = group_values(c, input.event, via);
-            let emitted = self.emit(set, ci, &key, cand, group, input.seq, false, out, chain);
+            let group = group_values(c, input.row, via);
+            let emitted = self.emit(set, ci, key, cand, group, input.seq, false, out, chain);
             if emitted && reset_on_fire {
                 with_groups!(&mut self.states[ci as usize], g => {
-                    g.remove(&key);
+                    g.remove(key);
                 });
             }
         }
@@ -356,7 +378,7 @@ impl Correlator {
         &mut self,
         set: &RuleSet,
         ci: u32,
-        key: &GroupKey,
+        key: &str,
         cand: Candidate,
         group: Vec<(String, Value)>,
         seq: u64,
@@ -373,7 +395,7 @@ impl Correlator {
                 return false;
             }
             let last = &mut self.last_alert[ci as usize];
-            last.insert(key.clone(), cand.ts);
+            last.insert(GroupKey::from(key), cand.ts);
             // Suppressions that ended can go (later candidates are never earlier in time).
             let sweep_at = &mut self.suppress_sweep_at[ci as usize];
             if last.len() >= *sweep_at {
@@ -381,7 +403,7 @@ impl Correlator {
                 *sweep_at = (last.len() * 2).max(SWEEP_MIN);
             }
         }
-        let gtext = group_order(key);
+        let gtext = key.to_string();
         if !set.wiring.by_correlation[ci as usize].is_empty() {
             let mut obj = serde_json::Map::new();
             obj.insert("timestamp".into(), Value::String(cand.ts.to_string()));
@@ -394,7 +416,7 @@ impl Correlator {
                 from: ci,
                 ts: cand.ts,
                 seq,
-                event,
+                row: Row::from_json(set, &event),
                 text,
             });
         }
@@ -418,7 +440,7 @@ impl Correlator {
         while let Some(Reverse(t)) = self.timers.peek() {
             let live = match &self.states[t.correlation as usize] {
                 State::Absence(groups) => groups
-                    .get(&t.key)
+                    .get(t.key.as_str())
                     .is_some_and(|g| g.pending.iter().any(|o| o.id == t.id)),
                 _ => false,
             };
@@ -446,12 +468,12 @@ impl Correlator {
         let State::Absence(groups) = &mut self.states[ci as usize] else {
             return;
         };
-        let Some(g) = groups.get_mut(&key) else {
+        let Some(g) = groups.get_mut(key.as_str()) else {
             return;
         };
         let Some(ob) = g.take(id) else { return };
         if g.pending.is_empty() {
-            groups.remove(&key);
+            groups.remove(key.as_str());
         }
         let cand = Candidate {
             ts: deadline,
@@ -465,9 +487,9 @@ impl Correlator {
         self.emit(
             set,
             ci,
-            &key,
+            key.as_str(),
             cand,
-            obligation_group(&set.correlations[ci as usize], &ob),
+            obligation_group(set, &set.correlations[ci as usize], &ob),
             u64::MAX,
             incomplete,
             out,
@@ -542,7 +564,7 @@ impl Correlator {
                         o.id,
                         Pending {
                             rule: c.meta.handle().to_string(),
-                            group: obligation_group(c, o),
+                            group: obligation_group(set, c, o),
                             deadline: o.deadline,
                         },
                     ));
@@ -573,7 +595,7 @@ fn via_of(c: &CompiledCorrelation, vias: &[RuleRef]) -> RuleRef {
 /// `ci`, as [`Correlator::on_event`] finds it; `None` when the correlation does not
 /// consume the event or ignores it (S4). Cluster mode routes by it.
 #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
-pub fn group_of(set: &RuleSet, ci: u32, event: &Value, matched: &[u32]) -> Option<GroupKey> {
+pub fn group_of(set: &RuleSet, ci: u32, row: &Row, matched: &[u32]) -> Option<GroupKey> {
     let c = &set.correlations[ci as usize];
     let vias: Vec<RuleRef> = c
         .inputs()
@@ -582,13 +604,13 @@ pub fn group_of(set: &RuleSet, ci: u32, event: &Value, matched: &[u32]) -> Optio
     if vias.is_empty() {
         return None;
     }
-    group_key(c, event, via_of(c, &vias))
+    group_key(c, row, via_of(c, &vias))
 }
 
 /// The group values of an obligation, read again from its anchor event.
-fn obligation_group(c: &CompiledCorrelation, o: &Obligation) -> Vec<(String, Value)> {
+fn obligation_group(set: &RuleSet, c: &CompiledCorrelation, o: &Obligation) -> Vec<(String, Value)> {
     let event: Value = serde_json::from_str(&o.text).unwrap_or(Value::Null);
-    group_values(c, &event, o.via)
+    group_values(c, &Row::from_json(set, &event), o.via)
 }
 
 fn alert_of(

@@ -3,7 +3,6 @@
 
 use super::Candidate;
 use super::aggregate::MAX_ALERT_EVENTS;
-use super::group::GroupKey;
 use super::kind::{GroupState, Shared, Step};
 use super::store::GroupStore;
 use crate::time::Timestamp;
@@ -92,7 +91,7 @@ impl GroupState for OrderedGroup {
 
     fn step(
         groups: &mut GroupStore<Self>,
-        key: &GroupKey,
+        key: &str,
         s: &Step<'_>,
         _: &mut Shared<'_>,
         out: &mut Vec<Candidate>,

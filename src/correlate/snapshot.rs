@@ -7,7 +7,7 @@
 use super::absence::AbsenceGroup;
 use super::aggregate::AggregateGroup;
 use super::first_seen::FirstSeenGroup;
-use super::group::{GroupKey, group_order};
+use super::group::GroupKey;
 use super::ordered::OrderedGroup;
 use super::store::GroupStore;
 use super::temporal::TemporalGroup;
@@ -96,7 +96,8 @@ impl Correlator {
             .map(|((st, last), c)| {
                 let mut last_alert: Vec<(GroupKey, Timestamp)> =
                     last.iter().map(|(k, t)| (k.clone(), *t)).collect();
-                last_alert.sort();
+                // By parts, as checkpoints have always listed them.
+                last_alert.sort_by_cached_key(|(k, t)| (k.parts(), *t));
                 CorrelationSnapshot {
                     rule: c.meta.handle().to_string(),
                     state: match st {
@@ -187,10 +188,9 @@ pub(super) fn rebuild_timers(
                 timers.push(Reverse(super::kind::Deadline {
                     at: o.deadline,
                     rule: position,
-                    group: group_order(key),
+                    key: key.clone(),
                     id: o.id,
                     correlation: ci as u32,
-                    key: key.clone(),
                 }));
             }
         }

@@ -58,24 +58,24 @@ impl<G> GroupStore<G> {
     }
 
     /// True when the group exists.
-    pub fn contains(&self, key: &GroupKey) -> bool {
+    pub fn contains(&self, key: &str) -> bool {
         self.index.contains_key(key)
     }
 
     /// The group's state, without touching it.
-    pub fn get_mut(&mut self, key: &GroupKey) -> Option<&mut G> {
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut G> {
         let i = *self.index.get(key)?;
         self.slots[i as usize].as_mut().map(|s| &mut s.state)
     }
 
     /// The group's state, without touching it.
-    pub fn get(&self, key: &GroupKey) -> Option<&G> {
+    pub fn get(&self, key: &str) -> Option<&G> {
         let i = *self.index.get(key)?;
         self.slots[i as usize].as_ref().map(|s| &s.state)
     }
 
     /// Removes a group.
-    pub fn remove(&mut self, key: &GroupKey) -> Option<G> {
+    pub fn remove(&mut self, key: &str) -> Option<G> {
         let i = self.index.remove(key)?;
         self.unlink(i);
         self.free.push(i);
@@ -84,7 +84,17 @@ impl<G> GroupStore<G> {
 
     /// The group's state, created with `make` if new, marked most recently used at `now`.
     /// Creating a group in a full store evicts the least recently used one.
-    pub fn touch(&mut self, key: &GroupKey, now: Timestamp, make: impl FnOnce() -> G) -> &mut G {
+    pub fn touch(&mut self, key: &str, now: Timestamp, make: impl FnOnce() -> G) -> &mut G {
+        self.touch_keyed(key, now, make).1
+    }
+
+    /// As [`touch`](Self::touch), with the group's shared key.
+    pub fn touch_keyed(
+        &mut self,
+        key: &str,
+        now: Timestamp,
+        make: impl FnOnce() -> G,
+    ) -> (&GroupKey, &mut G) {
         let i = match self.index.get(key) {
             Some(&i) => {
                 self.unlink(i);
@@ -96,10 +106,11 @@ impl<G> GroupStore<G> {
                         .as_ref()
                         .map(|s| s.key.clone());
                     if let Some(k) = oldest {
-                        self.remove(&k);
+                        self.remove(k.as_str());
                         self.evicted += 1;
                     }
                 }
+                let key = GroupKey::from(key);
                 let slot = Slot {
                     key: key.clone(),
                     state: make(),
@@ -117,7 +128,7 @@ impl<G> GroupStore<G> {
                         u32::try_from(self.slots.len() - 1).unwrap_or(NIL)
                     }
                 };
-                self.index.insert(key.clone(), i);
+                self.index.insert(key, i);
                 i
             }
         };
@@ -126,7 +137,7 @@ impl<G> GroupStore<G> {
             .as_mut()
             .expect("slot linked above is live");
         slot.touched = now;
-        &mut slot.state
+        (&slot.key, &mut slot.state)
     }
 
     /// Drops groups last touched before `cutoff` (their state can no longer matter).
@@ -139,7 +150,7 @@ impl<G> GroupStore<G> {
                 break;
             }
             let k = s.key.clone();
-            self.remove(&k);
+            self.remove(k.as_str());
         }
     }
 
@@ -172,7 +183,7 @@ impl<G> GroupStore<G> {
         let mut st = GroupStore::new(max_groups);
         for (key, touched, state) in groups {
             let mut state = Some(state);
-            st.touch(&key, touched, || {
+            st.touch(key.as_str(), touched, || {
                 state.take().expect("each group is restored once")
             });
         }
@@ -220,8 +231,8 @@ impl<G> GroupStore<G> {
 mod tests {
     use super::*;
 
-    fn k(s: &str) -> GroupKey {
-        vec![Box::<str>::from(s)].into()
+    fn k(s: &str) -> String {
+        GroupKey::of(&[s]).as_str().to_string()
     }
 
     #[test]
@@ -234,11 +245,11 @@ mod tests {
         assert_eq!(st.evicted, 1);
         assert!(!st.contains(&k("b")));
         assert_eq!(st.get(&k("a")), Some(&2));
-        let order: Vec<&str> = st.iter().map(|(k, _)| &*k[0]).collect();
+        let order: Vec<String> = st.iter().map(|(k, _)| k.parts().concat()).collect();
         assert_eq!(order, ["a", "c"]);
         st.expire_before(Timestamp(4));
         assert_eq!(
-            st.iter().map(|(k, _)| k[0].to_string()).collect::<Vec<_>>(),
+            st.iter().map(|(k, _)| k.parts().concat()).collect::<Vec<_>>(),
             ["c"]
         );
         assert_eq!(st.remove(&k("c")), Some(7));

@@ -3,7 +3,6 @@
 
 use super::Candidate;
 use super::aggregate::MAX_ALERT_EVENTS;
-use super::group::GroupKey;
 use super::kind::{GroupState, Shared, Step};
 use super::store::GroupStore;
 use crate::compile::correlation::RuleRef;
@@ -76,7 +75,7 @@ impl GroupState for TemporalGroup {
 
     fn step(
         groups: &mut GroupStore<Self>,
-        key: &GroupKey,
+        key: &str,
         s: &Step<'_>,
         _: &mut Shared<'_>,
         out: &mut Vec<Candidate>,

@@ -19,6 +19,7 @@ pub use stats::Stats;
 
 use crate::alert::{Alert, AlertOrder, AlertSink, Emitted};
 use crate::compile::RuleSet;
+use crate::correlate::row::Row;
 use crate::correlate::{Correlator, Input, Limits};
 use crate::detect::RuleMatcher;
 use crate::event::Projector;
@@ -89,6 +90,8 @@ pub struct Engine<'r> {
     correlating: bool,
     /// Matching's working memory.
     matcher: RuleMatcher,
+    /// The correlation fields of the event being correlated (reused).
+    row: Row,
     /// Export mode (one partition of a cluster): correlation inputs and alerts are handed
     /// out instead of being correlated and written here.
     exports: Option<Exports>,
@@ -120,6 +123,7 @@ impl<'r> Engine<'r> {
             projector: Projector::new(&set.fields, &set.uses, &crate::event::MARKER_KEYS),
             correlating: true,
             matcher: RuleMatcher::default(),
+            row: Row::new(set.correlation_fields.len()),
             exports: None,
             last_in_order: None,
         }
@@ -374,19 +378,6 @@ impl<'r> Engine<'r> {
         }
     }
 
-    /// The fields correlations read, as a JSON object keyed by their full names (a flat
-    /// key of a dotted name resolves like the nested field). The projector holds `text`.
-    fn correlation_view(&self, text: &str) -> Value {
-        let fields = self.projector.fields(text);
-        let mut m = serde_json::Map::new();
-        for (slot, name) in &self.set.correlation_fields {
-            if let Some(v) = fields.get(*slot) {
-                m.insert(name.clone(), crate::event::project::to_value(&fields, v));
-            }
-        }
-        Value::Object(m)
-    }
-
     /// Alerts for the rules `detect` matched on `text`, and (in order) their correlations.
     /// `loaded`: the projector holds `text`.
     fn consume(
@@ -411,13 +402,13 @@ impl<'r> Engine<'r> {
             if !loaded && self.load(text).is_err() {
                 return;
             }
-            let event = self.correlation_view(text);
+            self.row.fill(self.set, &self.projector.fields(text));
             if let Some(x) = &mut self.exports {
                 x.records.push(CorrRecord {
                     ts,
                     seq,
                     matched: self.matched.clone(),
-                    event,
+                    event: self.row.to_json(self.set),
                     text: shared,
                 });
                 return;
@@ -428,7 +419,7 @@ impl<'r> Engine<'r> {
                 Input {
                     ts,
                     seq,
-                    event: &event,
+                    row: &self.row,
                     text: &shared,
                 },
                 &matched,
