@@ -27,6 +27,11 @@ pub(super) fn assemble(
         set.targets[usize::from(r.windows)] = true;
     }
     set.correlation_fields = correlation_fields(&mut set);
+    set.correlation_paths = set
+        .correlation_fields
+        .iter()
+        .map(|(_, name)| FieldPath::new(name))
+        .collect();
     set.uses = slot_uses(&set);
     for t in &set.test_documents {
         if find(&t.rule).is_none() {
@@ -71,6 +76,7 @@ fn empty_set(test_documents: Vec<TestDocument>, options: Options) -> RuleSet {
         event_slots: super::EventSlots::default(),
         uses: Vec::new(),
         correlation_fields: Vec::new(),
+        correlation_paths: Vec::new(),
     };
     set.event_slots = super::EventSlots {
         timestamp: set.fields.intern("timestamp"),

@@ -114,6 +114,8 @@ pub struct RuleSet {
     /// Every field a correlation reads (group-by fields, aliases, value fields), with its
     /// slot: the engine hands correlations just these.
     pub(crate) correlation_fields: Vec<(crate::event::Slot, String)>,
+    /// The same columns' names as paths, for reading them from a JSON object.
+    pub(crate) correlation_paths: Vec<crate::event::FieldPath>,
 }
 
 /// The slots of the fields the engine reads from every event.

@@ -6,7 +6,7 @@
 
 use crate::compile::RuleSet;
 use crate::event::project::{Fields, Scalar, Val, to_value};
-use crate::event::{FieldPath, number_of, parse_decimal};
+use crate::event::{number_of, parse_decimal};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,8 +106,8 @@ impl Row {
     /// Refills the row from a JSON object (see [`Row::from_json`]).
     pub fn fill_json(&mut self, set: &RuleSet, event: &Value) {
         self.reset(set.correlation_fields.len());
-        for (col, (_, name)) in set.correlation_fields.iter().enumerate() {
-            if let Some(v) = FieldPath::new(name).resolve(event) {
+        for (col, path) in set.correlation_paths.iter().enumerate() {
+            if let Some(v) = path.resolve(event) {
                 self.put_value(col, v);
             }
         }
