@@ -2,26 +2,27 @@
 
 use crate::compile::correlation::{CompiledCorrelation, RuleRef};
 use super::row::Row;
+use super::text::Text;
 use serde_json::Value;
 
 /// A group: the texts of its `group-by` values, held as the JSON array of them
 /// (`["CORP\\bob","WS1"]`). That text is what alerts of one time are ordered by (groups
 /// compare as strings, S4, so `7` and `"7"` order alike), so comparing keys is comparing
-/// that order, and a key is one shared allocation, made only when a group is created.
-/// Stores are looked up by the text ([`GroupKey::write`] into a reused buffer): reading
-/// an event's group allocates nothing.
+/// that order. A key of up to 22 bytes is held in place, a longer one is one shared
+/// allocation made when its group is created ([`Text`]). Stores are looked up by the text
+/// ([`GroupKey::write`] into a reused buffer): reading an event's group allocates nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct GroupKey(std::sync::Arc<str>);
+pub struct GroupKey(Text);
 
 impl std::borrow::Borrow<str> for GroupKey {
     fn borrow(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
 impl From<&str> for GroupKey {
     fn from(text: &str) -> Self {
-        GroupKey(std::sync::Arc::from(text))
+        GroupKey(Text::new(text))
     }
 }
 
@@ -48,12 +49,17 @@ impl GroupKey {
 
     /// The key's text: the JSON array of its parts.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
+    }
+
+    /// The key's bytes (what stores hash and compare).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 
     /// The parts, in order.
     pub fn parts(&self) -> Vec<String> {
-        serde_json::from_str(&self.0).unwrap_or_default()
+        serde_json::from_str(self.0.as_str()).unwrap_or_default()
     }
 }
 

@@ -15,6 +15,7 @@ pub mod row;
 mod snapshot;
 mod store;
 mod temporal;
+pub mod text;
 
 use crate::alert::{Alert, AlertOrder, Emitted};
 use crate::compile::RuleSet;

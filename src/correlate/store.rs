@@ -3,13 +3,16 @@
 //! dropped as time moves on.
 //!
 //! Groups live in a slab threaded on a doubly linked list in order of last use, so a touch,
-//! an insertion and an eviction are O(1) and allocate nothing but the new group's key.
+//! an insertion and an eviction are O(1) and allocate nothing but a long key. A group's key
+//! is stored once, in its slot: the index is a table of slot numbers, hashed and compared
+//! by the slot's key bytes (4 bytes per group, not a second key).
 //! Because events are processed in time order, the least recently used group is also the
 //! one touched longest ago in event time, so expiry sweeps from the same end.
 
 use super::group::GroupKey;
+use super::text::hash;
 use crate::time::Timestamp;
-use ahash::AHashMap;
+use hashbrown::HashTable;
 
 const NIL: u32 = u32::MAX;
 
@@ -26,7 +29,8 @@ struct Slot<G> {
 /// Groups of one correlation.
 #[derive(Debug, Clone)]
 pub struct GroupStore<G> {
-    index: AHashMap<GroupKey, u32>,
+    /// Slot numbers of the live groups, by their key's hash.
+    index: HashTable<u32>,
     slots: Vec<Option<Slot<G>>>,
     free: Vec<u32>,
     /// Least recently used.
@@ -42,7 +46,7 @@ impl<G> GroupStore<G> {
     /// An empty store holding at most `max_groups` groups (at least 1).
     pub fn new(max_groups: usize) -> Self {
         GroupStore {
-            index: AHashMap::default(),
+            index: HashTable::new(),
             slots: Vec::new(),
             free: Vec::new(),
             head: NIL,
@@ -57,26 +61,47 @@ impl<G> GroupStore<G> {
         self.index.len()
     }
 
+    /// The slot of the group with this key.
+    fn find(&self, key: &str) -> Option<u32> {
+        let slots = &self.slots;
+        self.index
+            .find(hash(key.as_bytes()), |&i| {
+                slots[i as usize]
+                    .as_ref()
+                    .is_some_and(|s| s.key.as_bytes() == key.as_bytes())
+            })
+            .copied()
+    }
+
     /// True when the group exists.
     pub fn contains(&self, key: &str) -> bool {
-        self.index.contains_key(key)
+        self.find(key).is_some()
     }
 
     /// The group's state, without touching it.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut G> {
-        let i = *self.index.get(key)?;
+        let i = self.find(key)?;
         self.slots[i as usize].as_mut().map(|s| &mut s.state)
     }
 
     /// The group's state, without touching it.
     pub fn get(&self, key: &str) -> Option<&G> {
-        let i = *self.index.get(key)?;
+        let i = self.find(key)?;
         self.slots[i as usize].as_ref().map(|s| &s.state)
     }
 
     /// Removes a group.
     pub fn remove(&mut self, key: &str) -> Option<G> {
-        let i = self.index.remove(key)?;
+        let slots = &self.slots;
+        let entry = self
+            .index
+            .find_entry(hash(key.as_bytes()), |&i| {
+                slots[i as usize]
+                    .as_ref()
+                    .is_some_and(|s| s.key.as_bytes() == key.as_bytes())
+            })
+            .ok()?;
+        let (i, _) = entry.remove();
         self.unlink(i);
         self.free.push(i);
         self.slots[i as usize].take().map(|s| s.state)
@@ -95,8 +120,8 @@ impl<G> GroupStore<G> {
         now: Timestamp,
         make: impl FnOnce() -> G,
     ) -> (&GroupKey, &mut G) {
-        let i = match self.index.get(key) {
-            Some(&i) => {
+        let i = match self.find(key) {
+            Some(i) => {
                 self.unlink(i);
                 i
             }
@@ -110,9 +135,8 @@ impl<G> GroupStore<G> {
                         self.evicted += 1;
                     }
                 }
-                let key = GroupKey::from(key);
                 let slot = Slot {
-                    key: key.clone(),
+                    key: GroupKey::from(key),
                     state: make(),
                     touched: now,
                     prev: NIL,
@@ -128,7 +152,12 @@ impl<G> GroupStore<G> {
                         u32::try_from(self.slots.len() - 1).unwrap_or(NIL)
                     }
                 };
-                self.index.insert(key, i);
+                let slots = &self.slots;
+                self.index.insert_unique(hash(key.as_bytes()), i, |&j| {
+                    slots[j as usize]
+                        .as_ref()
+                        .map_or(0, |s| hash(s.key.as_bytes()))
+                });
                 i
             }
         };
