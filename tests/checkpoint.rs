@@ -180,7 +180,7 @@ fn a_checkpoint_round_trips_through_json_unchanged() {
     again.restore(&state).unwrap();
     assert_eq!(again.checkpoint(), state);
     assert!(
-        state.starts_with(r#"{"format":"session-sigma-state","version":1,"#),
+        state.starts_with(r#"{"format":"session-sigma-state","version":2,"#),
         "{}",
         &state[..80]
     );

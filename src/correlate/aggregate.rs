@@ -7,77 +7,147 @@ use super::Candidate;
 use super::group::{Picked, value_of};
 use super::kind::{GroupState, Shared, Step};
 use super::store::GroupStore;
+use super::text::Text;
 use crate::rule::{CmpOp, CorrelationType};
 use crate::time::Timestamp;
 use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
-
-/// Serialises the distinct-value map with its keys sorted (deterministic checkpoints).
-fn sorted_distinct<S: serde::Serializer>(
-    map: &Option<Box<DistinctValues>>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    let sorted: Option<std::collections::BTreeMap<&Box<str>, &(u32, Value)>> =
-        map.as_ref().map(|m| m.iter().collect());
-    sorted.serialize(s)
-}
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-/// Each distinct value's text, with its number of window entries and its JSON value.
-type DistinctValues = AHashMap<Box<str>, (u32, Value)>;
-
 /// Most contributing events an alert carries.
 pub const MAX_ALERT_EVENTS: usize = 10;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Entry {
-    ts: Timestamp,
-    /// The distinct-value key (value_count) or the number (value_sum/avg), if any.
-    distinct: Option<Box<str>>,
-    number: Option<f64>,
-    /// The event (shared with every other state holding it), for the alert's `events`.
-    text: Arc<str>,
+/// A window entry's number when it has none (numbers are never NaN: JSON has no NaN and
+/// [`push`](AggregateGroup::push) drops one).
+const NO_NUMBER: f64 = f64::NAN;
+
+/// One group's window, sized for the common case: a group of one event holds its time,
+/// its number and its event in place; a second event moves the window to [`Many`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(into = "AggregateSnapshot", from = "AggregateSnapshot")]
+pub struct AggregateGroup(Window);
+
+#[derive(Debug, Clone, Default)]
+enum Window {
+    #[default]
+    Empty,
+    /// One entry (never for value_count, whose entries carry a distinct-value key).
+    One {
+        ts: Timestamp,
+        number: f64,
+        text: Arc<str>,
+    },
+    Many(Box<Many>),
 }
 
-/// One group's window.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct AggregateGroup {
-    entries: VecDeque<Entry>,
-    /// value_count only: each distinct value with its number of entries (allocated on use).
-    #[serde(serialize_with = "sorted_distinct")]
-    distinct: Option<Box<DistinctValues>>,
+/// A window of any size: what each aggregate needs, and the events of the alert.
+#[derive(Debug, Clone, Default)]
+struct Many {
+    /// Every entry's time and number, oldest first.
+    entries: VecDeque<(Timestamp, f64)>,
+    /// value_count only: every entry's distinct-value key, in step with `entries`.
+    keys: VecDeque<Option<Text>>,
+    /// The events of the last `min(10, entries)` entries: a suffix of the window.
+    ring: VecDeque<Arc<str>>,
+    /// value_count only: each distinct value with its number of entries and its JSON value.
+    distinct: AHashMap<Text, (u32, Value)>,
     sum: f64,
     numbers: u64,
+    /// The window counts distinct values (`keys` is in step with `entries`).
+    counts_distinct: bool,
 }
 
-impl AggregateGroup {
-    /// Drops entries older than `cutoff` (S5: `c.ts ≥ e.ts − timespan` stays).
-    pub fn evict_before(&mut self, cutoff: Timestamp) {
-        while self.entries.front().is_some_and(|e| e.ts < cutoff) {
-            self.pop_front();
-        }
-    }
-
+impl Many {
     fn pop_front(&mut self) {
-        let Some(e) = self.entries.pop_front() else {
+        let Some((_, number)) = self.entries.pop_front() else {
             return;
         };
-        if let (Some(k), Some(map)) = (&e.distinct, self.distinct.as_mut()) {
-            if let Some(slot) = map.get_mut(k) {
+        if let Some(Some(k)) = self.keys.pop_front() {
+            if let Some(slot) = self.distinct.get_mut(&k) {
                 slot.0 -= 1;
                 if slot.0 == 0 {
-                    map.remove(k);
+                    self.distinct.remove(&k);
                 }
             }
         }
-        if let Some(n) = e.number {
-            self.sum -= n;
+        if self.ring.len() > self.entries.len() {
+            self.ring.pop_front();
+        }
+        if !number.is_nan() {
+            self.sum -= number;
             self.numbers -= 1;
         }
         if self.numbers == 0 {
             self.sum = 0.0; // no drift once the window has no numbers
+        }
+    }
+
+    /// A window counting distinct values or not.
+    fn new(counts_distinct: bool) -> Box<Many> {
+        Box::new(Many {
+            counts_distinct,
+            ..Many::default()
+        })
+    }
+
+    fn push(&mut self, ts: Timestamp, number: f64, key: Option<(Text, Value)>, text: Arc<str>) {
+        if !number.is_nan() {
+            self.sum += number;
+            self.numbers += 1;
+        }
+        self.entries.push_back((ts, number));
+        if self.counts_distinct {
+            let key = key.map(|(k, v)| {
+                match self.distinct.get_mut(&k) {
+                    Some(slot) => slot.0 += 1,
+                    None => {
+                        self.distinct.insert(k.clone(), (1, v));
+                    }
+                }
+                k
+            });
+            self.keys.push_back(key);
+        }
+        self.ring.push_back(text);
+        if self.ring.len() > MAX_ALERT_EVENTS {
+            self.ring.pop_front();
+        }
+    }
+}
+
+impl AggregateGroup {
+    fn len(&self) -> usize {
+        match &self.0 {
+            Window::Empty => 0,
+            Window::One { .. } => 1,
+            Window::Many(m) => m.entries.len(),
+        }
+    }
+
+    /// Drops entries older than `cutoff` (S5: `c.ts ≥ e.ts − timespan` stays).
+    pub fn evict_before(&mut self, cutoff: Timestamp) {
+        match &mut self.0 {
+            Window::Empty => {}
+            Window::One { ts, .. } => {
+                if *ts < cutoff {
+                    self.0 = Window::Empty;
+                }
+            }
+            Window::Many(m) => {
+                while m.entries.front().is_some_and(|e| e.0 < cutoff) {
+                    m.pop_front();
+                }
+            }
+        }
+    }
+
+    fn pop_front(&mut self) {
+        match &mut self.0 {
+            Window::Empty => {}
+            Window::One { .. } => self.0 = Window::Empty,
+            Window::Many(m) => m.pop_front(),
         }
     }
 
@@ -92,53 +162,60 @@ impl AggregateGroup {
         cap: usize,
         count_distinct: bool,
     ) -> bool {
-        let over = self.entries.len() >= cap.max(1);
+        let over = self.len() >= cap.max(1);
         if over {
             // The oldest entry goes, whatever its time.
             self.pop_front();
         }
-        let mut number = None;
-        let mut distinct = None;
-        if let Some(p) = value {
-            number = p.number();
-            if count_distinct {
-                let k: Box<str> = Box::from(&*p.key);
-                let map = self.distinct.get_or_insert_with(Default::default);
-                match map.get_mut(&k) {
-                    Some(slot) => slot.0 += 1,
-                    None => {
-                        map.insert(k.clone(), (1, p.value()));
-                    }
-                }
-                distinct = Some(k);
+        let number = value
+            .as_ref()
+            .and_then(Picked::number)
+            .filter(|n| !n.is_nan())
+            .unwrap_or(NO_NUMBER);
+        let key = value
+            .filter(|_| count_distinct)
+            .map(|p| (Text::new(&p.key), p.value()));
+        match std::mem::take(&mut self.0) {
+            Window::Empty if !count_distinct => self.0 = Window::One { ts, number, text },
+            Window::Empty => {
+                let mut m = Many::new(true);
+                m.push(ts, number, key, text);
+                self.0 = Window::Many(m);
+            }
+            Window::One {
+                ts: t0,
+                number: n0,
+                text: e0,
+            } => {
+                let mut m = Many::new(false);
+                m.push(t0, n0, None, e0);
+                m.push(ts, number, key, text);
+                self.0 = Window::Many(m);
+            }
+            Window::Many(mut m) => {
+                m.push(ts, number, key, text);
+                self.0 = Window::Many(m);
             }
         }
-        if let Some(n) = number {
-            self.sum += n;
-            self.numbers += 1;
-        }
-        if self.entries.capacity() == 0 {
-            // Most groups hold one event: do not reserve the default four slots.
-            self.entries.reserve_exact(1);
-        }
-        self.entries.push_back(Entry {
-            ts,
-            distinct,
-            number,
-            text,
-        });
         over
     }
 
     /// The aggregate of the window, if it has one (an average needs a number).
     pub fn aggregate(&self, kind: CorrelationType) -> Option<f64> {
+        let (sum, numbers) = match &self.0 {
+            Window::Empty => (0.0, 0),
+            Window::One { number, .. } if number.is_nan() => (0.0, 0),
+            Window::One { number, .. } => (0.0 + number, 1),
+            Window::Many(m) => (m.sum, m.numbers),
+        };
         match kind {
-            CorrelationType::EventCount => Some(self.entries.len() as f64),
-            CorrelationType::ValueCount => {
-                Some(self.distinct.as_ref().map_or(0, |m| m.len()) as f64)
-            }
-            CorrelationType::ValueSum => Some(self.sum),
-            CorrelationType::ValueAvg => (self.numbers > 0).then(|| self.sum / self.numbers as f64),
+            CorrelationType::EventCount => Some(self.len() as f64),
+            CorrelationType::ValueCount => Some(match &self.0 {
+                Window::Many(m) => m.distinct.len() as f64,
+                _ => 0.0,
+            }),
+            CorrelationType::ValueSum => Some(sum),
+            CorrelationType::ValueAvg => (numbers > 0).then(|| sum / numbers as f64),
             _ => None,
         }
     }
@@ -154,15 +231,14 @@ impl AggregateGroup {
         if !condition.iter().all(|(op, t)| op.test(value, *t)) {
             return None;
         }
-        let values = (kind == CorrelationType::ValueCount).then(|| {
-            let mut vs: Vec<(&Box<str>, &Value)> = self
-                .distinct
-                .iter()
-                .flat_map(|m| m.iter())
-                .map(|(k, (_, v))| (k, v))
-                .collect();
-            vs.sort_by(|a, b| a.0.cmp(b.0));
-            vs.into_iter().map(|(_, v)| v.clone()).collect()
+        let values = (kind == CorrelationType::ValueCount).then(|| match &self.0 {
+            Window::Many(m) => {
+                let mut vs: Vec<(&Text, &Value)> =
+                    m.distinct.iter().map(|(k, (_, v))| (k, v)).collect();
+                vs.sort_by(|a, b| a.0.cmp(b.0));
+                vs.into_iter().map(|(_, v)| v.clone()).collect()
+            }
+            _ => Vec::new(),
         });
         Some(Candidate {
             ts,
@@ -170,13 +246,103 @@ impl AggregateGroup {
             values,
             anchor_ts: None,
             // docs/semantics.md §4.1: the ten most recent, in time order, ending with this event.
-            events: self
-                .entries
-                .iter()
-                .skip(self.entries.len().saturating_sub(MAX_ALERT_EVENTS))
-                .map(|e| e.text.clone())
-                .collect(),
+            events: match &self.0 {
+                Window::Empty => Vec::new(),
+                Window::One { text, .. } => vec![text.clone()],
+                Window::Many(m) => m.ring.iter().cloned().collect(),
+            },
         })
+    }
+}
+
+/// A window as a checkpoint holds it, independent of the in-memory layout: every entry
+/// (oldest first) with its number and distinct-value key, the events of the last ten,
+/// the running sum (restored as it was: a recomputed sum could differ in its last bits),
+/// and each distinct value's JSON, sorted by key.
+#[derive(Debug, Serialize, Deserialize)]
+struct AggregateSnapshot {
+    entries: Vec<(Timestamp, Option<f64>, Option<Text>)>,
+    events: Vec<Arc<str>>,
+    sum: f64,
+    distinct: bool,
+    values: Vec<(Text, Value)>,
+}
+
+impl From<AggregateGroup> for AggregateSnapshot {
+    fn from(g: AggregateGroup) -> Self {
+        let some = |n: f64| (!n.is_nan()).then_some(n);
+        match g.0 {
+            Window::Empty => AggregateSnapshot {
+                entries: Vec::new(),
+                events: Vec::new(),
+                sum: 0.0,
+                distinct: false,
+                values: Vec::new(),
+            },
+            Window::One { ts, number, text } => AggregateSnapshot {
+                entries: vec![(ts, some(number), None)],
+                events: vec![text],
+                sum: some(number).map_or(0.0, |n| 0.0 + n),
+                distinct: false,
+                values: Vec::new(),
+            },
+            Window::Many(m) => {
+                let m = *m;
+                let mut keys = m.keys.into_iter();
+                let mut values: Vec<(Text, Value)> =
+                    m.distinct.into_iter().map(|(k, (_, v))| (k, v)).collect();
+                values.sort_by(|a, b| a.0.cmp(&b.0));
+                AggregateSnapshot {
+                    entries: m
+                        .entries
+                        .into_iter()
+                        .map(|(ts, n)| (ts, some(n), keys.next().flatten()))
+                        .collect(),
+                    events: m.ring.into_iter().collect(),
+                    sum: m.sum,
+                    distinct: m.counts_distinct,
+                    values,
+                }
+            }
+        }
+    }
+}
+
+impl From<AggregateSnapshot> for AggregateGroup {
+    fn from(s: AggregateSnapshot) -> Self {
+        if s.entries.len() == 1 && !s.distinct {
+            // In place unless its sum drifted (a window of many that shrank to one).
+            if let (Some((ts, n, _)), Some(text)) = (s.entries.first(), s.events.first())
+                && s.sum.to_bits() == n.map_or(0.0, |n| 0.0 + n).to_bits()
+            {
+                return AggregateGroup(Window::One {
+                    ts: *ts,
+                    number: n.unwrap_or(NO_NUMBER),
+                    text: text.clone(),
+                });
+            }
+        }
+        if s.entries.is_empty() {
+            return AggregateGroup(Window::Empty);
+        }
+        let values: AHashMap<Text, Value> = s.values.into_iter().collect();
+        let mut m = Many::new(s.distinct);
+        let skip = s.entries.len().saturating_sub(s.events.len());
+        let mut events = s.events.into_iter();
+        for (i, (ts, n, key)) in s.entries.into_iter().enumerate() {
+            let key = key.map(|k| {
+                let v = values.get(&k).cloned().unwrap_or(Value::Null);
+                (k, v)
+            });
+            let text = if i >= skip {
+                events.next().unwrap_or_default()
+            } else {
+                Arc::from("")
+            };
+            m.push(ts, n.unwrap_or(NO_NUMBER), key, text);
+        }
+        m.sum = s.sum;
+        AggregateGroup(Window::Many(m))
     }
 }
 
@@ -215,5 +381,54 @@ impl GroupState for AggregateGroup {
                 out.extend(g.evaluate(c.def.kind, &c.def.condition, ts));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(g: &AggregateGroup) -> Vec<String> {
+        g.evaluate(CorrelationType::EventCount, &[], Timestamp(0))
+            .map(|c| c.events.iter().map(|e| e.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    fn round_trip(g: &AggregateGroup) -> AggregateGroup {
+        let json = serde_json::to_string(g).unwrap_or_default();
+        serde_json::from_str(&json).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_window_keeps_the_ten_most_recent_events_and_survives_a_checkpoint() {
+        let mut g = AggregateGroup::default();
+        assert!(!g.push(Timestamp(1), None, Arc::from("e1"), 100, false));
+        assert!(matches!(g.0, Window::One { .. }), "one event is held in place");
+        assert_eq!(events(&round_trip(&g)), ["e1"]);
+        assert!(matches!(round_trip(&g).0, Window::One { .. }));
+        for i in 2..=12 {
+            g.push(Timestamp(i), None, Arc::from(format!("e{i}")), 100, false);
+        }
+        let last_ten: Vec<String> = (3..=12).map(|i| format!("e{i}")).collect();
+        assert_eq!(g.aggregate(CorrelationType::EventCount), Some(12.0));
+        assert_eq!(events(&g), last_ten);
+        assert_eq!(events(&round_trip(&g)), last_ten);
+        assert_eq!(
+            round_trip(&g).aggregate(CorrelationType::EventCount),
+            Some(12.0)
+        );
+        g.evict_before(Timestamp(6));
+        assert_eq!(g.aggregate(CorrelationType::EventCount), Some(7.0));
+        assert_eq!(events(&g), ["e6", "e7", "e8", "e9", "e10", "e11", "e12"]);
+        // The cap pushes out the oldest entry and its event.
+        let mut capped = AggregateGroup::default();
+        for i in 1..=3 {
+            let over = capped.push(Timestamp(i), None, Arc::from(format!("e{i}")), 2, false);
+            assert_eq!(over, i == 3);
+        }
+        assert_eq!(events(&capped), ["e2", "e3"]);
+        capped.evict_before(Timestamp(4));
+        assert_eq!(capped.aggregate(CorrelationType::EventCount), Some(0.0));
+        assert_eq!(capped.evaluate(CorrelationType::EventCount, &[], Timestamp(4)).map(|c| c.events.len()), Some(0));
     }
 }

@@ -208,17 +208,6 @@ pub fn group_order(key: &GroupKey) -> String {
     key.as_str().to_string()
 }
 
-/// Serialises a hash map with its keys sorted, so that checkpoints are deterministic.
-pub fn sorted_map<S, V>(map: &ahash::AHashMap<String, V>, s: S) -> Result<S::Ok, S::Error>
-where
-    S: serde::Serializer,
-    V: serde::Serialize,
-{
-    use serde::Serialize;
-    let sorted: std::collections::BTreeMap<&String, &V> = map.iter().collect();
-    sorted.serialize(s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

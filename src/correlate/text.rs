@@ -131,7 +131,7 @@ mod tests {
         assert!(matches!(long, Text::Shared(_)));
         assert_eq!(edge.as_str(), "é".repeat(11));
         assert_eq!(long.as_str(), "x".repeat(23));
-        let mut texts = vec![Text::new("b"), long.clone(), Text::new(""), Text::new("ab")];
+        let mut texts = [Text::new("b"), long.clone(), Text::new(""), Text::new("ab")];
         texts.sort();
         let as_str: Vec<&str> = texts.iter().map(Text::as_str).collect();
         let mut expected = vec!["b", long.as_str(), "", "ab"];

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 const FORMAT: &str = "session-sigma-state";
 /// The checkpoint format version this build reads and writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Checkpoint {
