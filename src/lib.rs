@@ -12,7 +12,7 @@
 //! rule text ─rule─► Rule (YAML read once; conditions parsed by condition/, a pest grammar)
 //!           ─compile─► RuleSet (one predicate arena, merged matchers, a rule index)
 //! records ─source─► event::Record (Windows, EVTX, syslog adapters; session JSON as is)
-//!         ─detect─► matched rules (pure: plan × event; the Detector on any thread)
+//!         ─detect─► matched rules (pure: plan × event; the engine's Detector on any thread)
 //!         ─correlate─► candidate alerts (one GroupState per correlation type, per group)
 //!         ─engine─► alerts in order (event time, watermark, reorder buffer, deadlines,
 //!                   AlertOrder and Held, checkpoints) ─alert─► JSON or text lines
@@ -129,8 +129,8 @@ pub mod testing;
 pub use alert::{Alert, AlertSink};
 pub use compile::{Options, RuleRef, RuleSet, RuleSetBuilder};
 pub use correlate::{Limits, Pending};
-pub use detect::{Detected, Detector};
 pub use diag::{Code, Diagnostic, Diagnostics, Severity};
+pub use engine::detector::{Detected, Detector};
 pub use engine::{Engine, Settings, StateError, Stats};
 pub use event::{EventError, Line, LineReader};
 pub use rule::Placeholders;

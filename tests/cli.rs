@@ -618,9 +618,11 @@ fn readme_correlation_examples_compile() {
     }
 }
 
-/// `--threads N` reads and matches events on N workers; the engine still sees them in
-/// input order, so alerts, the summary and the diagnostics are byte-identical to one thread
-/// (bundled pack with its correlations; invalid lines; several inputs).
+/// `--threads N` reads and matches events on N workers and partitions the correlation
+/// state over N shards by group; the engine still orders everything, so alerts, the
+/// summary and the diagnostics are byte-identical to one thread (bundled pack with its
+/// correlations, three types of them firing; invalid lines; several inputs; with and without a
+/// lateness window, under which deadlines fire between released events).
 #[test]
 fn threads_give_output_identical_to_one_thread() {
     #[path = "../benches/gen/mod.rs"]
@@ -629,32 +631,49 @@ fn threads_give_output_identical_to_one_thread() {
     let mut text = generator::events(5, 20_000).join("\n");
     text.push_str("\n{broken\n[1]\n");
     let events = tmp("threads.jsonl", &text);
-    let mut seen = Vec::new();
-    for threads in ["1", "2", "5"] {
-        let summary = tmp(&format!("threads-summary-{threads}.json"), "");
-        let o = run(&[
-            "run",
-            "--threads",
-            threads,
-            "--eof",
-            "flush",
-            "--summary",
-            summary.to_str().unwrap(),
-            "examples/events.jsonl",
-            events.to_str().unwrap(),
-            "examples/events-with-errors.jsonl",
-        ]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        seen.push((
-            stdout(&o),
-            std::fs::read_to_string(&summary).unwrap(),
-            stderr(&o),
-        ));
+    for lateness in ["0s", "90s"] {
+        let mut seen = Vec::new();
+        for threads in ["1", "2", "3", "5"] {
+            let summary = tmp(&format!("threads-summary-{threads}-{lateness}.json"), "");
+            let o = run(&[
+                "run",
+                "--threads",
+                threads,
+                "--max-lateness",
+                lateness,
+                "--eof",
+                "flush",
+                "--summary",
+                summary.to_str().unwrap(),
+                "examples/events.jsonl",
+                events.to_str().unwrap(),
+                "examples/events-with-errors.jsonl",
+            ]);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            seen.push((
+                stdout(&o),
+                std::fs::read_to_string(&summary).unwrap(),
+                stderr(&o),
+            ));
+        }
+        assert!(seen[0].0.lines().count() > 1_000, "alerts to compare");
+        // Correlation alerts of several types and groups are among them.
+        for kind in ["value_count", "first_seen", "absence"] {
+            let n = seen[0]
+                .0
+                .lines()
+                .filter(|l| l.contains(&format!("\"type\":\"{kind}\"")))
+                .count();
+            assert!(n > 0, "no {kind} alert to compare");
+        }
+        assert!(seen[0].1.contains("\"invalid\":4"), "{}", seen[0].1);
+        for (i, s) in seen.iter().enumerate().skip(1) {
+            assert!(
+                s == &seen[0],
+                "threads run {i} differs (lateness {lateness})"
+            );
+        }
     }
-    assert!(seen[0].0.lines().count() > 1_000, "alerts to compare");
-    assert!(seen[0].1.contains("\"invalid\":4"), "{}", seen[0].1);
-    assert_eq!(seen[0], seen[1]);
-    assert_eq!(seen[0], seen[2]);
     let o = run(&["run", "--threads", "0", "examples/events.jsonl"]);
     assert_eq!(o.status.code(), Some(2));
 }

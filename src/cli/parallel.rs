@@ -5,7 +5,7 @@
 
 use super::input::{self, Item, Place};
 use crate::compile::RuleSet;
-use crate::detect::{Detected, Detector};
+use crate::engine::detector::{Detected, Detector};
 use crate::source::Format;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

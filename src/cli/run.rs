@@ -112,20 +112,31 @@ pub fn run(a: &RunArgs) -> u8 {
         Some(p) => std::fs::metadata(p).is_ok_and(|m| !m.is_file()),
     });
     let format = Format::from(a.engine.input_format);
-    let mut runner = Runner {
-        adapter: Adapter::new(format, a.year),
-        engine: &mut engine,
-        sink: &mut sink,
-    };
-    let mut status = read_all(a, &set, inputs, live, &mut runner);
-    let skipped = runner.adapter.accounting().skipped.clone();
-    let stats = match end_of_input(a, &mut engine, &mut sink) {
-        Ok(stats) => stats,
-        Err(stats) => {
-            status = EXIT_ERROR;
-            stats
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let (mut status, skipped, stats) = std::thread::scope(|scope| {
+        if threads > 1 && parallel_reading(a, format, live) {
+            // Correlation state partitioned by group over `threads` shards.
+            engine.shard_correlations(scope, threads);
         }
-    };
+        let mut runner = Runner {
+            adapter: Adapter::new(format, a.year),
+            engine: &mut engine,
+            sink: &mut sink,
+        };
+        let mut status = read_all(a, &set, inputs, live, threads, &mut runner);
+        let skipped = runner.adapter.accounting().skipped.clone();
+        let stats = match end_of_input(a, &mut engine, &mut sink) {
+            Ok(stats) => stats,
+            Err(stats) => {
+                status = EXIT_ERROR;
+                stats
+            }
+        };
+        engine.stop_shards();
+        (status, skipped, stats)
+    });
     let stats = crate::engine::Stats { skipped, ..stats };
     let _ = sink.out.flush();
     if let Some(e) = &sink.error {
@@ -148,17 +159,15 @@ fn read_all(
     set: &crate::compile::RuleSet,
     inputs: Vec<Option<PathBuf>>,
     live: bool,
+    threads: usize,
     runner: &mut Runner<'_, '_, impl Write>,
 ) -> u8 {
     let format = runner.adapter.format();
     let max_line = a.engine.max_line_bytes;
-    let threads = a.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
     if a.state.is_some() || live {
         return read_threaded(inputs, format, max_line, runner, a.state.is_some(), live);
     }
-    if threads > 1 && matches!(format, Format::Auto | Format::Session) {
+    if threads > 1 && parallel_reading(a, format, live) {
         return super::parallel::read(set, inputs, format, max_line, threads, &mut |data, e| {
             runner.handle_entry(data, e)
         });
@@ -176,6 +185,12 @@ fn read_all(
         }
     }
     status
+}
+
+/// Whether the input is read (and correlated) on worker threads when `--threads` allows:
+/// session JSON from files, without a state file (whose run keeps its state in one place).
+fn parallel_reading(a: &RunArgs, format: Format, live: bool) -> bool {
+    a.state.is_none() && !live && matches!(format, Format::Auto | Format::Session)
 }
 
 /// The end of the input: a run with a state file is one segment of a longer stream, so

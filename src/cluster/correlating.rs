@@ -6,9 +6,9 @@
 use super::ClusterError;
 use super::checkpoint::{Restored, WorkerState};
 use super::msg::{Counts, EventMsg, Msg};
-use super::route::Components;
 use crate::alert::{Emitted, Format};
 use crate::compile::RuleSet;
+use crate::correlate::route::Components;
 use crate::correlate::{Correlator, CorrelatorSnapshot, Input};
 use crate::engine::Settings;
 use crate::time::Timestamp;

@@ -27,7 +27,6 @@ mod metrics;
 pub mod msg;
 pub mod nats;
 mod output;
-mod route;
 mod sources;
 
 pub use error::ClusterError;

@@ -152,17 +152,7 @@ pub fn global_seq(partition: u32, seq: u64) -> u64 {
     ((partition as u64) << 40) | (seq & ((1 << 40) - 1))
 }
 
-/// FNV-1a, 64 bits: a hash that is the same in every process and version.
-pub fn fnv(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for b in p.iter().chain(&[0xff]) {
-            h ^= *b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
-}
+pub use crate::correlate::route::fnv;
 
 #[cfg(test)]
 mod tests {

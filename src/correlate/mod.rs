@@ -11,6 +11,7 @@ mod first_seen;
 pub mod group;
 mod kind;
 mod ordered;
+pub mod route;
 pub mod row;
 mod snapshot;
 mod store;
@@ -160,6 +161,15 @@ pub struct Correlator {
     stream_start: Option<Timestamp>,
     /// The current input's group key text (reused).
     key_buf: String,
+    /// A shard of partitioned state: only the groups routed to it are kept here.
+    shard: Option<Shard>,
+}
+
+/// Which groups a partition of the correlation state owns ([`route::Components`]).
+struct Shard {
+    comps: route::Components,
+    index: u64,
+    count: u64,
 }
 
 /// A synthetic event standing for a correlation's alert (S12).
@@ -197,7 +207,26 @@ impl Correlator {
             next_id: 0,
             stream_start: None,
             key_buf: String::new(),
+            shard: None,
         }
+    }
+
+    /// Makes this correlator shard `index` of `count`: it keeps only the groups routed to
+    /// it (a chain of correlations feeding one another as a whole, others by group), and
+    /// ignores the rest of its inputs. The shards together hold what one correlator would.
+    pub fn partition(&mut self, set: &RuleSet, index: u64, count: u64) {
+        self.shard = Some(Shard {
+            comps: route::Components::of(set),
+            index,
+            count: count.max(1),
+        });
+    }
+
+    /// True when this correlator keeps the group `key` of correlation `ci`.
+    fn owns(&self, ci: u32, key: &str) -> bool {
+        self.shard
+            .as_ref()
+            .is_none_or(|s| s.comps.route_key(ci, key) % s.count == s.index)
     }
 
     /// Notes the time of an in-order event: the stream's start anchors `learning`.
@@ -306,7 +335,9 @@ impl Correlator {
     ) {
         let via = via_of(&set.correlations[ci as usize], vias);
         let mut key = std::mem::take(&mut self.key_buf);
-        if group_key_into(&set.correlations[ci as usize], input.row, via, &mut key) {
+        if group_key_into(&set.correlations[ci as usize], input.row, via, &mut key)
+            && self.owns(ci, &key)
+        {
             self.step_group(set, ci, input, vias, via, &key, out, chain);
         }
         self.key_buf = key;

@@ -20,7 +20,7 @@ enum Kind {
     Json,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Cell {
     kind: Kind,
     start: u32,
@@ -34,7 +34,7 @@ const MISSING: Cell = Cell {
 };
 
 /// One input's correlation fields, by column.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Row {
     text: String,
     cells: Vec<Cell>,

@@ -1,18 +1,15 @@
-//! Detection: the pure evaluation of a rule set's plan on one event ([`predicate`]), the
-//! [`RuleMatcher`] that finds the rules an event matches, and the [`Detector`] that reads
-//! lines and matches them on any thread.
+//! Detection: the pure evaluation of a rule set's plan on one event ([`predicate`]) and the
+//! [`RuleMatcher`] that finds the rules an event matches (the engine's `Detector` runs it
+//! on any thread).
 
-pub mod detector;
 pub mod predicate;
-
-pub use detector::{Detected, Detector};
 
 use crate::compile::RuleSet;
 use crate::compile::index::Scratch;
 use crate::event::Fields;
 
 /// The working memory of matching events against a rule set (reused: no allocation per
-/// event once grown). The engine and each [`Detector`] own one.
+/// event once grown). The engine and each `Detector` own one.
 #[derive(Debug, Default)]
 pub struct RuleMatcher {
     candidates: Vec<u32>,

@@ -7,10 +7,12 @@
 //! fire when `W` passes them, interleaved with released events in time order.
 
 mod checkpoint;
+pub mod detector;
 mod export;
 pub mod feed;
 pub(crate) mod order;
 mod parallel;
+mod shards;
 mod stats;
 
 pub use checkpoint::StateError;
@@ -91,13 +93,19 @@ pub struct Engine<'r> {
     /// Matching's working memory.
     matcher: RuleMatcher,
     /// The correlation fields of the event being correlated (reused).
-    row: Row,
+    row: Box<Row>,
     /// Export mode (one partition of a cluster): correlation inputs and alerts are handed
     /// out instead of being correlated and written here.
     exports: Option<Exports>,
     /// The latest event taken in order: (input position, time). Cluster checkpoints find
     /// their resume positions with it.
     last_in_order: Option<(u64, Timestamp)>,
+    /// Correlation state partitioned over shard threads (`run --threads N`): correlation
+    /// inputs go there instead of to `correlator`, which then only keeps the stream start.
+    shards: Option<shards::Shards>,
+    /// The correlation fields of the next event to consume, read by a [`detector::Detector`]
+    /// (`process_detected`).
+    prefilled: Option<Box<Row>>,
 }
 
 impl<'r> Engine<'r> {
@@ -123,10 +131,35 @@ impl<'r> Engine<'r> {
             projector: Projector::new(&set.fields, &set.uses, &crate::event::MARKER_KEYS),
             correlating: true,
             matcher: RuleMatcher::default(),
-            row: Row::new(set.correlation_fields.len()),
+            row: Box::new(Row::new(set.correlation_fields.len())),
             exports: None,
             last_in_order: None,
+            shards: None,
+            prefilled: None,
         }
+    }
+
+    /// Partitions the correlation state over `n` shard threads in `scope` (see
+    /// `engine/shards.rs`); the output stays exactly that of one correlator. Call on a
+    /// fresh engine, and end the input ([`finish`](Engine::finish)) or
+    /// [`stop_shards`](Engine::stop_shards) before the scope ends. Not for checkpointed
+    /// runs: the state then lives on the shards.
+    pub fn shard_correlations<'scope>(
+        &mut self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        n: usize,
+    ) where
+        'r: 'scope,
+    {
+        if self.set.correlation_count() > 0 {
+            self.shards = Some(shards::Shards::spawn(scope, self.set, self.settings.limits, n));
+        }
+    }
+
+    /// Stops the shard threads (their state is dropped): for a run that ends without
+    /// [`finish`](Engine::finish), so that the thread scope can end.
+    pub fn stop_shards(&mut self) {
+        self.shards = None;
     }
 
     /// The watermark W = newest timestamp seen − max_lateness (S2), if any event had one.
@@ -312,6 +345,11 @@ impl<'r> Engine<'r> {
     /// Fires the absence deadlines before `t` (S9), in time order. Processing reaches each
     /// deadline in turn, so the alerts older than it are written first (as at an event).
     fn fire_deadlines_before(&mut self, t: Timestamp, sink: &mut dyn AlertSink) {
+        if let Some(sh) = &mut self.shards {
+            // The shards fire theirs after the batch this time goes with.
+            sh.fired_before(t);
+            return;
+        }
         while let Some(deadline) = self.correlator.next_deadline().filter(|d| *d < t) {
             self.write_held_before(deadline, sink);
             let mut step = std::mem::take(&mut self.step);
@@ -398,11 +436,23 @@ impl<'r> Engine<'r> {
             return;
         };
         if self.set.correlation_count() > 0 && Correlator::interested(self.set, &self.matched) {
-            // Correlations read only their fields: hand them just those, from the projection.
-            if !loaded && self.load(text).is_err() {
+            // Correlations read only their fields: hand them just those, from the projection
+            // (or as a detector read them).
+            let pre = self.prefilled.take();
+            if pre.is_none() {
+                if !loaded && self.load(text).is_err() {
+                    return;
+                }
+                self.row.fill(self.set, &self.projector.fields(text));
+            }
+            if let Some(sh) = &mut self.shards {
+                let row = pre.unwrap_or_else(|| Box::new((*self.row).clone()));
+                sh.push(ts, seq, &self.matched, row, shared);
                 return;
             }
-            self.row.fill(self.set, &self.projector.fields(text));
+            if let Some(row) = pre {
+                self.row = row;
+            }
             if let Some(x) = &mut self.exports {
                 x.records.push(CorrRecord {
                     ts,
@@ -506,6 +556,14 @@ impl<'r> Engine<'r> {
         self.run_targets(text, loaded, view, Some(ts), seq, &mut step);
         self.hold(&mut step);
         self.step = step;
+        self.tick_shards();
+    }
+
+    /// After an in-order event: the shards get their batch when it is due.
+    fn tick_shards(&mut self) {
+        if let Some(sh) = &mut self.shards {
+            sh.tick(self.correlator.stream_start(), &mut self.held);
+        }
     }
 
     /// Keeps a step's alerts until their place in the output comes (or, exporting, hands
@@ -527,6 +585,12 @@ impl<'r> Engine<'r> {
 
     /// Writes the held alerts ordered before `frontier`.
     fn write_before(&mut self, frontier: &AlertOrder, sink: &mut dyn AlertSink) {
+        let clamped = self.shards.as_mut().map(|sh| {
+            // Only up to where no shard alert can still come before.
+            sh.poll(&mut self.held);
+            sh.clamp(frontier.clone())
+        });
+        let frontier = clamped.as_ref().unwrap_or(frontier);
         let alerts = &mut self.stats.alerts;
         self.held.release_before(frontier, |a| {
             *alerts += 1;
@@ -543,6 +607,9 @@ impl<'r> Engine<'r> {
     /// so that a live stream sees its alerts at once; a library user may call it any time
     /// (alerts of later events at the same timestamp then follow instead of interleaving).
     pub fn flush(&mut self, sink: &mut dyn AlertSink) {
+        if let Some(sh) = &mut self.shards {
+            sh.sync(self.correlator.stream_start(), &mut self.held);
+        }
         let alerts = &mut self.stats.alerts;
         self.held.release_all(|a| {
             *alerts += 1;
@@ -568,8 +635,17 @@ impl<'r> Engine<'r> {
         if let Some(w) = self.max_seen {
             self.release(w, sink);
         }
-        let mut step = std::mem::take(&mut self.step);
         let eof_flush = self.settings.eof_flush;
+        if let Some(sh) = self.shards.take() {
+            let start = self.correlator.stream_start();
+            let (pending, groups, entries) = sh.end(start, self.max_seen, eof_flush, &mut self.held);
+            self.flush(sink);
+            self.stats.pending = pending;
+            self.stats.evicted_groups = groups;
+            self.stats.evicted_entries = entries;
+            return self.stats.clone();
+        }
+        let mut step = std::mem::take(&mut self.step);
         self.correlator
             .end_of_input(self.set, self.max_seen, eof_flush, &mut step);
         self.hold(&mut step);

@@ -5,23 +5,66 @@
 //! through [`Held`], so they write the same sequence.
 
 use crate::alert::AlertOrder;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
 
-/// Items (alerts, or their rendered lines) waiting for their place in the output.
+/// Items (alerts, or their rendered lines) waiting for their place in the output, in a
+/// heap by their order (then by arrival, so equal keys keep the order they were raised
+/// in): a push and a release cost O(log n) whatever is held, not a sort of everything.
 #[derive(Debug)]
 pub(crate) struct Held<T> {
-    items: Vec<(AlertOrder, T)>,
+    items: BinaryHeap<Reverse<Item<T>>>,
+    /// Items pushed so far (the tie-break).
+    pushed: u64,
+}
+
+#[derive(Debug)]
+struct Item<T> {
+    order: AlertOrder,
+    n: u64,
+    item: T,
+}
+
+impl<T> PartialEq for Item<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl<T> Eq for Item<T> {}
+
+impl<T> PartialOrd for Item<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T> Ord for Item<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.order
+            .cmp(&other.order)
+            .then(self.n.cmp(&other.n))
+    }
 }
 
 impl<T> Default for Held<T> {
     fn default() -> Self {
-        Held { items: Vec::new() }
+        Held {
+            items: BinaryHeap::new(),
+            pushed: 0,
+        }
     }
 }
 
 impl<T> Held<T> {
     /// Keeps an item until its place comes.
     pub(crate) fn push(&mut self, order: AlertOrder, item: T) {
-        self.items.push((order, item));
+        self.pushed += 1;
+        self.items.push(Reverse(Item {
+            order,
+            n: self.pushed,
+            item,
+        }));
     }
 
     /// How many are held.
@@ -29,26 +72,33 @@ impl<T> Held<T> {
         self.items.len()
     }
 
-    /// The held items, in no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &(AlertOrder, T)> {
-        self.items.iter()
+    /// The held items in their order (as they will be released; a checkpoint keeps them
+    /// so, and restoring them in this order keeps ties in order).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&AlertOrder, &T)> {
+        let mut all: Vec<&Item<T>> = self.items.iter().map(|Reverse(i)| i).collect();
+        all.sort_unstable();
+        all.into_iter().map(|i| (&i.order, &i.item))
     }
 
     /// Hands `f` every item ordered before `frontier`, in order. Items with equal keys
-    /// keep the order they were raised in (the sort is stable).
-    pub(crate) fn release_before(&mut self, frontier: &AlertOrder, f: impl FnMut(T)) {
-        if self.items.is_empty() {
-            return;
+    /// keep the order they were raised in.
+    pub(crate) fn release_before(&mut self, frontier: &AlertOrder, mut f: impl FnMut(T)) {
+        while self
+            .items
+            .peek()
+            .is_some_and(|Reverse(i)| i.order < *frontier)
+        {
+            if let Some(Reverse(i)) = self.items.pop() {
+                f(i.item);
+            }
         }
-        self.items.sort_by(|a, b| a.0.cmp(&b.0));
-        let n = self.items.partition_point(|(o, _)| o < frontier);
-        self.items.drain(..n).map(|(_, t)| t).for_each(f);
     }
 
     /// Hands `f` every item, in order.
-    pub(crate) fn release_all(&mut self, f: impl FnMut(T)) {
-        self.items.sort_by(|a, b| a.0.cmp(&b.0));
-        self.items.drain(..).map(|(_, t)| t).for_each(f);
+    pub(crate) fn release_all(&mut self, mut f: impl FnMut(T)) {
+        while let Some(Reverse(i)) = self.items.pop() {
+            f(i.item);
+        }
     }
 }
 

@@ -1,15 +1,14 @@
-//! Lines a [`crate::detect::Detector`] has read on another thread, taken in input order:
+//! Lines a [`Detector`](super::detector::Detector) has read on another thread, taken in input order:
 //! time, lateness, correlations and alert order, without reading the line again.
 
 use super::Engine;
 use crate::alert::AlertSink;
-use crate::detect::Detected;
-use crate::detect::detector::Kind;
+use super::detector::{Detected, Kind};
 use crate::event::EventError;
 use crate::event::lines::line_text;
 
 impl Engine<'_> {
-    /// Takes a line a [`Detector`] has read (lines must come in input order): as
+    /// Takes a line a [`Detector`](super::detector::Detector) has read (lines must come in input order): as
     /// [`Engine::process_session_line`], without reading the line again when the event is
     /// processed at once (no lateness window). `Ok(false)`: not a plain session event,
     /// nothing done.
@@ -19,13 +18,13 @@ impl Engine<'_> {
         detected: Detected,
         sink: &mut dyn AlertSink,
     ) -> Result<bool, EventError> {
-        let (ts, matched) = match detected.0 {
+        let (ts, matched, row) = match detected.0 {
             Kind::Invalid(e) => {
                 self.stats.invalid += 1;
                 return Err(e);
             }
             Kind::Other => return Ok(false),
-            Kind::Event { ts, matched } => (ts, matched),
+            Kind::Event { ts, matched, row } => (ts, matched, row),
         };
         if self.settings.max_lateness > 0 {
             // Buffered events are read again when released: take the ordinary path.
@@ -51,13 +50,19 @@ impl Engine<'_> {
         let mut step = std::mem::take(&mut self.step);
         self.matched = matched;
         self.correlating = in_order.is_some();
+        // The row is for this event only (consume takes it when it correlates).
+        self.prefilled = row;
         self.consume(text, false, ts, seq, &mut step);
+        self.prefilled = None;
         self.correlating = true;
         match in_order {
             Some(_) => self.hold(&mut step),
             None => self.write_on_arrival(seq, &mut step, sink),
         }
         self.step = step;
+        if in_order.is_some() {
+            self.tick_shards();
+        }
         Ok(true)
     }
 }

@@ -1,17 +1,17 @@
-//! Where a correlation group lives: correlations that feed one another (S12) stay on one
-//! worker; a correlation on its own is partitioned by group.
+//! Where a correlation group lives when correlation state is partitioned (`run --threads`
+//! shards, cluster workers): correlations that feed one another (S12) stay on one
+//! partition; a correlation on its own is partitioned by group.
 
-use super::msg::fnv;
+use super::group::GroupKey;
 use crate::compile::RuleSet;
-use crate::correlate::group::{GroupKey, group_order};
 
 /// Correlation components: correlations that feed one another (S12) must live on one
 /// worker. `comps[ci]` is the smallest correlation index of `ci`'s component;
 /// `alone[ci]` says whether it is the only one (then it is partitioned by group).
 #[derive(Debug, Clone)]
 pub struct Components {
-    pub(super) comps: Vec<u32>,
-    pub(super) alone: Vec<bool>,
+    pub comps: Vec<u32>,
+    pub alone: Vec<bool>,
 }
 
 impl Components {
@@ -39,15 +39,33 @@ impl Components {
         Components { comps, alone }
     }
 
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     /// The routing hash of a group of correlation `ci`: by (correlation, group) when the
     /// correlation stands alone, by its component otherwise. The worker is the hash
     /// modulo the number of workers (timely's exchange).
     pub fn route(&self, ci: u32, key: &GroupKey) -> u64 {
+        self.route_key(ci, key.as_str())
+    }
+
+    /// [`route`](Self::route) of a group key's text.
+    pub fn route_key(&self, ci: u32, key: &str) -> u64 {
         let comp = self.comps[ci as usize];
         if self.alone[comp as usize] {
-            fnv(&[&comp.to_le_bytes(), group_order(key).as_bytes()])
+            fnv(&[&comp.to_le_bytes(), key.as_bytes()])
         } else {
             fnv(&[&comp.to_le_bytes()])
         }
     }
+}
+
+/// FNV-1a, 64 bits: a hash that is the same in every process and version.
+pub fn fnv(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.iter().chain(&[0xff]) {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
 }

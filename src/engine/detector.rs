@@ -5,6 +5,8 @@
 //! thread, in input order, so the output is exactly that of one thread.
 
 use crate::compile::RuleSet;
+use crate::correlate::Correlator;
+use crate::correlate::row::Row;
 use crate::event::lines::line_text;
 use crate::event::project::load_into;
 use crate::event::{EventError, Projector};
@@ -19,10 +21,13 @@ pub(crate) enum Kind {
     Invalid(EventError),
     /// Not a plain session event (see [`Engine::process_session_line`]).
     Other,
-    /// A session event: its time and the session rules it matched (ascending).
+    /// A session event: its time, the session rules it matched (ascending), and the
+    /// fields its correlations read when any correlation consumes it (read here, on the
+    /// detector's thread, so that the engine does not read the line again).
     Event {
         ts: Option<Timestamp>,
         matched: Vec<u32>,
+        row: Option<Box<Row>>,
     },
 }
 
@@ -30,7 +35,7 @@ pub(crate) enum Kind {
 pub struct Detector<'r> {
     set: &'r RuleSet,
     projector: Projector,
-    matcher: super::RuleMatcher,
+    matcher: crate::detect::RuleMatcher,
 }
 
 impl<'r> Detector<'r> {
@@ -39,7 +44,7 @@ impl<'r> Detector<'r> {
         Detector {
             set,
             projector: set.projector(),
-            matcher: super::RuleMatcher::default(),
+            matcher: crate::detect::RuleMatcher::default(),
         }
     }
 
@@ -61,6 +66,11 @@ impl<'r> Detector<'r> {
         let ts = fields.timestamp(self.set.event_slots.timestamp);
         let mut matched = Vec::new();
         self.matcher.matching(self.set, &fields, false, &mut matched);
-        Detected(Kind::Event { ts, matched })
+        let row = (ts.is_some() && Correlator::interested(self.set, &matched)).then(|| {
+            let mut row = Box::new(Row::new(self.set.correlation_fields.len()));
+            row.fill(self.set, &fields);
+            row
+        });
+        Detected(Kind::Event { ts, matched, row })
     }
 }

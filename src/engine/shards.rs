@@ -1,0 +1,342 @@
+//! Correlation state partitioned over shard threads (`run --threads N`).
+//!
+//! The engine thread keeps what must see every event in order (time, lateness, detection
+//! alerts, the output's order) and hands each correlation input to the shards in batches;
+//! every shard sees every batch and keeps only the groups routed to it
+//! ([`crate::correlate::route::Components`], as cluster workers partition them), so a
+//! group's inputs reach its state in input order and its alerts, keyed by their
+//! [`crate::alert::AlertOrder`], are what one correlator would raise.
+//!
+//! Each batch also says up to which time the engine has fired deadlines (`upto`): a shard
+//! fires its own deadlines before that time once the batch's events are in. When every
+//! shard has finished a batch, no alert ordered before `upto` can come from them any more;
+//! the engine writes its held alerts only up to there.
+
+use crate::alert::{AlertOrder, Emitted};
+use crate::compile::RuleSet;
+use crate::correlate::row::Row;
+use crate::correlate::{Correlator, Input, Limits, Pending};
+use crate::time::Timestamp;
+use std::collections::VecDeque;
+use std::sync::{Arc, mpsc};
+
+/// Correlation inputs per batch: enough to amortise the hand-off, few enough that the
+/// engine's held alerts stay few.
+const BATCH: usize = 256;
+
+/// In-order events after which a batch goes even when it holds few inputs, so that the
+/// alerts held for ordering are released.
+const TICKS: usize = 4096;
+
+/// Batches a shard may have waiting before the engine waits for it.
+const QUEUE: usize = 8;
+
+/// One correlation input: an in-order event the correlations consume.
+struct ShardInput {
+    ts: Timestamp,
+    seq: u64,
+    /// Its matched detection rules, in the batch's `matched`.
+    matched: std::ops::Range<usize>,
+    row: Box<Row>,
+    text: Arc<str>,
+}
+
+#[derive(Default)]
+struct Batch {
+    inputs: Vec<ShardInput>,
+    matched: Vec<u32>,
+    /// The first in-order time of the stream (`learning` counts from it).
+    start: Option<Timestamp>,
+    /// The engine fired its deadlines up to here: the shards fire theirs after the batch.
+    upto: Option<Timestamp>,
+}
+
+enum ToShard {
+    Batch(Arc<Batch>),
+    End {
+        max: Option<Timestamp>,
+        eof_flush: bool,
+    },
+}
+
+/// What a shard reports at the end of the input.
+#[derive(Default)]
+pub(crate) struct Report {
+    pending: Vec<((Timestamp, u32, String, u64), Pending)>,
+    pub evicted_groups: u64,
+    pub evicted_entries: u64,
+}
+
+enum FromShard {
+    Done {
+        shard: usize,
+        alerts: Vec<Emitted>,
+    },
+    Ended {
+        alerts: Vec<Emitted>,
+        report: Report,
+    },
+}
+
+/// The engine's side of the shards.
+pub(crate) struct Shards {
+    to: Vec<mpsc::SyncSender<ToShard>>,
+    from: mpsc::Receiver<FromShard>,
+    current: Batch,
+    /// The `upto` of each batch sent and not yet finished by every shard, oldest first.
+    outstanding: VecDeque<Option<Timestamp>>,
+    /// Batches each shard has finished, counted from the oldest outstanding one.
+    finished: Vec<usize>,
+    /// Any correlation input was taken: from then on the shards may hold state.
+    started: bool,
+    /// What no shard alert can precede any more (the `upto` of the newest batch every
+    /// shard has finished).
+    frontier: Option<Timestamp>,
+    /// The latest time the engine fired deadlines before.
+    upto: Option<Timestamp>,
+    /// In-order events since the last batch went.
+    ticks: usize,
+}
+
+impl Shards {
+    /// Starts `n` shard threads in `scope` for the correlations of `set`.
+    pub(crate) fn spawn<'scope>(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        set: &'scope RuleSet,
+        limits: Limits,
+        n: usize,
+    ) -> Shards {
+        let n = n.max(1);
+        let (back, from) = mpsc::channel();
+        let to = (0..n)
+            .map(|index| {
+                let (tx, rx) = mpsc::sync_channel(QUEUE);
+                let back = back.clone();
+                scope.spawn(move || shard(set, limits, index, n, &rx, &back));
+                tx
+            })
+            .collect();
+        Shards {
+            to,
+            from,
+            current: Batch::default(),
+            outstanding: VecDeque::new(),
+            finished: vec![0; n],
+            started: false,
+            frontier: None,
+            upto: None,
+            ticks: 0,
+        }
+    }
+
+    /// Takes a correlation input (`matched` is copied).
+    pub(crate) fn push(
+        &mut self,
+        ts: Timestamp,
+        seq: u64,
+        matched: &[u32],
+        row: Box<Row>,
+        text: Arc<str>,
+    ) {
+        self.started = true;
+        let at = self.current.matched.len();
+        self.current.matched.extend_from_slice(matched);
+        self.current.inputs.push(ShardInput {
+            ts,
+            seq,
+            matched: at..self.current.matched.len(),
+            row,
+            text,
+        });
+    }
+
+    /// The engine fired its deadlines before `t`.
+    pub(crate) fn fired_before(&mut self, t: Timestamp) {
+        self.upto = Some(self.upto.map_or(t, |u| u.max(t)));
+    }
+
+    /// One in-order event was processed: sends the batch when it is full, or when many
+    /// events went by (so the held alerts move on). `start`: the stream's first time.
+    pub(crate) fn tick(&mut self, start: Option<Timestamp>, held: &mut super::Held<crate::alert::Alert>) {
+        self.ticks += 1;
+        if self.current.inputs.len() >= BATCH || (self.started && self.ticks >= TICKS) {
+            self.send(start, held);
+        }
+    }
+
+    /// Sends the current batch to every shard (waiting while a shard's queue is full, and
+    /// taking what the shards finished meanwhile into `held`).
+    fn send(&mut self, start: Option<Timestamp>, held: &mut super::Held<crate::alert::Alert>) {
+        self.ticks = 0;
+        let mut batch = std::mem::take(&mut self.current);
+        batch.start = start;
+        batch.upto = self.upto;
+        self.outstanding.push_back(batch.upto);
+        let batch = Arc::new(batch);
+        for i in 0..self.to.len() {
+            let mut msg = ToShard::Batch(Arc::clone(&batch));
+            loop {
+                match self.to[i].try_send(msg) {
+                    Ok(()) => break,
+                    Err(mpsc::TrySendError::Full(m)) => {
+                        msg = m;
+                        // Wait for a shard to finish something, then try again.
+                        match self.from.recv() {
+                            Ok(r) => {
+                                self.take(r, held);
+                            }
+                            Err(_) => return,
+                        }
+                    }
+                    // A shard that stopped (it panicked): its part of the output is lost,
+                    // and the scope reports the panic.
+                    Err(mpsc::TrySendError::Disconnected(_)) => break,
+                }
+            }
+        }
+    }
+
+    /// A shard's result: its alerts go to `held`; a batch every shard finished moves the
+    /// frontier.
+    fn take(&mut self, r: FromShard, held: &mut super::Held<crate::alert::Alert>) -> Option<Report> {
+        match r {
+            FromShard::Done { shard, alerts } => {
+                alerts.into_iter().for_each(|e| held.push(e.order, e.alert));
+                self.finished[shard] += 1;
+                while self.finished.iter().all(|f| *f > 0) {
+                    self.finished.iter_mut().for_each(|f| *f -= 1);
+                    if let Some(upto) = self.outstanding.pop_front() {
+                        self.frontier = upto.or(self.frontier);
+                    }
+                }
+                None
+            }
+            FromShard::Ended { alerts, report } => {
+                alerts.into_iter().for_each(|e| held.push(e.order, e.alert));
+                Some(report)
+            }
+        }
+    }
+
+    /// Takes what the shards finished so far, without waiting.
+    pub(crate) fn poll(&mut self, held: &mut super::Held<crate::alert::Alert>) {
+        while let Ok(r) = self.from.try_recv() {
+            self.take(r, held);
+        }
+    }
+
+    /// `frontier`, or an earlier one when a shard alert may still come before it.
+    pub(crate) fn clamp(&self, frontier: AlertOrder) -> AlertOrder {
+        if !self.started {
+            return frontier;
+        }
+        let bound = AlertOrder::first_at(self.frontier.unwrap_or(Timestamp(i64::MIN)));
+        frontier.min(bound)
+    }
+
+    /// Sends what is batched and waits until every shard has finished it: every shard
+    /// alert is then in `held`.
+    pub(crate) fn sync(&mut self, start: Option<Timestamp>, held: &mut super::Held<crate::alert::Alert>) {
+        if !self.started {
+            return;
+        }
+        self.send(start, held);
+        while !self.outstanding.is_empty() {
+            match self.from.recv() {
+                Ok(r) => {
+                    self.take(r, held);
+                }
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// The end of the input (S11): what is batched goes, then every shard ends its
+    /// correlations as the engine would (deadlines before `max`, then `eof_flush`). Their
+    /// alerts go to `held`; the shards stop. Returns the shards' counters together, with
+    /// the open obligations in the order one correlator lists them.
+    pub(crate) fn end(
+        mut self,
+        start: Option<Timestamp>,
+        max: Option<Timestamp>,
+        eof_flush: bool,
+        held: &mut super::Held<crate::alert::Alert>,
+    ) -> (Vec<Pending>, u64, u64) {
+        self.sync(start, held);
+        for tx in &self.to {
+            let _ = tx.send(ToShard::End { max, eof_flush });
+        }
+        let mut reports = Vec::new();
+        while reports.len() < self.to.len() {
+            match self.from.recv() {
+                Ok(r) => reports.extend(self.take(r, held)),
+                Err(_) => break,
+            }
+        }
+        let mut pending: Vec<_> = reports
+            .iter_mut()
+            .flat_map(|r| std::mem::take(&mut r.pending))
+            .collect();
+        pending.sort_by(|a, b| a.0.cmp(&b.0));
+        (
+            pending.into_iter().map(|p| p.1).collect(),
+            reports.iter().map(|r| r.evicted_groups).sum(),
+            reports.iter().map(|r| r.evicted_entries).sum(),
+        )
+    }
+}
+
+/// A shard thread: correlates every batch for the groups it owns, until the end.
+fn shard(
+    set: &RuleSet,
+    limits: Limits,
+    index: usize,
+    count: usize,
+    rx: &mpsc::Receiver<ToShard>,
+    back: &mpsc::Sender<FromShard>,
+) {
+    let mut corr = Correlator::new(set, limits);
+    corr.partition(set, index as u64, count as u64);
+    let mut out = Vec::new();
+    for msg in rx.iter() {
+        match msg {
+            ToShard::Batch(b) => {
+                if let Some(s) = b.start {
+                    corr.observe(s);
+                }
+                for e in &b.inputs {
+                    // As the engine does before each in-order event.
+                    corr.fire_before(set, e.ts, &mut out);
+                    let input = Input {
+                        ts: e.ts,
+                        seq: e.seq,
+                        row: &e.row,
+                        text: &e.text,
+                    };
+                    corr.on_event(set, input, &b.matched[e.matched.clone()], &mut out);
+                }
+                if let Some(u) = b.upto {
+                    corr.fire_before(set, u, &mut out);
+                }
+                drop(b);
+                let alerts = std::mem::take(&mut out);
+                if back.send(FromShard::Done { shard: index, alerts }).is_err() {
+                    return;
+                }
+            }
+            ToShard::End { max, eof_flush } => {
+                corr.end_of_input(set, max, eof_flush, &mut out);
+                let report = Report {
+                    pending: corr.pending_keyed(set),
+                    evicted_groups: corr.evicted_groups(),
+                    evicted_entries: corr.evicted_entries(),
+                };
+                let _ = back.send(FromShard::Ended {
+                    alerts: std::mem::take(&mut out),
+                    report,
+                });
+                return;
+            }
+        }
+    }
+}
