@@ -4,6 +4,10 @@
 
 #![forbid(unsafe_code)]
 
+/// See Cargo.toml: the allocator of the command, not of the library.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     session_sigma::cli::main()
 }

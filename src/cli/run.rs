@@ -82,7 +82,8 @@ pub fn run(a: &RunArgs) -> u8 {
     let mut sink = Output {
         out: BufWriter::new(stdout.lock()),
         format: a.engine.format.into(),
-        line_flush: !stdout_is_file(),
+        // Set below: only a live input's alerts are flushed line by line.
+        line_flush: false,
         error: None,
     };
     let mut engine = Engine::with_settings(&set, settings);
@@ -111,6 +112,10 @@ pub fn run(a: &RunArgs) -> u8 {
         // A named pipe or a device given by path is live too.
         Some(p) => std::fs::metadata(p).is_ok_and(|m| !m.is_file()),
     });
+    // A live input's alerts go out as they are written (a pipeline stage downstream sees
+    // them at once); files are read as fast as they can be, so their alerts go out in
+    // buffer-sized writes, not a system call per alert.
+    sink.line_flush = live && !stdout_is_file();
     let format = Format::from(a.engine.input_format);
     let threads = a.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
