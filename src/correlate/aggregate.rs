@@ -24,7 +24,8 @@ pub const MAX_ALERT_EVENTS: usize = 10;
 const NO_NUMBER: f64 = f64::NAN;
 
 /// One group's window, sized for the common case: a group of one event holds its time,
-/// its number and its event in place; a second event moves the window to [`Many`].
+/// its number, its event and (value_count) its value in place; a second event moves the
+/// window to [`Many`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(into = "AggregateSnapshot", from = "AggregateSnapshot")]
 pub struct AggregateGroup(Window);
@@ -33,11 +34,12 @@ pub struct AggregateGroup(Window);
 enum Window {
     #[default]
     Empty,
-    /// One entry (never for value_count, whose entries carry a distinct-value key).
+    /// One entry, with its distinct-value key and JSON value (value_count).
     One {
         ts: Timestamp,
         number: f64,
         text: Arc<str>,
+        distinct: Option<Box<(Text, Value)>>,
     },
     Many(Box<Many>),
 }
@@ -176,19 +178,22 @@ impl AggregateGroup {
             .filter(|_| count_distinct)
             .map(|p| (Text::new(&p.key), p.value()));
         match std::mem::take(&mut self.0) {
-            Window::Empty if !count_distinct => self.0 = Window::One { ts, number, text },
             Window::Empty => {
-                let mut m = Many::new(true);
-                m.push(ts, number, key, text);
-                self.0 = Window::Many(m);
+                self.0 = Window::One {
+                    ts,
+                    number,
+                    text,
+                    distinct: key.map(Box::new),
+                }
             }
             Window::One {
                 ts: t0,
                 number: n0,
                 text: e0,
+                distinct: d0,
             } => {
-                let mut m = Many::new(false);
-                m.push(t0, n0, None, e0);
+                let mut m = Many::new(count_distinct);
+                m.push(t0, n0, d0.map(|d| *d), e0);
                 m.push(ts, number, key, text);
                 self.0 = Window::Many(m);
             }
@@ -212,6 +217,9 @@ impl AggregateGroup {
             CorrelationType::EventCount => Some(self.len() as f64),
             CorrelationType::ValueCount => Some(match &self.0 {
                 Window::Many(m) => m.distinct.len() as f64,
+                Window::One {
+                    distinct: Some(_), ..
+                } => 1.0,
                 _ => 0.0,
             }),
             CorrelationType::ValueSum => Some(sum),
@@ -238,6 +246,9 @@ impl AggregateGroup {
                 vs.sort_by(|a, b| a.0.cmp(b.0));
                 vs.into_iter().map(|(_, v)| v.clone()).collect()
             }
+            Window::One {
+                distinct: Some(d), ..
+            } => vec![d.1.clone()],
             _ => Vec::new(),
         });
         Some(Candidate {
@@ -279,13 +290,21 @@ impl From<AggregateGroup> for AggregateSnapshot {
                 distinct: false,
                 values: Vec::new(),
             },
-            Window::One { ts, number, text } => AggregateSnapshot {
-                entries: vec![(ts, some(number), None)],
-                events: vec![text],
-                sum: some(number).map_or(0.0, |n| 0.0 + n),
-                distinct: false,
-                values: Vec::new(),
-            },
+            Window::One {
+                ts,
+                number,
+                text,
+                distinct,
+            } => {
+                let d = distinct.map(|d| *d);
+                AggregateSnapshot {
+                    entries: vec![(ts, some(number), d.as_ref().map(|d| d.0.clone()))],
+                    events: vec![text],
+                    sum: some(number).map_or(0.0, |n| 0.0 + n),
+                    distinct: d.is_some(),
+                    values: d.into_iter().collect(),
+                }
+            }
             Window::Many(m) => {
                 let m = *m;
                 let mut keys = m.keys.into_iter();
@@ -310,15 +329,20 @@ impl From<AggregateGroup> for AggregateSnapshot {
 
 impl From<AggregateSnapshot> for AggregateGroup {
     fn from(s: AggregateSnapshot) -> Self {
-        if s.entries.len() == 1 && !s.distinct {
+        if s.entries.len() == 1 {
             // In place unless its sum drifted (a window of many that shrank to one).
-            if let (Some((ts, n, _)), Some(text)) = (s.entries.first(), s.events.first())
+            if let (Some((ts, n, key)), Some(text)) = (s.entries.first(), s.events.first())
                 && s.sum.to_bits() == n.map_or(0.0, |n| 0.0 + n).to_bits()
             {
+                let distinct = key.as_ref().map(|k| {
+                    let v = s.values.iter().find(|v| v.0 == *k).map(|v| v.1.clone());
+                    Box::new((k.clone(), v.unwrap_or(Value::Null)))
+                });
                 return AggregateGroup(Window::One {
                     ts: *ts,
                     number: n.unwrap_or(NO_NUMBER),
                     text: text.clone(),
+                    distinct,
                 });
             }
         }
@@ -430,5 +454,32 @@ mod tests {
         capped.evict_before(Timestamp(4));
         assert_eq!(capped.aggregate(CorrelationType::EventCount), Some(0.0));
         assert_eq!(capped.evaluate(CorrelationType::EventCount, &[], Timestamp(4)).map(|c| c.events.len()), Some(0));
+    }
+
+    #[test]
+    fn a_value_count_window_of_one_holds_its_value_in_place() {
+        let v = serde_json::json!("alice");
+        let mut g = AggregateGroup(Window::One {
+            ts: Timestamp(1),
+            number: NO_NUMBER,
+            text: Arc::from("e1"),
+            distinct: Some(Box::new((Text::new("alice"), v.clone()))),
+        });
+        let kind = CorrelationType::ValueCount;
+        assert_eq!(g.aggregate(kind), Some(1.0));
+        let values = |g: &AggregateGroup| g.evaluate(kind, &[], Timestamp(9)).and_then(|c| c.values);
+        assert_eq!(values(&g), Some(vec![v.clone()]));
+        let back = round_trip(&g);
+        assert!(matches!(back.0, Window::One { distinct: Some(_), .. }));
+        assert_eq!(values(&back), Some(vec![v.clone()]));
+        // A second entry without a value: two entries, still one distinct value.
+        g.push(Timestamp(2), None, Arc::from("e2"), 100, true);
+        assert!(matches!(g.0, Window::Many(_)));
+        assert_eq!(g.aggregate(kind), Some(1.0));
+        assert_eq!(g.aggregate(CorrelationType::EventCount), Some(2.0));
+        assert_eq!(values(&round_trip(&g)), Some(vec![v]));
+        g.evict_before(Timestamp(2));
+        assert_eq!(g.aggregate(kind), Some(0.0));
+        assert_eq!(events(&g), ["e2"]);
     }
 }
