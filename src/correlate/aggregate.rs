@@ -23,6 +23,24 @@ pub const MAX_ALERT_EVENTS: usize = 10;
 /// [`push`](AggregateGroup::push) drops one).
 const NO_NUMBER: f64 = f64::NAN;
 
+/// A distinct value's JSON as a window keeps it: `None` for the common case of a string
+/// equal to its key text (no second copy of it, nor a 72-byte `Value`).
+type Stored = Option<Box<Value>>;
+
+fn stored(key: &Text, v: Value) -> Stored {
+    match &v {
+        Value::String(s) if s.as_str() == key.as_str() => None,
+        _ => Some(Box::new(v)),
+    }
+}
+
+fn shown(key: &Text, v: &Stored) -> Value {
+    match v {
+        Some(v) => (**v).clone(),
+        None => Value::String(key.as_str().to_string()),
+    }
+}
+
 /// One group's window, sized for the common case: a group of one event holds its time,
 /// its number, its event and (value_count) its value in place; a second event moves the
 /// window to [`Many`].
@@ -54,7 +72,7 @@ struct Many {
     /// The events of the last `min(10, entries)` entries: a suffix of the window.
     ring: VecDeque<Arc<str>>,
     /// value_count only: each distinct value with its number of entries and its JSON value.
-    distinct: AHashMap<Text, (u32, Value)>,
+    distinct: AHashMap<Text, (u32, Stored)>,
     sum: f64,
     numbers: u64,
     /// The window counts distinct values (`keys` is in step with `entries`).
@@ -105,17 +123,21 @@ impl Many {
                 match self.distinct.get_mut(&k) {
                     Some(slot) => slot.0 += 1,
                     None => {
-                        self.distinct.insert(k.clone(), (1, v));
+                        self.distinct.insert(k.clone(), (1, stored(&k, v)));
                     }
                 }
                 k
             });
             self.keys.push_back(key);
         }
-        self.ring.push_back(text);
-        if self.ring.len() > MAX_ALERT_EVENTS {
+        if self.ring.len() == MAX_ALERT_EVENTS {
             self.ring.pop_front();
+        } else if self.ring.len() == self.ring.capacity() {
+            // Grow to at most the ten the ring holds (not the next power of two).
+            let more = self.ring.len().max(2).min(MAX_ALERT_EVENTS - self.ring.len());
+            self.ring.reserve_exact(more);
         }
+        self.ring.push_back(text);
     }
 }
 
@@ -241,10 +263,10 @@ impl AggregateGroup {
         }
         let values = (kind == CorrelationType::ValueCount).then(|| match &self.0 {
             Window::Many(m) => {
-                let mut vs: Vec<(&Text, &Value)> =
+                let mut vs: Vec<(&Text, &Stored)> =
                     m.distinct.iter().map(|(k, (_, v))| (k, v)).collect();
                 vs.sort_by(|a, b| a.0.cmp(b.0));
-                vs.into_iter().map(|(_, v)| v.clone()).collect()
+                vs.into_iter().map(|(k, v)| shown(k, v)).collect()
             }
             Window::One {
                 distinct: Some(d), ..
@@ -308,8 +330,14 @@ impl From<AggregateGroup> for AggregateSnapshot {
             Window::Many(m) => {
                 let m = *m;
                 let mut keys = m.keys.into_iter();
-                let mut values: Vec<(Text, Value)> =
-                    m.distinct.into_iter().map(|(k, (_, v))| (k, v)).collect();
+                let mut values: Vec<(Text, Value)> = m
+                    .distinct
+                    .into_iter()
+                    .map(|(k, (_, v))| {
+                        let v = shown(&k, &v);
+                        (k, v)
+                    })
+                    .collect();
                 values.sort_by(|a, b| a.0.cmp(&b.0));
                 AggregateSnapshot {
                     entries: m
