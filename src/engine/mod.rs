@@ -167,7 +167,8 @@ impl<'r> Engine<'r> {
         self.max_seen.map(|t| t.plus(-self.settings.max_lateness))
     }
 
-    /// Correlation groups currently held, over all correlations.
+    /// Correlation groups currently held, over all correlations (those of this engine's
+    /// own correlator: not the shards' of [`shard_correlations`](Engine::shard_correlations)).
     pub fn live_groups(&self) -> usize {
         self.correlator.live_groups()
     }
