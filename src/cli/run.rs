@@ -78,25 +78,6 @@ pub fn run(a: &RunArgs) -> u8 {
         Ok(s) => s,
         Err(c) => return c,
     };
-    let stdout = std::io::stdout();
-    let mut sink = Output {
-        out: BufWriter::new(stdout.lock()),
-        format: a.engine.format.into(),
-        // Set below: only a live input's alerts are flushed line by line.
-        line_flush: false,
-        error: None,
-    };
-    let mut engine = Engine::with_settings(&set, settings);
-    if let Some(path) = &a.state {
-        if let Err(code) = load_state(&mut engine, path) {
-            return code;
-        }
-        // Before any input is read: a state that cannot be written would lose the run.
-        if let Err(e) = probe_writable(path) {
-            eprintln!("error: cannot write state {}: {e}", path.display());
-            return EXIT_ERROR;
-        }
-    }
     let inputs: Vec<Option<PathBuf>> = if a.events.is_empty() {
         vec![None]
     } else {
@@ -112,10 +93,27 @@ pub fn run(a: &RunArgs) -> u8 {
         // A named pipe or a device given by path is live too.
         Some(p) => std::fs::metadata(p).is_ok_and(|m| !m.is_file()),
     });
-    // A live input's alerts go out as they are written (a pipeline stage downstream sees
-    // them at once); files are read as fast as they can be, so their alerts go out in
-    // buffer-sized writes, not a system call per alert.
-    sink.line_flush = live && !stdout_is_file();
+    let stdout = std::io::stdout();
+    let mut sink = Output {
+        out: BufWriter::new(stdout.lock()),
+        format: a.engine.format.into(),
+        // A live input's alerts go out as they are written (a pipeline stage downstream
+        // sees them at once); files are read as fast as they can be, so their alerts go out
+        // in buffer-sized writes, not a system call per alert.
+        line_flush: live && !stdout_is_file(),
+        error: None,
+    };
+    let mut engine = Engine::with_settings(&set, settings);
+    if let Some(path) = &a.state {
+        if let Err(code) = load_state(&mut engine, path) {
+            return code;
+        }
+        // Before any input is read: a state that cannot be written would lose the run.
+        if let Err(e) = probe_writable(path) {
+            eprintln!("error: cannot write state {}: {e}", path.display());
+            return EXIT_ERROR;
+        }
+    }
     let format = Format::from(a.engine.input_format);
     let threads = a.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)

@@ -152,8 +152,6 @@ pub fn global_seq(partition: u32, seq: u64) -> u64 {
     ((partition as u64) << 40) | (seq & ((1 << 40) - 1))
 }
 
-pub use crate::correlate::route::fnv;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 use super::checkpoint::{PartState, Restored};
 use super::clock::{boundary_at_or_before, tick, tick_start};
 use super::input::{Item, Partition, Status};
-use super::msg::{Counts, EventMsg, Json, Msg, fnv, global_seq};
+use super::msg::{Counts, EventMsg, Json, Msg, global_seq};
 use crate::alert::{Alert, AlertSink, Format};
 use crate::compile::RuleSet;
 use crate::correlate::group_of;
@@ -454,7 +454,8 @@ fn export(
                 };
                 comps.route(comp, &key)
             } else {
-                fnv(&[&comp.to_le_bytes()])
+                // A chain goes whole to one worker, whatever the group.
+                comps.route_key(comp, "")
             };
             let w = route % workers;
             match to.iter_mut().find(|(x, _)| *x == w) {

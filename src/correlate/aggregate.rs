@@ -57,7 +57,7 @@ enum Window {
         ts: Timestamp,
         number: f64,
         text: Arc<str>,
-        distinct: Option<Box<(Text, Value)>>,
+        distinct: Option<Box<(Text, Stored)>>,
     },
     Many(Box<Many>),
 }
@@ -112,7 +112,7 @@ impl Many {
         })
     }
 
-    fn push(&mut self, ts: Timestamp, number: f64, key: Option<(Text, Value)>, text: Arc<str>) {
+    fn push(&mut self, ts: Timestamp, number: f64, key: Option<(Text, Stored)>, text: Arc<str>) {
         if !number.is_nan() {
             self.sum += number;
             self.numbers += 1;
@@ -123,7 +123,7 @@ impl Many {
                 match self.distinct.get_mut(&k) {
                     Some(slot) => slot.0 += 1,
                     None => {
-                        self.distinct.insert(k.clone(), (1, stored(&k, v)));
+                        self.distinct.insert(k.clone(), (1, v));
                     }
                 }
                 k
@@ -198,7 +198,11 @@ impl AggregateGroup {
             .unwrap_or(NO_NUMBER);
         let key = value
             .filter(|_| count_distinct)
-            .map(|p| (Text::new(&p.key), p.value()));
+            .map(|p| {
+                let k = Text::new(&p.key);
+                let v = stored(&k, p.value());
+                (k, v)
+            });
         match std::mem::take(&mut self.0) {
             Window::Empty => {
                 self.0 = Window::One {
@@ -270,7 +274,7 @@ impl AggregateGroup {
             }
             Window::One {
                 distinct: Some(d), ..
-            } => vec![d.1.clone()],
+            } => vec![shown(&d.0, &d.1)],
             _ => Vec::new(),
         });
         Some(Candidate {
@@ -318,7 +322,10 @@ impl From<AggregateGroup> for AggregateSnapshot {
                 text,
                 distinct,
             } => {
-                let d = distinct.map(|d| *d);
+                let d = distinct.map(|d| {
+                    let v = shown(&d.0, &d.1);
+                    (d.0, v)
+                });
                 AggregateSnapshot {
                     entries: vec![(ts, some(number), d.as_ref().map(|d| d.0.clone()))],
                     events: vec![text],
@@ -364,7 +371,7 @@ impl From<AggregateSnapshot> for AggregateGroup {
             {
                 let distinct = key.as_ref().map(|k| {
                     let v = s.values.iter().find(|v| v.0 == *k).map(|v| v.1.clone());
-                    Box::new((k.clone(), v.unwrap_or(Value::Null)))
+                    Box::new((k.clone(), stored(k, v.unwrap_or(Value::Null))))
                 });
                 return AggregateGroup(Window::One {
                     ts: *ts,
@@ -383,7 +390,7 @@ impl From<AggregateSnapshot> for AggregateGroup {
         let mut events = s.events.into_iter();
         for (i, (ts, n, key)) in s.entries.into_iter().enumerate() {
             let key = key.map(|k| {
-                let v = values.get(&k).cloned().unwrap_or(Value::Null);
+                let v = stored(&k, values.get(&k).cloned().unwrap_or(Value::Null));
                 (k, v)
             });
             let text = if i >= skip {
@@ -491,7 +498,7 @@ mod tests {
             ts: Timestamp(1),
             number: NO_NUMBER,
             text: Arc::from("e1"),
-            distinct: Some(Box::new((Text::new("alice"), v.clone()))),
+            distinct: Some(Box::new((Text::new("alice"), None))),
         });
         let kind = CorrelationType::ValueCount;
         assert_eq!(g.aggregate(kind), Some(1.0));

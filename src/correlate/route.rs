@@ -59,7 +59,7 @@ impl Components {
 }
 
 /// FNV-1a, 64 bits: a hash that is the same in every process and version.
-pub fn fnv(parts: &[&[u8]]) -> u64 {
+fn fnv(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for p in parts {
         for b in p.iter().chain(&[0xff]) {

@@ -60,11 +60,10 @@ enum ToShard {
 }
 
 /// What a shard reports at the end of the input.
-#[derive(Default)]
-pub(crate) struct Report {
+struct Report {
     pending: Vec<((Timestamp, u32, String, u64), Pending)>,
-    pub evicted_groups: u64,
-    pub evicted_entries: u64,
+    evicted_groups: u64,
+    evicted_entries: u64,
 }
 
 enum FromShard {
