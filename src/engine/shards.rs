@@ -75,6 +75,9 @@ enum FromShard {
         alerts: Vec<Emitted>,
         report: Report,
     },
+    /// The shard panicked: nothing more comes from it (the thread scope reports the panic
+    /// when the run ends; waiting for the shard would hang the run instead).
+    Failed,
 }
 
 /// The engine's side of the shards.
@@ -88,6 +91,8 @@ pub(crate) struct Shards {
     finished: Vec<usize>,
     /// Any correlation input was taken: from then on the shards may hold state.
     started: bool,
+    /// A shard failed: nothing is waited for any more.
+    failed: bool,
     /// What no shard alert can precede any more (the `upto` of the newest batch every
     /// shard has finished).
     frontier: Option<Timestamp>,
@@ -122,6 +127,7 @@ impl Shards {
             outstanding: VecDeque::new(),
             finished: vec![0; n],
             started: false,
+            failed: false,
             frontier: None,
             upto: None,
             ticks: 0,
@@ -177,6 +183,7 @@ impl Shards {
             loop {
                 match self.to[i].try_send(msg) {
                     Ok(()) => break,
+                    Err(mpsc::TrySendError::Full(_)) if self.failed => break,
                     Err(mpsc::TrySendError::Full(m)) => {
                         msg = m;
                         // Wait for a shard to finish something, then try again.
@@ -214,6 +221,11 @@ impl Shards {
                 alerts.into_iter().for_each(|e| held.push(e.order, e.alert));
                 Some(report)
             }
+            FromShard::Failed => {
+                self.failed = true;
+                self.outstanding.clear();
+                None
+            }
         }
     }
 
@@ -240,7 +252,7 @@ impl Shards {
             return;
         }
         self.send(start, held);
-        while !self.outstanding.is_empty() {
+        while !self.outstanding.is_empty() && !self.failed {
             match self.from.recv() {
                 Ok(r) => {
                     self.take(r, held);
@@ -266,7 +278,7 @@ impl Shards {
             let _ = tx.send(ToShard::End { max, eof_flush });
         }
         let mut reports = Vec::new();
-        while reports.len() < self.to.len() {
+        while reports.len() < self.to.len() && !self.failed {
             match self.from.recv() {
                 Ok(r) => reports.extend(self.take(r, held)),
                 Err(_) => break,
@@ -294,6 +306,16 @@ fn shard(
     rx: &mpsc::Receiver<ToShard>,
     back: &mpsc::Sender<FromShard>,
 ) {
+    /// Says so when the shard's thread unwinds.
+    struct OnPanic<'a>(&'a mpsc::Sender<FromShard>);
+    impl Drop for OnPanic<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                let _ = self.0.send(FromShard::Failed);
+            }
+        }
+    }
+    let _guard = OnPanic(back);
     let mut corr = Correlator::new(set, limits);
     corr.partition(set, index as u64, count as u64);
     let mut out = Vec::new();
