@@ -98,7 +98,6 @@ impl Correlating {
         }
         for e in batch.iter() {
             self.fire_before(e.ts, deadlines);
-            let row = crate::correlate::row::Row::from_json(self.set, &e.event.0);
             let all = &self.comps.comps;
             // Component by component, in order, as the engine goes through correlations.
             for &comp in &e.comps {
@@ -107,7 +106,7 @@ impl Correlating {
                     Input {
                         ts: e.ts,
                         seq: e.seq,
-                        row: &row,
+                        row: &e.row,
                         text: &e.text,
                     },
                     &e.matched,

@@ -1,6 +1,7 @@
 //! What crosses between workers.
 
 use crate::alert::{AlertOrder, Emitted, Format};
+use crate::correlate::row::Row;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -72,30 +73,10 @@ pub struct EventMsg {
     pub n: u64,
     /// Detection rules matched (ascending).
     pub matched: Vec<u32>,
-    /// The fields correlations read.
-    pub event: Json,
+    /// The fields correlations read (shared, not copied, within a process).
+    pub row: Arc<Row>,
     /// The event as read.
     pub text: Arc<str>,
-}
-
-/// A JSON value moved between workers: as it is within a process (timely moves data
-/// between threads without serialising it), as JSON text between processes.
-#[derive(Debug, Clone)]
-pub struct Json(pub Arc<serde_json::Value>);
-
-impl Serialize for Json {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0.to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for Json {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Json, D::Error> {
-        let text = String::deserialize(d)?;
-        serde_json::from_str(&text)
-            .map(|v| Json(Arc::new(v)))
-            .map_err(serde::de::Error::custom)
-    }
 }
 
 /// Run counters.

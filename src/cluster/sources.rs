@@ -5,16 +5,15 @@
 use super::checkpoint::{PartState, Restored};
 use super::clock::{boundary_at_or_before, tick, tick_start};
 use super::input::{Item, Partition, Status};
-use super::msg::{Counts, EventMsg, Json, Msg, global_seq};
+use super::msg::{Counts, EventMsg, Msg, global_seq};
 use crate::alert::{Alert, AlertSink, Format};
 use crate::compile::RuleSet;
-use crate::correlate::group_of;
+use crate::correlate::group_route;
 use crate::correlate::route::Components;
 use crate::engine::Engine;
 use crate::engine::feed::{feed_line, feed_outcome, too_long};
 use crate::source::Adapter;
 use crate::time::Timestamp;
-use std::sync::Arc;
 
 /// The partitions one worker reads.
 pub struct Sources {
@@ -403,10 +402,9 @@ impl Part {
 /// A heartbeat record: a JSON object with a top-level `heartbeat` key and a valid
 /// `timestamp`. Not an event: it only says that nothing older is to come on its partition.
 fn heartbeat_time(line: &[u8]) -> Option<Timestamp> {
-    const KEY: &[u8] = b"\"heartbeat\"";
-    if !line.windows(KEY.len()).any(|w| w == KEY) {
-        return None;
-    }
+    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"heartbeat\""));
+    KEY.find(line)?;
     let v: serde_json::Value = serde_json::from_slice(line).ok()?;
     let o = v.as_object()?;
     o.get("heartbeat")?;
@@ -431,6 +429,7 @@ fn export(
         out.push(Msg::alert(format, a, Some(p.id)));
     }
     let mut mine: Vec<u32> = Vec::new();
+    let mut key = String::new();
     // Per destination worker, the components of this event it holds.
     let mut to: Vec<(u64, Vec<u32>)> = Vec::new();
     for r in x.records.into_iter().filter(|r| !old(r.ts)) {
@@ -446,13 +445,13 @@ fn export(
         }
         mine.sort_unstable();
         to.clear();
-        let row = crate::correlate::row::Row::from_json(set, &r.event);
         for &comp in &mine {
             let route = if comps.alone[comp as usize] {
-                let Some(key) = group_of(set, comp, &row, &r.matched) else {
+                let Some(route) = group_route(set, comps, comp, &r.row, &r.matched, &mut key)
+                else {
                     continue;
                 };
-                comps.route(comp, &key)
+                route
             } else {
                 // A chain goes whole to one worker, whatever the group.
                 comps.route_key(comp, "")
@@ -467,7 +466,6 @@ fn export(
             continue;
         }
         // One message per worker; the texts are shared, not copied, within a process.
-        let event = Json(Arc::new(r.event));
         for (w, comps) in to.drain(..) {
             out.push(Msg::Event(EventMsg {
                 route: w,
@@ -476,7 +474,7 @@ fn export(
                 seq: global_seq(p.id, r.seq),
                 n: p.n,
                 matched: r.matched.clone(),
-                event: event.clone(),
+                row: r.row.clone(),
                 text: r.text.clone(),
             }));
         }

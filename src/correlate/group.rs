@@ -133,12 +133,6 @@ pub fn group_key_into(c: &CompiledCorrelation, row: &Row, via: RuleRef, buf: &mu
     true
 }
 
-/// The group of an input that arrived through `via` (see [`group_key_into`]).
-pub fn group_key(c: &CompiledCorrelation, row: &Row, via: RuleRef) -> Option<GroupKey> {
-    let mut buf = String::new();
-    group_key_into(c, row, via, &mut buf).then(|| GroupKey::from(buf.as_str()))
-}
-
 /// The group's values as they appear in the input, for alerts (only built for alerts and
 /// obligations; [`group_key`] has already checked that they are there).
 pub fn group_values(c: &CompiledCorrelation, row: &Row, via: RuleRef) -> Vec<(String, Value)> {

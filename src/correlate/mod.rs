@@ -27,7 +27,7 @@ use absence::{AbsenceGroup, Obligation};
 use aggregate::AggregateGroup;
 use ahash::AHashMap;
 use first_seen::FirstSeenGroup;
-use group::{GroupKey, group_key, group_key_into, group_order, group_values};
+use group::{GroupKey, group_key_into, group_order, group_values};
 use kind::{Deadline, Shared, Step};
 use ordered::OrderedGroup;
 use serde_json::Value;
@@ -623,20 +623,26 @@ fn via_of(c: &CompiledCorrelation, vias: &[RuleRef]) -> RuleRef {
         .unwrap_or(vias[0])
 }
 
-/// The group an event that matched the detection rules `matched` has in correlation
-/// `ci`, as [`Correlator::on_event`] finds it; `None` when the correlation does not
-/// consume the event or ignores it (S4). Cluster mode routes by it.
+/// The routing hash ([`route::Components::route_key`]) of the group an event that matched
+/// the detection rules `matched` has in correlation `ci`, as [`Correlator::on_event`]
+/// finds it (the key text is left in `buf`); `None` when the correlation does not consume
+/// the event or ignores it (S4). Cluster mode routes by it.
 #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
-pub fn group_of(set: &RuleSet, ci: u32, row: &Row, matched: &[u32]) -> Option<GroupKey> {
+pub fn group_route(
+    set: &RuleSet,
+    comps: &route::Components,
+    ci: u32,
+    row: &Row,
+    matched: &[u32],
+    buf: &mut String,
+) -> Option<u64> {
     let c = &set.correlations[ci as usize];
-    let vias: Vec<RuleRef> = c
+    // The first input consumed, as `via_of` picks it (inputs are in that order).
+    let via = c
         .inputs()
-        .filter(|r| matches!(r, RuleRef::Detection(d) if matched.binary_search(d).is_ok()))
-        .collect();
-    if vias.is_empty() {
-        return None;
-    }
-    group_key(c, row, via_of(c, &vias))
+        .find(|r| matches!(r, RuleRef::Detection(d) if matched.binary_search(d).is_ok()))?;
+    buf.clear();
+    group_key_into(c, row, via, buf).then(|| comps.route_key(ci, buf))
 }
 
 /// The group values of an obligation, read again from its anchor event.

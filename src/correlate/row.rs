@@ -7,9 +7,10 @@
 use crate::compile::RuleSet;
 use crate::event::project::{Fields, Scalar, Val, to_value};
 use crate::event::{number_of, parse_decimal};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Kind {
     Missing,
     Null,
@@ -20,7 +21,7 @@ enum Kind {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Cell {
     kind: Kind,
     start: u32,
@@ -33,8 +34,9 @@ const MISSING: Cell = Cell {
     end: 0,
 };
 
-/// One input's correlation fields, by column.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// One input's correlation fields, by column. Cluster messages carry it as it is (a cell
+/// whose span does not fit the text, from a broken peer, reads as an empty string).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Row {
     text: String,
     cells: Vec<Cell>,

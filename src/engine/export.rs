@@ -7,8 +7,8 @@
 use super::{Engine, Stats};
 use crate::alert::Emitted;
 use crate::compile::RuleSet;
+use crate::correlate::row::Row;
 use crate::time::Timestamp;
-use serde_json::Value;
 use std::sync::Arc;
 
 /// One in-order event for the correlations: what [`crate::correlate::Correlator::on_event`]
@@ -22,7 +22,7 @@ pub(crate) struct CorrRecord {
     /// The detection rules it matched (ascending).
     pub matched: Vec<u32>,
     /// The fields correlations read.
-    pub event: Value,
+    pub row: Arc<Row>,
     /// The event as read, for alerts.
     pub text: Arc<str>,
 }

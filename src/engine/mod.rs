@@ -459,7 +459,7 @@ impl<'r> Engine<'r> {
                     ts,
                     seq,
                     matched: self.matched.clone(),
-                    event: self.row.to_json(self.set),
+                    row: Arc::new((*self.row).clone()),
                     text: shared,
                 });
                 return;
