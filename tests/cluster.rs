@@ -751,6 +751,175 @@ fn an_idle_timeout_releases_an_absence_alert() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("copy dir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// Incremental checkpoints: a chain of one whole state per worker and then only changes
+/// restores exactly. Two workers write the chains (each its own), and a restart from each
+/// checkpoint kept, with one worker, from an output cut to that checkpoint's alerts, gives
+/// the uninterrupted output and summary.
+#[test]
+fn a_chain_of_incremental_checkpoints_restores_exactly() {
+    let d = dir("chain");
+    let lines = generate(20_000, 31, 90);
+    let parts = partition(&d, &lines, 3);
+    let reference = cluster(&d, "ref", &parts, &["--max-lateness", "1m"], &[]);
+    let ck = d.join("checkpoints");
+    let ck_s = ck.to_string_lossy().to_string();
+    let with_ck = [
+        "--max-lateness",
+        "1m",
+        "--checkpoint-dir",
+        &ck_s,
+        "--checkpoint-every",
+        "5m",
+        "--checkpoint-full-every",
+        "1000",
+    ];
+    assert!(
+        cluster(&d, "ck", &parts, &with_ck, &["-w", "2"]) == reference,
+        "checkpoints change nothing in the output"
+    );
+    let mut kept: Vec<String> = std::fs::read_dir(&ck)
+        .expect("checkpoint dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("ckpt-"))
+        .collect();
+    kept.sort();
+    assert_eq!(
+        kept.len(),
+        2,
+        "this checkpoint and the one before: {kept:?}"
+    );
+    let all_alerts = String::from_utf8_lossy(&reference.0).to_string();
+    for name in kept {
+        let manifest: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(ck.join(&name).join("MANIFEST")).expect("manifest"),
+        )
+        .expect("manifest JSON");
+        let chains = manifest["chains"].as_array().expect("chains");
+        assert_eq!(chains.len(), 2, "one chain per worker");
+        for chain in chains {
+            let chain = chain.as_array().expect("chain");
+            assert!(chain.len() >= 3, "a chain of changes: {chain:?}");
+            let kinds: Vec<String> = chain
+                .iter()
+                .map(|f| {
+                    let path = ck.join("state").join(f.as_str().expect("name"));
+                    let part: serde_json::Value =
+                        serde_json::from_str(&std::fs::read_to_string(path).expect("part"))
+                            .expect("part JSON");
+                    part["kind"].as_str().unwrap_or("?").to_string()
+                })
+                .collect();
+            assert_eq!(kinds[0], "full", "{kinds:?}");
+            assert!(kinds[1..].iter().all(|k| k == "delta"), "{kinds:?}");
+        }
+        // Restart from this checkpoint, as a run that wrote exactly its alerts (in a copy:
+        // the restart writes checkpoints of its own).
+        let again = d.join(format!("again-{name}"));
+        copy_dir(&ck, &again);
+        std::fs::write(again.join("LATEST"), format!("{name}\n")).expect("LATEST");
+        let again_s = again.to_string_lossy().to_string();
+        let n = manifest["alerts"].as_u64().expect("alerts") as usize;
+        assert!(n > 0 && n < alert_count(&reference.0), "{name}: {n} alerts");
+        let out = d.join("restart.out");
+        let sum = d.join("restart.sum");
+        let cut: String = all_alerts
+            .lines()
+            .take(n)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&out, cut).expect("cut output");
+        let o = Command::new(bin())
+            .arg("cluster")
+            .args(["--max-lateness", "1m", "--checkpoint-dir", &again_s])
+            .args(["--checkpoint-every", "5m", "-w", "1"])
+            .arg("--resume")
+            .arg("--output")
+            .arg(&out)
+            .arg("--summary")
+            .arg(&sum)
+            .args(&parts)
+            .output()
+            .expect("restart");
+        check(&o, "restart");
+        assert!(
+            std::fs::read(&out).expect("alerts") == reference.0,
+            "alerts after a restart from {name} differ from an uninterrupted run"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&std::fs::read(&sum).expect("summary")),
+            String::from_utf8_lossy(&reference.1)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A checkpoint of an earlier version (whole states in `worker-<w>.json`, a manifest
+/// without chains) still restores.
+#[test]
+fn a_checkpoint_of_whole_worker_states_still_restores() {
+    let d = dir("legacy");
+    let lines = generate(6_000, 37, 30);
+    let parts = partition(&d, &lines, 2);
+    let reference = cluster(&d, "ref", &parts, &[], &[]);
+    let ck = d.join("checkpoints");
+    let ck_s = ck.to_string_lossy().to_string();
+    let with_ck = ["--checkpoint-dir", &ck_s, "--checkpoint-every", "10m"];
+    let extra = [&with_ck[..], &["--checkpoint-full-every", "1"]].concat();
+    assert!(cluster(&d, "ck", &parts, &extra, &[]) == reference);
+    // Rewrite the latest checkpoint in the earlier layout.
+    let latest = std::fs::read_to_string(ck.join("LATEST")).expect("LATEST");
+    let at = ck.join(latest.trim());
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(at.join("MANIFEST")).unwrap()).unwrap();
+    let chain = manifest["chains"][0].as_array().expect("chain").clone();
+    assert_eq!(chain.len(), 1, "whole states only: {chain:?}");
+    let part: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ck.join("state").join(chain[0].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(at.join("worker-0.json"), part["state"].to_string()).unwrap();
+    manifest.as_object_mut().unwrap().remove("chains");
+    std::fs::write(at.join("MANIFEST"), manifest.to_string()).unwrap();
+    std::fs::remove_dir_all(ck.join("state")).unwrap();
+    let n = manifest["alerts"].as_u64().expect("alerts") as usize;
+    assert!(
+        n > 0 && n < alert_count(&reference.0),
+        "{n} alerts before it"
+    );
+    let out = d.join("restart.out");
+    let cut: String = String::from_utf8_lossy(&reference.0)
+        .lines()
+        .take(n)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&out, cut).unwrap();
+    let o = Command::new(bin())
+        .arg("cluster")
+        .args(with_ck)
+        .arg("--resume")
+        .arg("--output")
+        .arg(&out)
+        .args(&parts)
+        .output()
+        .expect("restart");
+    check(&o, "restart from the earlier layout");
+    assert!(std::fs::read(&out).unwrap() == reference.0);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 /// `--resume` before any checkpoint was written starts over, skipping the alerts the output
 /// already holds (none twice); an output shorter than the checkpoint's count is refused.
 #[test]

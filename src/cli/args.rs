@@ -90,6 +90,16 @@ pub struct ClusterArgs {
         requires = "checkpoint_dir"
     )]
     pub checkpoint_every: String,
+    /// Every N-th checkpoint holds each worker's whole state; the others only the groups
+    /// changed since the one before (1: always whole).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 24,
+        requires = "checkpoint_dir",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub checkpoint_full_every: u32,
     /// Start from the latest complete checkpoint in --checkpoint-dir (after a failure):
     /// partitions replay from their resume places and alerts already in --output are not
     /// written again. Every process of the restarted run gets it.

@@ -173,6 +173,7 @@ fn checkpoint_of(a: &ClusterArgs) -> Result<Option<crate::cluster::checkpoint::C
     Ok(Some(crate::cluster::checkpoint::Config {
         dir: dir.clone(),
         every,
+        full_every: a.checkpoint_full_every,
     }))
 }
 

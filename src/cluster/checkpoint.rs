@@ -15,9 +15,17 @@
 //! complete checkpoint: partitions seek to their resume records and replay (events before
 //! `T` only redo the lateness check), workers take the groups they now own from every
 //! snapshot, and worker 0 skips the alerts the output file already holds after `T`.
+//!
+//! A worker's state is written incrementally: every `--checkpoint-full-every`-th part (and
+//! the first of a run) is the whole state, the others only what changed since the worker's
+//! previous part ([`CorrelatorDelta`]). Parts are files under `state/`, named by run, worker
+//! and boundary; a manifest lists each worker's chain (a full part, then deltas, oldest
+//! first), and loading applies the chain. Workers see the frontier pass boundaries at their
+//! own pace, so a worker may have parts at boundaries another skipped: every part is
+//! written, as a link of its chain, with the next checkpoint every worker has a part for.
 
 use super::ClusterError;
-use crate::correlate::CorrelatorSnapshot;
+use crate::correlate::{CorrelatorDelta, CorrelatorSnapshot};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -28,6 +36,8 @@ pub struct Config {
     pub dir: PathBuf,
     /// Interval in ticks (seconds of event time).
     pub every: u64,
+    /// Every this many parts of a worker, the whole state (1: always).
+    pub full_every: u32,
 }
 
 /// Where a partition resumes, and its counters just before.
@@ -71,6 +81,31 @@ pub struct WorkerState {
     pub correlator: CorrelatorSnapshot,
 }
 
+/// One worker's part of a checkpoint at boundary `tick`: its whole state, or what changed
+/// since its previous part (at boundary `since`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WorkerPart {
+    /// The whole state.
+    Full {
+        /// The boundary.
+        tick: u64,
+        /// The state.
+        state: WorkerState,
+    },
+    /// The changes since the part at `since`.
+    Delta {
+        /// The boundary.
+        tick: u64,
+        /// The boundary of the part it follows.
+        since: u64,
+        /// As in [`WorkerState`].
+        start: Option<crate::time::Timestamp>,
+        /// The changed groups.
+        delta: CorrelatorDelta,
+    },
+}
+
 /// The manifest: written last, so a checkpoint without one is incomplete.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Manifest {
@@ -84,6 +119,10 @@ pub struct Manifest {
     pub workers: u64,
     /// Alerts written before the boundary.
     pub alerts: u64,
+    /// Per worker, its parts under `state/` (a full one, then deltas). Absent in the
+    /// checkpoints of earlier versions, which hold `worker-<w>.json` (whole states).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chains: Option<Vec<Vec<String>>>,
 }
 
 /// A loaded checkpoint.
@@ -99,7 +138,7 @@ pub struct Restored {
     pub alerts: u64,
 }
 
-fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+fn write_atomic(path: &Path, text: impl AsRef<[u8]>) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)
@@ -109,13 +148,33 @@ fn to_json<T: Serialize>(v: &T) -> std::io::Result<String> {
     serde_json::to_string(v).map_err(std::io::Error::other)
 }
 
-/// Writes checkpoint `tick`: parts, snapshots, then the manifest and `LATEST`; removes
-/// checkpoints older than the previous one.
+/// Where parts go, under the checkpoint folder.
+const STATE: &str = "state";
+
+/// Writes a worker's part (JSON of a [`WorkerPart`], as bytes) of run `run` at boundary `tick`;
+/// returns its name for the manifest's chain.
+pub fn write_part(
+    cfg: &Config,
+    run: &str,
+    worker: usize,
+    tick: u64,
+    json: &[u8],
+) -> std::io::Result<String> {
+    let dir = cfg.dir.join(STATE);
+    std::fs::create_dir_all(&dir)?;
+    let name = format!("{run}-w{worker}-{tick}.json");
+    write_atomic(&dir.join(&name), json)?;
+    Ok(name)
+}
+
+/// Writes checkpoint `tick`: partitions, then the manifest (with each worker's chain of
+/// parts, written before) and `LATEST`; removes the checkpoints, and the parts, that
+/// neither this one nor the one before it needs.
 pub fn write(
     cfg: &Config,
     tick: u64,
     parts: &[PartState],
-    workers: &[String],
+    chains: &[Vec<String>],
     alerts: u64,
 ) -> std::io::Result<()> {
     let dir = cfg.dir.join(format!("ckpt-{tick}"));
@@ -123,33 +182,93 @@ pub fn write(
     for (p, s) in parts.iter().enumerate() {
         write_atomic(&dir.join(format!("part-{p}.json")), &to_json(s)?)?;
     }
-    for (w, json) in workers.iter().enumerate() {
-        write_atomic(&dir.join(format!("worker-{w}.json")), json)?;
-    }
     let manifest = Manifest {
         tick,
         time: super::clock::tick_start(tick).to_string(),
         partitions: parts.len() as u32,
-        workers: workers.len() as u64,
+        workers: chains.len() as u64,
         alerts,
+        chains: Some(chains.to_vec()),
     };
     write_atomic(&dir.join("MANIFEST"), &to_json(&manifest)?)?;
     let previous = std::fs::read_to_string(cfg.dir.join("LATEST")).ok();
-    write_atomic(&cfg.dir.join("LATEST"), &format!("ckpt-{tick}\n"))?;
-    // Keep this one and the one before it.
-    let keep = previous.map(|p| p.trim().to_string());
+    write_atomic(&cfg.dir.join("LATEST"), format!("ckpt-{tick}\n"))?;
+    // Keep this one and the one before it, and the parts their chains name.
+    let this = format!("ckpt-{tick}");
+    let keep = previous
+        .map(|p| p.trim().to_string())
+        .filter(|p| *p != this);
+    let mut needed: std::collections::HashSet<String> = chains.iter().flatten().cloned().collect();
+    if let Some(p) = &keep {
+        let old = std::fs::read_to_string(cfg.dir.join(p).join("MANIFEST")).ok();
+        if let Some(m) = old.and_then(|t| serde_json::from_str::<Manifest>(&t).ok()) {
+            needed.extend(m.chains.into_iter().flatten().flatten());
+        }
+    }
     if let Ok(entries) = std::fs::read_dir(&cfg.dir) {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().to_string();
-            if name.starts_with("ckpt-")
-                && name != format!("ckpt-{tick}")
-                && Some(&name) != keep.as_ref()
-            {
+            if name.starts_with("ckpt-") && name != this && Some(&name) != keep.as_ref() {
                 let _ = std::fs::remove_dir_all(e.path());
             }
         }
     }
+    // Parts of later boundaries may belong to chains not complete yet: only older go.
+    if let Ok(entries) = std::fs::read_dir(cfg.dir.join(STATE)) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            let part_tick = name
+                .strip_suffix(".json")
+                .and_then(|n| n.rsplit('-').next())
+                .and_then(|t| t.parse::<u64>().ok());
+            if part_tick.is_some_and(|t| t <= tick) && !needed.contains(&name) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     Ok(())
+}
+
+/// A worker's state from its chain of parts: a full part, then deltas, each following the
+/// one before it.
+fn load_chain(dir: &Path, chain: &[String]) -> Result<WorkerState, ClusterError> {
+    let mut state: Option<(u64, WorkerState)> = None;
+    for name in chain {
+        let path = dir.join(name);
+        let err = |message: String| ClusterError::Checkpoint {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = crate::file::read_text_bounded(&path, crate::file::MAX_STATE_FILE)
+            .map_err(|e| err(e.to_string()))?;
+        let part: WorkerPart = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+        state = Some(match (part, state) {
+            (WorkerPart::Full { tick, state }, _) => (tick, state),
+            (
+                WorkerPart::Delta {
+                    tick,
+                    since,
+                    start,
+                    delta,
+                },
+                Some((prev, mut w)),
+            ) if since == prev => {
+                w.correlator.apply(delta).map_err(|e| err(e.to_string()))?;
+                w.start = start;
+                (tick, w)
+            }
+            (WorkerPart::Delta { since, .. }, prev) => {
+                return Err(err(format!(
+                    "changes since boundary {since} follow {}",
+                    prev.map_or("no state".to_string(), |p| format!("boundary {}", p.0))
+                )));
+            }
+        });
+    }
+    state.map(|s| s.1).ok_or_else(|| ClusterError::Checkpoint {
+        path: dir.display().to_string(),
+        message: "a worker's chain of parts is empty".to_string(),
+    })
 }
 
 /// The latest complete checkpoint in `dir`, if any.
@@ -193,9 +312,18 @@ pub fn load_latest(dir: &Path, partitions: u32) -> Result<Option<Restored>, Clus
         parts.push(serde_json::from_str(&read(&name)?).map_err(|e| bad(&name, e))?);
     }
     let mut workers = Vec::new();
-    for w in 0..manifest.workers {
-        let name = format!("worker-{w}.json");
-        workers.push(serde_json::from_str(&read(&name)?).map_err(|e| bad(&name, e))?);
+    match &manifest.chains {
+        Some(chains) => {
+            for chain in chains {
+                workers.push(load_chain(&dir.join(STATE), chain)?);
+            }
+        }
+        None => {
+            for w in 0..manifest.workers {
+                let name = format!("worker-{w}.json");
+                workers.push(serde_json::from_str(&read(&name)?).map_err(|e| bad(&name, e))?);
+            }
+        }
     }
     Ok(Some(Restored {
         tick: manifest.tick,

@@ -132,10 +132,11 @@ impl CorrelateStep {
     fn snapshot_at(&mut self, k: u64, out: &mut Batches) {
         let mut msgs = Vec::new();
         self.state.fire_before(tick_start(k), &mut msgs);
-        match self.state.snapshot() {
-            Ok(json) => msgs.push(Msg::Snapshot {
+        match self.state.part(k) {
+            Ok((since, json)) => msgs.push(Msg::Snapshot {
                 tick: k,
                 worker: self.index,
+                since,
                 json,
             }),
             Err(e) => eprintln!("warning: {e}"),

@@ -4,7 +4,7 @@
 //! ([`Correlator::fire_before`], [`Correlator::end_of_input`]).
 
 use super::ClusterError;
-use super::checkpoint::{Restored, WorkerState};
+use super::checkpoint::{Restored, WorkerPart, WorkerState};
 use super::msg::{Counts, EventMsg, Msg};
 use crate::alert::{Emitted, Format};
 use crate::compile::RuleSet;
@@ -25,6 +25,12 @@ pub struct Correlating {
     /// Newest event time over all partitions that ended.
     max: Option<Timestamp>,
     emitted: Vec<Emitted>,
+    /// Every this many parts, the whole state (see [`Correlating::part`]).
+    full_every: u32,
+    /// The boundary of the previous part, and parts since the last whole one.
+    last_part: Option<(u64, u32)>,
+    /// Bytes of the last whole part and of the last part of changes.
+    size: (usize, usize),
 }
 
 impl Correlating {
@@ -58,17 +64,68 @@ impl Correlating {
             start,
             max: None,
             emitted: Vec::new(),
+            full_every: 1,
+            last_part: None,
+            size: (0, 0),
         })
     }
 
-    /// The state as a checkpoint part ([`WorkerState`] as JSON); an error leaves the
-    /// checkpoint incomplete (not written), so a restart uses the one before.
-    pub fn snapshot(&self) -> Result<String, ClusterError> {
-        let w = WorkerState {
-            start: self.start,
-            correlator: self.corr.snapshot(self.set),
+    /// Checkpoint parts from now on hold only what changed since the previous part, and
+    /// every `full_every`-th the whole state (1: always the whole state).
+    pub fn incremental(&mut self, full_every: u32) {
+        self.full_every = full_every.max(1);
+        if self.full_every > 1 {
+            self.corr.track_changes();
+        }
+    }
+
+    /// This worker's checkpoint part at boundary `tick` (a [`WorkerPart`] as JSON bytes), and
+    /// the boundary of the part it follows when it holds only the changes since. Taken
+    /// once every event and deadline before the boundary is done, and none after it. An
+    /// error leaves the checkpoint incomplete (not written), so a restart uses the one
+    /// before.
+    pub fn part(&mut self, tick: u64) -> Result<(Option<u64>, Vec<u8>), ClusterError> {
+        let since = self
+            .last_part
+            .filter(|(_, n)| n + 1 < self.full_every)
+            .map(|(t, _)| t);
+        let part = match since {
+            Some(since) => WorkerPart::Delta {
+                tick,
+                since,
+                start: self.start,
+                delta: self
+                    .corr
+                    .take_delta(self.set, super::clock::tick_start(since)),
+            },
+            None => {
+                self.corr.forget_changes();
+                WorkerPart::Full {
+                    tick,
+                    state: WorkerState {
+                        start: self.start,
+                        correlator: self.corr.snapshot(self.set),
+                    },
+                }
+            }
         };
-        serde_json::to_string(&w).map_err(ClusterError::SnapshotWrite)
+        let n = self
+            .last_part
+            .filter(|_| since.is_some())
+            .map_or(0, |p| p.1 + 1);
+        // Changes taken but not written: the next part must be whole.
+        self.last_part = None;
+        // Sized as the last part of its kind: no string grown from empty and copied over.
+        let hint = if since.is_some() {
+            &mut self.size.1
+        } else {
+            &mut self.size.0
+        };
+        let mut buf = Vec::with_capacity(*hint + *hint / 8);
+        serde_json::to_writer(&mut buf, &part).map_err(ClusterError::SnapshotWrite)?;
+        *hint = buf.len();
+        self.last_part = Some((tick, n));
+        Ok((since, buf))
     }
 
     /// A control message (`Start`/`End`); false for others.

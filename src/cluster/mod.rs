@@ -335,7 +335,12 @@ fn build(
     });
     let state = match Correlating::new(job.set, &job.settings, job.output, restored, index, workers)
     {
-        Ok(s) => s,
+        Ok(mut s) => {
+            if let Some(c) = &job.checkpoint {
+                s.incremental(c.full_every);
+            }
+            s
+        }
         Err(e) => {
             failures.borrow_mut().push(format!("cannot resume: {e}"));
             return;

@@ -53,8 +53,10 @@ pub enum Msg {
         tick: u64,
         /// The worker.
         worker: u64,
-        /// [`super::checkpoint::WorkerState`] as JSON.
-        json: String,
+        /// The boundary of the part this one holds the changes since (`None`: whole state).
+        since: Option<u64>,
+        /// [`super::checkpoint::WorkerPart`] as JSON.
+        json: Vec<u8>,
     },
 }
 

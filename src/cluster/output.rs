@@ -8,6 +8,7 @@ use super::msg::{Counts, Msg};
 use crate::alert::AlertOrder;
 use crate::engine::order::Held;
 use crate::time::Timestamp;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Worker 0's output: alerts in order, as the frontier passes their time, and the
 /// checkpoints.
@@ -21,14 +22,25 @@ pub struct Output {
     ckpt: Option<Checkpoints>,
 }
 
+/// A worker's checkpoint part: the boundary of the part it follows (`None`: whole), JSON.
+type Part = (Option<u64>, Vec<u8>);
+
 /// The parts of the checkpoints not yet written.
 struct Checkpoints {
     cfg: super::checkpoint::Config,
-    workers: u64,
+    /// Names this run's worker parts apart from an earlier run's.
+    run: String,
     /// Per partition: (first, last boundary, state).
     parts: Vec<Vec<(u64, u64, PartState)>>,
-    /// Per boundary, each worker's snapshot.
-    snaps: std::collections::BTreeMap<u64, Vec<Option<String>>>,
+    /// Boundaries a worker sent a part for, not yet checkpointed.
+    due: BTreeSet<u64>,
+    /// Per worker, parts not written yet, by boundary: (the part it follows, JSON).
+    pending: Vec<BTreeMap<u64, Part>>,
+    /// Per worker, its chain of written parts: the boundary of the last, and their names
+    /// (`None` until a whole part, or after a link went missing).
+    chains: Vec<Option<(u64, Vec<String>)>>,
+    /// Alerts are written up to this time.
+    written_to: Option<Timestamp>,
 }
 
 impl Output {
@@ -46,9 +58,17 @@ impl Output {
             skip,
             ckpt: ckpt.map(|(cfg, partitions, workers)| Checkpoints {
                 cfg,
-                workers,
+                run: format!(
+                    "r{}",
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis())
+                ),
                 parts: vec![Vec::new(); partitions as usize],
-                snaps: Default::default(),
+                due: BTreeSet::new(),
+                pending: vec![BTreeMap::new(); workers as usize],
+                chains: vec![None; workers as usize],
+                written_to: None,
             }),
         }
     }
@@ -81,16 +101,16 @@ impl Output {
                     }
                 }
             }
-            Msg::Snapshot { tick, worker, json } => {
+            Msg::Snapshot {
+                tick,
+                worker,
+                since,
+                json,
+            } => {
                 if let Some(c) = &mut self.ckpt {
-                    let n = c.workers as usize;
-                    if let Some(slot) = c
-                        .snaps
-                        .entry(tick)
-                        .or_insert_with(|| vec![None; n])
-                        .get_mut(worker as usize)
-                    {
-                        *slot = Some(json);
+                    if let Some(p) = c.pending.get_mut(worker as usize) {
+                        p.insert(tick, (since, json));
+                        c.due.insert(tick);
                     }
                 }
             }
@@ -107,10 +127,10 @@ impl Output {
     ) -> std::io::Result<()> {
         let due: Vec<u64> = match (&self.ckpt, before) {
             (Some(c), Some(b)) => c
-                .snaps
-                .keys()
+                .due
+                .iter()
                 .copied()
-                .filter(|k| tick_start(*k) <= b)
+                .take_while(|k| tick_start(*k) <= b)
                 .collect(),
             _ => Vec::new(),
         };
@@ -129,6 +149,12 @@ impl Output {
         t: Option<Timestamp>,
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
+        if let Some(c) = &mut self.ckpt {
+            c.written_to = match (c.written_to, t) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                _ => Some(t.unwrap_or(Timestamp(i64::MAX))),
+            };
+        }
         let (alerts, skip) = (&mut self.alerts, &mut self.skip);
         let mut result = Ok(());
         let mut write = |line: String| {
@@ -152,15 +178,47 @@ impl Output {
         result
     }
 
-    /// Writes checkpoint `k` if every part is in, then drops what it no longer needs.
+    /// Writes checkpoint `k` if every part is in (and the parts before it of each
+    /// worker's chain), then drops what it no longer needs.
     fn checkpoint(&mut self, k: u64) -> std::io::Result<()> {
         let Some(c) = &mut self.ckpt else {
             return Ok(());
         };
-        let Some(snaps) = c.snaps.remove(&k) else {
+        c.due.remove(&k);
+        // Alerts after the boundary already written: too late for this one.
+        let in_time = c.written_to.is_none_or(|t| t <= tick_start(k));
+        if !in_time || !c.pending.iter().all(|p| p.contains_key(&k)) {
             return Ok(());
-        };
-        let workers: Option<Vec<String>> = snaps.into_iter().collect();
+        }
+        for (w, pending) in c.pending.iter_mut().enumerate() {
+            let later = pending.split_off(&(k + 1));
+            for (tick, (since, json)) in std::mem::replace(pending, later) {
+                let name = super::checkpoint::write_part(&c.cfg, &c.run, w, tick, &json)?;
+                let chain = &mut c.chains[w];
+                match (since, chain.as_mut()) {
+                    (None, _) => *chain = Some((tick, vec![name])),
+                    (Some(s), Some((last, names))) if s == *last => {
+                        *last = tick;
+                        names.push(name);
+                    }
+                    (Some(s), _) => {
+                        eprintln!(
+                            "warning: checkpoint: worker {w}'s changes since boundary {s} follow no part written; checkpoints resume with its next whole state"
+                        );
+                        *chain = None;
+                    }
+                }
+            }
+        }
+        let workers: Option<Vec<Vec<String>>> = c
+            .chains
+            .iter()
+            .map(|ch| {
+                ch.as_ref()
+                    .filter(|(last, _)| *last == k)
+                    .map(|x| x.1.clone())
+            })
+            .collect();
         let every = c.cfg.every.max(1);
         let parts: Option<Vec<PartState>> = c
             .parts
@@ -183,7 +241,6 @@ impl Output {
                 v.retain(|(_, to, _)| *to > k);
             }
         }
-        c.snaps.retain(|t, _| *t > k);
         Ok(())
     }
 

@@ -31,7 +31,7 @@ use group::{GroupKey, group_key_into, group_order, group_values};
 use kind::{Deadline, Shared, Step};
 use ordered::OrderedGroup;
 use serde_json::Value;
-pub use snapshot::{CorrelatorSnapshot, SnapshotError};
+pub use snapshot::{CorrelatorDelta, CorrelatorSnapshot, SnapshotError};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -120,6 +120,15 @@ impl State {
 
     fn live_groups(&self) -> usize {
         with_groups!(self, g => g.len())
+    }
+
+    /// Starts recording changes (`true`), or forgets those recorded (`false`).
+    fn changes(&mut self, track: bool) {
+        if track {
+            with_groups!(self, g => g.track_changes())
+        } else {
+            with_groups!(self, g => g.forget_changes())
+        }
     }
 }
 

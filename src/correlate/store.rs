@@ -40,6 +40,30 @@ pub struct GroupStore<G> {
     max_groups: usize,
     /// Groups pushed out by `max_groups`.
     pub evicted: u64,
+    /// What changed since the last [`take_changes`](Self::take_changes), when tracked.
+    changes: Option<Box<Changes>>,
+}
+
+/// What a store records for incremental checkpoints, besides the touched groups (which
+/// are the most recently used end of the list: touches happen in event-time order).
+#[derive(Debug, Clone, Default)]
+struct Changes {
+    /// Slots changed in place, without a touch (a duplicate or a reused slot is harmless:
+    /// the slot's current group is read when the changes are taken).
+    in_place: Vec<u32>,
+    /// Keys of removed groups.
+    removed: Vec<GroupKey>,
+}
+
+/// The groups of a store changed since a time: see [`GroupStore::take_changes`].
+#[derive(Debug)]
+pub struct StoreChanges<G> {
+    /// Groups touched at or after the time, least recently used first.
+    pub touched: Vec<(GroupKey, Timestamp, G)>,
+    /// Groups changed without a touch (last touched before the time), by key.
+    pub in_place: Vec<(GroupKey, Timestamp, G)>,
+    /// Keys removed (evicted, expired or ended) since then.
+    pub removed: Vec<GroupKey>,
 }
 
 impl<G> GroupStore<G> {
@@ -53,7 +77,13 @@ impl<G> GroupStore<G> {
             tail: NIL,
             max_groups: max_groups.max(1),
             evicted: 0,
+            changes: None,
         }
+    }
+
+    /// Starts recording what changes, for [`take_changes`](Self::take_changes).
+    pub fn track_changes(&mut self) {
+        self.changes.get_or_insert_with(Default::default);
     }
 
     /// Number of live groups.
@@ -81,6 +111,13 @@ impl<G> GroupStore<G> {
     /// The group's state, without touching it.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut G> {
         let i = self.find(key)?;
+        if let Some(c) = self.changes.as_mut() {
+            c.in_place.push(i);
+            if c.in_place.len() > 2 * self.slots.len() + 64 {
+                c.in_place.sort_unstable();
+                c.in_place.dedup();
+            }
+        }
         self.slots[i as usize].as_mut().map(|s| &mut s.state)
     }
 
@@ -104,7 +141,11 @@ impl<G> GroupStore<G> {
         let (i, _) = entry.remove();
         self.unlink(i);
         self.free.push(i);
-        self.slots[i as usize].take().map(|s| s.state)
+        let slot = self.slots[i as usize].take()?;
+        if let Some(c) = self.changes.as_mut() {
+            c.removed.push(slot.key);
+        }
+        Some(slot.state)
     }
 
     /// The group's state, created with `make` if new, marked most recently used at `now`.
@@ -205,6 +246,55 @@ impl<G> GroupStore<G> {
             at = s.next;
         }
         out
+    }
+
+    /// What changed since `since` (a time no touch before the last call was at or after),
+    /// and forgets it: the groups touched since, those changed in place, the keys removed.
+    /// The last two are known only while changes are tracked.
+    /// Each changed group is given as `f` makes it of its state.
+    pub fn take_changes<T>(&mut self, since: Timestamp, mut f: impl FnMut(&G) -> T) -> StoreChanges<T> {
+        let mut touched = Vec::new();
+        let mut at = self.tail;
+        while let Some(Some(s)) = self.slots.get(at as usize) {
+            if s.touched < since {
+                break;
+            }
+            touched.push((s.key.clone(), s.touched, f(&s.state)));
+            at = s.prev;
+        }
+        touched.reverse();
+        let Some(c) = self.changes.as_mut() else {
+            return StoreChanges {
+                touched,
+                in_place: Vec::new(),
+                removed: Vec::new(),
+            };
+        };
+        let mut slots = std::mem::take(&mut c.in_place);
+        slots.sort_unstable();
+        slots.dedup();
+        let in_place = slots
+            .into_iter()
+            .filter_map(|i| self.slots.get(i as usize)?.as_ref())
+            .filter(|s| s.touched < since)
+            .map(|s| (s.key.clone(), s.touched, f(&s.state)))
+            .collect();
+        StoreChanges {
+            touched,
+            in_place,
+            removed: {
+                let n = c.removed.len();
+                std::mem::replace(&mut c.removed, Vec::with_capacity(n))
+            },
+        }
+    }
+
+    /// Forgets the changes recorded so far.
+    pub fn forget_changes(&mut self) {
+        if let Some(c) = self.changes.as_mut() {
+            c.in_place.clear();
+            c.removed.clear();
+        }
     }
 
     /// Rebuilds a store from [`snapshot`](Self::snapshot) output (same order of use).
