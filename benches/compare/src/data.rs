@@ -10,6 +10,12 @@ use std::path::{Path, PathBuf};
 /// The real-data rule pack (hand-written, see the file's header).
 pub const REAL_PACK: &str = include_str!("real_pack.yml");
 
+/// The session pack for the generated events (hand-written, issue 14's shapes).
+pub const SESSION_PACK: &str = include_str!("session_pack.yml");
+
+/// Generated watch rules run on the generated events (issue 14).
+pub const WATCH_RULES: usize = 500;
+
 /// One set of events to run.
 pub struct Dataset {
     /// `generated` or `real`.
@@ -78,11 +84,31 @@ pub fn prepare(plan: &Plan) -> Result<(Vec<Dataset>, Vec<String>), String> {
         text.push_str(&line);
         text.push('\n');
     }
+    let session_count = rules::RuleFile::new(SESSION_PACK.to_string())?.len();
+    let mut generated_files = vec![
+        (
+            "session".to_string(),
+            session_count,
+            write("rules-session-pack.yml", SESSION_PACK)?,
+        ),
+        (
+            format!("watch-{WATCH_RULES}"),
+            WATCH_RULES,
+            write(
+                &format!("rules-watch-{WATCH_RULES}.yml"),
+                &rules::watch(plan.seed, WATCH_RULES),
+            )?,
+        ),
+    ];
+    notes.push(format!(
+        "  generated events also run with a hand-written session pack of {session_count} rules (src/session_pack.yml) and {WATCH_RULES} generated watch rules (rules::watch)"
+    ));
+    generated_files.extend(generated_rules.iter().cloned());
     let mut datasets = vec![Dataset {
         name: "generated",
         events_file: write("generated-events.jsonl", &text)?,
         events: plan.events,
-        rule_files: generated_rules.clone(),
+        rule_files: generated_files,
     }];
     notes.push(format!(
         "generated events: {} (benches/gen `events`, seed {}), {:.1} MiB",

@@ -40,6 +40,49 @@ pub fn comparable(seed: u64, n: usize) -> String {
     out
 }
 
+/// `n` generated watch rules (issue 14): each watches a few users, hosts or source
+/// networks, by value, `contains` or `re` on several fields, in five shapes taken in turn.
+/// Values are drawn from the generator's ranges, so most rules match some events.
+pub fn watch(seed: u64, n: usize) -> String {
+    let mut rng = generator::Rng::new(seed ^ 0x5741_5443_4800);
+    let mut out = String::with_capacity(n * 260);
+    for i in 0..n {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        let mut user = || rng.below(5000);
+        let (a, b, c) = (user(), user(), user());
+        let mut host = || 5 + rng.below(795);
+        let (h1, h2) = (host(), host());
+        let (n1, n2) = (rng.below(16), rng.below(256));
+        let body = match i % 5 {
+            0 => format!(
+                "  sel:\n    user: ['CORP\\\\user{a}', 'CORP\\\\user{b}', 'CORP\\\\user{c}']\n  condition: sel"
+            ),
+            1 => format!(
+                "  sel:\n    hostname: ['WS{h1:04}', 'WS{h2:04}']\n    action: [login, rdp, remote]\n  condition: sel"
+            ),
+            2 => format!(
+                "  sel:\n    src_ip|cidr: ['10.{n1}.{n2}.0/24', '10.{n2_}.{n1}.0/24']\n  condition: sel",
+                n2_ = n2 % 16
+            ),
+            3 => format!(
+                "  sel:\n    user|contains: 'user{a}'\n    hostname|contains: '{}'\n  condition: sel",
+                h1 % 100
+            ),
+            _ => format!(
+                "  sel:\n    hostname|re: '^WS0{}[0-9]$'\n  who:\n    user|re: 'user{}[0-9]*$'\n  condition: sel and who",
+                h1 / 10 % 80,
+                a % 50
+            ),
+        };
+        out.push_str(&format!(
+            "title: watch rule {i}\nid: 00000000-0000-4000-b000-{i:012}\nlogsource: {{category: user_session}}\ndetection:\n{body}\n"
+        ));
+    }
+    out
+}
+
 /// Splits a multi-document YAML text at lines that are exactly `---`.
 pub fn split_documents(text: &str) -> Vec<&str> {
     let mut docs = Vec::new();
@@ -106,6 +149,14 @@ fn top_level(doc: &str, key: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn watch_rules_have_titles_and_ids() {
+        let file = RuleFile::new(watch(7, 25)).expect("titles");
+        assert_eq!(file.len(), 25);
+        assert_eq!(file.titles[24], "watch rule 24");
+        assert!(file.ids.iter().all(Option::is_some));
+    }
 
     #[test]
     fn keeps_n_rules_without_excluded_shapes() {
