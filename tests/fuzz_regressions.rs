@@ -100,3 +100,41 @@ fn condition_double_negation_through_parentheses_prints_back_to_the_same_tree() 
         assert_eq!(parse(printed).expect("printed parses").to_string(), printed);
     }
 }
+
+/// projection (issue 14): the texts keyword search reads are found once per event and
+/// shared by every keyword rule. They must be the event's own: unescaped strings and
+/// numbers as serde_json writes them, found again for each new event (not the last one's).
+#[test]
+fn keyword_rules_share_the_events_texts_and_each_event_has_its_own() {
+    let set = rules(
+        "title: k1\nlogsource: {category: user_session}\ndetection:\n  kw: [mimikatz]\n  condition: kw\n---\n\
+         title: k2\nlogsource: {category: user_session}\ndetection:\n  kw: ['a\"b']\n  condition: kw\n---\n\
+         title: k3\nlogsource: {category: user_session}\ndetection:\n  kw: ['1500']\n  condition: kw\n---\n\
+         title: k4\nlogsource: {category: user_session}\ndetection:\n  kw: [ab, 'äb']\n  condition: kw\n",
+    );
+    let lines = [
+        r#"{"x":"run mimi\u006batz now","y":"a\"b","n":[1,{"m":1500}]}"#,
+        r#"{"x":"nothing here","y":"plain","n":15e2}"#,
+        r#"{"x":"a\"b"}"#,
+        r#"{"x":"MIMIKATZ"}"#,
+        // Texts are searched one by one: no match across two of them.
+        r#"{"p":"xa","q":"bx","r":["a","b"]}"#,
+        r#"{"p":"x","q":"xAB"}"#,
+        r#"{"p":"ÄB"}"#,
+    ];
+    let mut alerts: Vec<Alert> = Vec::new();
+    let mut e = Engine::new(&set);
+    let mut fired = Vec::new();
+    for l in lines {
+        alerts.clear();
+        e.process_line(l.as_bytes(), &mut alerts).expect("valid");
+        let mut titles: Vec<String> = alerts.iter().map(|a| a.rule.title.clone()).collect();
+        titles.sort();
+        fired.push(titles.join(","));
+    }
+    assert_eq!(fired, ["k1,k2,k3", "k3", "k2", "k1", "", "k4", "k4"]);
+    for l in lines {
+        let (a, b) = both_ways(&set, l);
+        assert_eq!(a, b, "{l}");
+    }
+}

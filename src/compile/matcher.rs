@@ -137,6 +137,16 @@ impl StrMatcher {
         self.matches_prepared(&lower(s))
     }
 
+    /// The automaton of a list of ASCII `contains` patterns read case-insensitively (a
+    /// keyword list), when none holds the separator of joined texts: it then matches a
+    /// text exactly when it matches the texts joined (no match spans a separator).
+    pub fn joinable(&self) -> Option<&AhoCorasick> {
+        let sep = crate::event::JOIN;
+        self.ascii_ci
+            .as_ref()
+            .filter(|_| !self.any && self.contains.iter().all(|c| !c.is_empty() && !c.contains(sep)))
+    }
+
     /// Like [`is_match`](Self::is_match), given the text and its lower-cased form.
     pub fn is_match_with_lowered(&self, s: &str, lowered: &str) -> bool {
         self.any || self.matches_prepared(if self.cased { s } else { lowered })

@@ -410,6 +410,7 @@ impl From<AggregateSnapshot> for AggregateGroup {
 /// order and leave from the front), with its current sum. The alert's events are those of
 /// the last entries, so only the added entries' events among them are written.
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 pub(super) struct AggregateTail {
     len: usize,
     added: Vec<(Timestamp, Option<f64>, Option<Text>)>,
@@ -421,6 +422,7 @@ pub(super) struct AggregateTail {
     values: Vec<(Text, Value)>,
 }
 
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 impl AggregateGroup {
     /// The entries added at or after `since` (every entry before the last checkpoint is
     /// older), and what an earlier window needs to become this one.

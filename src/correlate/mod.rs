@@ -31,7 +31,9 @@ use group::{GroupKey, group_key_into, group_order, group_values};
 use kind::{Deadline, Shared, Step};
 use ordered::OrderedGroup;
 use serde_json::Value;
-pub use snapshot::{CorrelatorDelta, CorrelatorSnapshot, SnapshotError};
+#[cfg(feature = "cluster")]
+pub use snapshot::CorrelatorDelta;
+pub use snapshot::{CorrelatorSnapshot, SnapshotError};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -123,6 +125,7 @@ impl State {
     }
 
     /// Starts recording changes (`true`), or forgets those recorded (`false`).
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     fn changes(&mut self, track: bool) {
         if track {
             with_groups!(self, g => g.track_changes())

@@ -116,6 +116,7 @@ impl Row {
     }
 
     /// The row as a JSON object keyed by the columns' names (missing columns left out).
+    #[cfg(test)]
     pub fn to_json(&self, set: &RuleSet) -> Value {
         let mut m = serde_json::Map::new();
         for (col, (_, name)) in set.correlation_fields.iter().enumerate() {

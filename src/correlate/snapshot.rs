@@ -87,6 +87,7 @@ pub struct CorrelatorSnapshot {
 
 /// The groups of one correlation changed since a time: see [`StoreChanges`].
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 struct Changes<G> {
     touched: Groups<G>,
     in_place: Groups<G>,
@@ -106,6 +107,7 @@ impl<G> From<StoreChanges<G>> for Changes<G> {
 /// The changes of one correlation, by type.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", content = "changes", rename_all = "snake_case")]
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 enum GroupsDelta {
     /// Windows as what they gained: a 30-day window does not write every entry again.
     Aggregate(Changes<AggregateTail>),
@@ -116,6 +118,7 @@ enum GroupsDelta {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 struct CorrelationDelta {
     rule: String,
     state: GroupsDelta,
@@ -127,12 +130,14 @@ struct CorrelationDelta {
 /// What changed in an engine's correlation state since a time (an incremental
 /// checkpoint): [`CorrelatorSnapshot::apply`] it to the snapshot taken at that time.
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 pub struct CorrelatorDelta {
     correlations: Vec<CorrelationDelta>,
     next_id: u64,
     stream_start: Option<Timestamp>,
 }
 
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 impl Correlator {
     /// Records what changes from now on, for [`take_delta`](Self::take_delta).
     pub fn track_changes(&mut self) {
@@ -340,6 +345,7 @@ impl GroupsSnapshot {
 /// order: removed groups leave, groups changed in place keep their place, and touched ones
 /// (all touched after every group of the base) move to the end. `next` makes a group's
 /// new state of its state in the base (`None`: removed, or created since) and its change.
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 fn apply_groups<G, D>(base: &mut Groups<G>, ch: Changes<D>, next: impl Fn(Option<G>, D) -> G) {
     let removed: AHashSet<&GroupKey> = ch.removed.iter().collect();
     let mut old: Vec<Option<(GroupKey, Timestamp, G)>> = std::mem::take(base)
@@ -377,10 +383,12 @@ fn apply_groups<G, D>(base: &mut Groups<G>, ch: Changes<D>, next: impl Fn(Option
 }
 
 /// A group's change that is its whole new state.
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 fn whole<G>(_: Option<G>, new: G) -> G {
     new
 }
 
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 impl CorrelatorSnapshot {
     /// This snapshot, taken at time `since`, moved forward by the delta taken since then.
     pub fn apply(&mut self, delta: CorrelatorDelta) -> Result<(), SnapshotError> {

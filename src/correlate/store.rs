@@ -57,6 +57,7 @@ struct Changes {
 
 /// The groups of a store changed since a time: see [`GroupStore::take_changes`].
 #[derive(Debug)]
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 pub struct StoreChanges<G> {
     /// Groups touched at or after the time, least recently used first.
     pub touched: Vec<(GroupKey, Timestamp, G)>,
@@ -82,6 +83,7 @@ impl<G> GroupStore<G> {
     }
 
     /// Starts recording what changes, for [`take_changes`](Self::take_changes).
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub fn track_changes(&mut self) {
         self.changes.get_or_insert_with(Default::default);
     }
@@ -252,6 +254,7 @@ impl<G> GroupStore<G> {
     /// and forgets it: the groups touched since, those changed in place, the keys removed.
     /// The last two are known only while changes are tracked.
     /// Each changed group is given as `f` makes it of its state.
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub fn take_changes<T>(&mut self, since: Timestamp, mut f: impl FnMut(&G) -> T) -> StoreChanges<T> {
         let mut touched = Vec::new();
         let mut at = self.tail;
@@ -290,6 +293,7 @@ impl<G> GroupStore<G> {
     }
 
     /// Forgets the changes recorded so far.
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub fn forget_changes(&mut self) {
         if let Some(c) = self.changes.as_mut() {
             c.in_place.clear();

@@ -91,7 +91,10 @@ fn pred(plan: &Plan, p: &FieldPred, fields: &Fields<'_>, memo: &mut Memo) -> boo
         }
         None => {
             let one = |t: &Test| match t {
-                Test::Str(m) => fields.any_text(&mut |s| m.is_match(s)),
+                Test::Str(m) => m
+                    .joinable()
+                    .and_then(|ac| fields.with_joined_texts(&mut |j| ac.is_match(j)))
+                    .unwrap_or_else(|| fields.any_text(&mut |s| m.is_match(s))),
                 Test::Regex(re) => match re.shared {
                     Some(shared) => shared_regex(plan, shared, None, fields, memo),
                     None => fields.any_text(&mut |s| re.regex.is_match(s)),

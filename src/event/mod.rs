@@ -9,6 +9,8 @@ pub mod lines;
 pub mod project;
 pub mod record;
 pub mod scan;
+mod texts;
+pub(crate) use texts::JOIN;
 
 pub use lines::{EventError, Line, LineReader};
 pub use project::{Fields, Projector, Scalar, Uses, Val};

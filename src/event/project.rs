@@ -76,10 +76,10 @@ pub struct Uses {
 
 /// Where a text lives: in the line, or in the scratch buffer.
 #[derive(Debug, Clone, Copy, Default)]
-struct Loc {
-    start: u32,
-    len: u32,
-    scratch: bool,
+pub(super) struct Loc {
+    pub(super) start: u32,
+    pub(super) len: u32,
+    pub(super) scratch: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -154,8 +154,8 @@ pub struct Projector {
     scratch: String,
     tmp: String,
     doc: Span,
-    /// Unescaped text for keyword search over the whole event (reused across events).
-    text_buf: std::cell::RefCell<String>,
+    /// Every string and number text of the loaded event, for keyword search.
+    texts: std::cell::RefCell<super::texts::EventTexts>,
 }
 
 impl Projector {
@@ -184,7 +184,7 @@ impl Projector {
             plans,
             scratch: String::new(),
             tmp: String::new(),
-            text_buf: Default::default(),
+            texts: Default::default(),
             doc: Span {
                 kind: Kind::Null,
                 start: 0,
@@ -201,7 +201,17 @@ impl Projector {
         let top = &self.top;
         let key_spans = &mut self.key_spans;
         let mut unescaped = String::new();
+        let members = self.texts.get_mut().start();
+        let line = text.as_ptr() as usize;
         let doc = scan::top_members(text, &mut |key, escaped, span| {
+            // Keys are slices of the line (quotes are ASCII: the bounds fit in u32, the
+            // line being shorter than u32::MAX).
+            members.push((
+                (key.as_ptr() as usize - line) as u32,
+                key.len() as u32,
+                escaped,
+                span,
+            ));
             let id = if escaped {
                 unescaped.clear();
                 scan::unescape(key, &mut unescaped);
@@ -372,7 +382,7 @@ fn push_lower(out: &mut String, s: &str) {
     }
 }
 
-fn loc(start: usize, len: usize, scratch: bool) -> Loc {
+pub(super) fn loc(start: usize, len: usize, scratch: bool) -> Loc {
     Loc {
         start: u32::try_from(start).unwrap_or(u32::MAX),
         len: u32::try_from(len).unwrap_or(0),
@@ -458,12 +468,22 @@ impl<'a> Fields<'a> {
     /// Calls `f` on the text of every string and number in the event (keyword search),
     /// stopping when it returns true.
     pub fn any_text(&self, f: &mut dyn FnMut(&str) -> bool) -> bool {
-        // The projector's buffer, so that unescaping allocates nothing once it has grown
-        // (a fresh one only if a callback searches again from inside).
-        match self.projector.text_buf.try_borrow_mut() {
-            Ok(mut buf) => scan::any_text(self.text, self.doc, &mut buf, f),
-            Err(_) => scan::any_text(self.text, self.doc, &mut String::new(), f),
-        }
+        // The event's texts are found once (a walk of the line only if a callback searches
+        // again from inside).
+        let Ok(mut texts) = self.projector.texts.try_borrow_mut() else {
+            return scan::any_text(self.text, self.doc, &mut String::new(), f);
+        };
+        texts.fill(self.text, self.doc);
+        texts.any(self.text, f)
+    }
+
+    /// `f` of the event's texts joined by [`JOIN`](super::JOIN), when they are all ASCII
+    /// (for lists of `contains` patterns: one automaton pass over all of them); `None`
+    /// otherwise.
+    pub fn with_joined_texts(&self, f: &mut dyn FnMut(&str) -> bool) -> Option<bool> {
+        let mut texts = self.projector.texts.try_borrow_mut().ok()?;
+        texts.fill(self.text, self.doc);
+        texts.joined(self.text).map(f)
     }
 
     /// The raw JSON text of a value (objects, arrays).

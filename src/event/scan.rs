@@ -557,7 +557,7 @@ fn key_hash(raw: &str, escaped: bool) -> u64 {
 }
 
 /// Do two keys (raw, escaped or not) have the same text?
-fn key_eq(a: &str, a_escaped: bool, b: &str, b_escaped: bool) -> bool {
+pub fn key_eq(a: &str, a_escaped: bool, b: &str, b_escaped: bool) -> bool {
     if !a_escaped && !b_escaped {
         return a == b;
     }
