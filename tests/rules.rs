@@ -219,3 +219,55 @@ detection: {sel: {action: rdp}, other: {user: bob}, condition: sel and other}
     .collect();
     assert_eq!(got, want);
 }
+
+/// Regexes anchor rules in the index by their literals (issue 14): a rule whose only test
+/// on a field is a regex, on strings and numbers, case-sensitive or not, still fires
+/// exactly as when every rule is visited.
+#[test]
+fn regex_literals_anchor_rules_without_hiding_a_match() {
+    let lines = generator::events(5, 6_000);
+    let rules = r#"
+title: hosts
+logsource: {category: user_session}
+detection: {sel: {hostname|re: '^WS07[0-9]{2}$'}, condition: sel}
+---
+title: users ignoring case
+logsource: {category: user_session}
+detection: {sel: {user|re|i: 'USER1[0-9]$'}, condition: sel}
+---
+title: ports as numbers
+logsource: {category: user_session}
+detection: {sel: {src_port|re: '^6[0-4][0-9]{3}$'}, condition: sel}
+---
+title: inline flag and backslash
+logsource: {category: user_session}
+detection: {sel: {user|re: '(?i)corp\\user4'}, condition: sel}
+---
+title: alternation and suffix
+logsource: {category: user_session}
+detection: {sel: {logon_id|re: '(0x1[0-9a-f]{3}|ffff)$'}, other: {src_ip|re: '\.1$'}, condition: sel or other}
+"#;
+    let mut runs = Vec::new();
+    for use_index in [true, false] {
+        let set = RuleSet::builder()
+            .options(Options {
+                use_index,
+                optimize: true,
+                placeholders: None,
+            })
+            .add_str("re.yml", rules)
+            .build()
+            .expect("rules compile");
+        let alerts =
+            super::common::run_lines(&set, &lines.iter().map(String::as_str).collect::<Vec<_>>());
+        runs.push(
+            alerts
+                .iter()
+                .map(|a| (a.rule.title.clone(), a.events[0].to_string()))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let fired: std::collections::BTreeSet<&str> = runs[1].iter().map(|a| a.0.as_str()).collect();
+    assert_eq!(fired.len(), 5, "every rule fires: {fired:?}");
+    assert_eq!(runs[0], runs[1]);
+}

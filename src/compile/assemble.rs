@@ -337,7 +337,8 @@ fn slot_uses(set: &RuleSet) -> Vec<crate::event::Uses> {
             match t {
                 Test::Cidr(_) => uses[slot as usize].ip = true,
                 Test::TimePart(..) => uses[slot as usize].time = true,
-                Test::Str(_) | Test::Bool(_) => uses[slot as usize].lower = true,
+                // Regexes too: the rule index looks for their literals in lower-cased text.
+                Test::Str(_) | Test::Bool(_) | Test::Regex(_) => uses[slot as usize].lower = true,
                 _ => {}
             }
         }

@@ -8,7 +8,9 @@
 //!   reach the same rules as the matchers would accept them;
 //! - a pair of exact values on two fields (`action: remote` with `dest_port: 445`);
 //! - a literal prefix, suffix or substring (`user|endswith: '\admin'`): one Aho-Corasick
-//!   automaton per field over every rule's literals, run on the lower-cased text;
+//!   automaton per field over every rule's literals, run on the lower-cased text; a
+//!   regex gives the ASCII literals its matches start or end with (`regex_literals`), as
+//!   substrings;
 //! - a network (`src_ip|cidr: 10.0.0.0/8`): a hash lookup per prefix length.
 //!
 //! A rule's anchor comes from its condition: a predicate gives the facts its tests need; an
@@ -508,6 +510,13 @@ fn atoms_of(slot: Slot, t: &Test) -> Option<Vec<(Slot, Atom)>> {
         Test::Cidr(Network { addr, prefix, v4 }) => {
             Some(vec![(slot, Atom::Net(*prefix, *v4, *addr))])
         }
+        // A match of the regex starts (or ends) with one of its literals, wherever it is.
+        Test::Regex(re) => Some(
+            super::regex_literals::index_literals(re.regex.as_str(), re.flags)?
+                .into_iter()
+                .map(|lit| (slot, Atom::Lit(PosKey::Contains, lit)))
+                .collect(),
+        ),
         _ => None,
     }
 }

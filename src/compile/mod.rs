@@ -8,6 +8,7 @@ pub(crate) mod index;
 pub mod matcher;
 mod optimize;
 pub mod plan;
+mod regex_literals;
 mod regex_set;
 
 pub use correlation::{CompiledCorrelation, RuleRef};

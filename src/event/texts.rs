@@ -22,8 +22,9 @@ pub(super) struct EventTexts {
     /// otherwise than in the line).
     at: Vec<Loc>,
     buf: String,
-    /// Scratch for the walk.
+    /// Scratch for the walk, and per member whether its key is not repeated after it.
     tmp: String,
+    last: Vec<bool>,
     /// The texts joined by [`JOIN`] (`None` until asked for; `Some(false)` when not ASCII).
     joined: Option<bool>,
     join_buf: String,
@@ -72,34 +73,29 @@ impl EventTexts {
         };
         // Few members: compared pairwise; many (hostile lines): a set of the keys seen from
         // the end, so that the cost stays linear.
-        let last: Vec<bool> = if members.len() <= 32 {
-            (0..members.len())
-                .map(|i| {
-                    let m = &members[i];
-                    !members[i + 1..]
-                        .iter()
-                        .any(|l| scan::key_eq(key(l), l.2, key(m), m.2))
-                })
-                .collect()
+        let last = &mut self.last;
+        last.clear();
+        if members.len() <= 32 {
+            last.extend((0..members.len()).map(|i| {
+                let m = &members[i];
+                !members[i + 1..]
+                    .iter()
+                    .any(|l| scan::key_eq(key(l), l.2, key(m), m.2))
+            }));
         } else {
             let mut seen = ahash::AHashSet::new();
-            let mut last: Vec<bool> = members
-                .iter()
-                .rev()
-                .map(|m| {
-                    let mut k = String::new();
-                    if m.2 {
-                        scan::unescape(key(m), &mut k);
-                    } else {
-                        k.push_str(key(m));
-                    }
-                    seen.insert(k)
-                })
-                .collect();
+            last.extend(members.iter().rev().map(|m| {
+                let mut k = String::new();
+                if m.2 {
+                    scan::unescape(key(m), &mut k);
+                } else {
+                    k.push_str(key(m));
+                }
+                seen.insert(k)
+            }));
             last.reverse();
-            last
-        };
-        for (m, last) in members.iter().zip(last) {
+        }
+        for (m, &last) in members.iter().zip(last.iter()) {
             if last {
                 scan::any_text(text, m.3, &mut self.tmp, &mut keep);
             }
