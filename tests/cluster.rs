@@ -751,6 +751,41 @@ fn an_idle_timeout_releases_an_absence_alert() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// A restart with `--resume` and `args`, as after a run that wrote exactly the first `n` of
+/// the alerts `all`: the alerts and summary it leaves.
+fn resume_after(
+    d: &Path,
+    all: &[u8],
+    n: usize,
+    args: &[&str],
+    parts: &[PathBuf],
+) -> (Vec<u8>, Vec<u8>) {
+    let out = d.join("restart.out");
+    let sum = d.join("restart.sum");
+    let cut: String = String::from_utf8_lossy(all)
+        .lines()
+        .take(n)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&out, cut).expect("cut output");
+    let o = Command::new(bin())
+        .arg("cluster")
+        .args(args)
+        .arg("--resume")
+        .arg("--output")
+        .arg(&out)
+        .arg("--summary")
+        .arg(&sum)
+        .args(parts)
+        .output()
+        .expect("restart");
+    check(&o, "restart");
+    (
+        std::fs::read(&out).expect("alerts"),
+        std::fs::read(&sum).expect("summary"),
+    )
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("copy dir");
     for e in std::fs::read_dir(from).expect("read dir").flatten() {
@@ -801,7 +836,6 @@ fn a_chain_of_incremental_checkpoints_restores_exactly() {
         2,
         "this checkpoint and the one before: {kept:?}"
     );
-    let all_alerts = String::from_utf8_lossy(&reference.0).to_string();
     for name in kept {
         let manifest: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(ck.join(&name).join("MANIFEST")).expect("manifest"),
@@ -833,33 +867,23 @@ fn a_chain_of_incremental_checkpoints_restores_exactly() {
         let again_s = again.to_string_lossy().to_string();
         let n = manifest["alerts"].as_u64().expect("alerts") as usize;
         assert!(n > 0 && n < alert_count(&reference.0), "{name}: {n} alerts");
-        let out = d.join("restart.out");
-        let sum = d.join("restart.sum");
-        let cut: String = all_alerts
-            .lines()
-            .take(n)
-            .map(|l| format!("{l}\n"))
-            .collect();
-        std::fs::write(&out, cut).expect("cut output");
-        let o = Command::new(bin())
-            .arg("cluster")
-            .args(["--max-lateness", "1m", "--checkpoint-dir", &again_s])
-            .args(["--checkpoint-every", "5m", "-w", "1"])
-            .arg("--resume")
-            .arg("--output")
-            .arg(&out)
-            .arg("--summary")
-            .arg(&sum)
-            .args(&parts)
-            .output()
-            .expect("restart");
-        check(&o, "restart");
+        let again_args = [
+            "--max-lateness",
+            "1m",
+            "--checkpoint-dir",
+            &again_s,
+            "--checkpoint-every",
+            "5m",
+            "-w",
+            "1",
+        ];
+        let after = resume_after(&d, &reference.0, n, &again_args, &parts);
         assert!(
-            std::fs::read(&out).expect("alerts") == reference.0,
+            after.0 == reference.0,
             "alerts after a restart from {name} differ from an uninterrupted run"
         );
         assert_eq!(
-            String::from_utf8_lossy(&std::fs::read(&sum).expect("summary")),
+            String::from_utf8_lossy(&after.1),
             String::from_utf8_lossy(&reference.1)
         );
     }
@@ -899,24 +923,8 @@ fn a_checkpoint_of_whole_worker_states_still_restores() {
         n > 0 && n < alert_count(&reference.0),
         "{n} alerts before it"
     );
-    let out = d.join("restart.out");
-    let cut: String = String::from_utf8_lossy(&reference.0)
-        .lines()
-        .take(n)
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(&out, cut).unwrap();
-    let o = Command::new(bin())
-        .arg("cluster")
-        .args(with_ck)
-        .arg("--resume")
-        .arg("--output")
-        .arg(&out)
-        .args(&parts)
-        .output()
-        .expect("restart");
-    check(&o, "restart from the earlier layout");
-    assert!(std::fs::read(&out).unwrap() == reference.0);
+    let after = resume_after(&d, &reference.0, n, &with_ck, &parts);
+    assert!(after.0 == reference.0);
     let _ = std::fs::remove_dir_all(&d);
 }
 
