@@ -486,34 +486,9 @@ fn crash_and_restart_from_a_checkpoint_gives_the_uninterrupted_output() {
     );
 
     // Restart everything from the latest checkpoint, as one process with two threads.
-    let o = Command::new(bin())
-        .arg("cluster")
-        .args(with_ck)
-        .args([
-            "-w",
-            "2",
-            "--resume",
-            "--output",
-            &out_s,
-            "--summary",
-            &sum_s,
-        ])
-        .args(&parts)
-        .output()
-        .expect("restart");
-    check(&o, "restart");
-    let after = (
-        std::fs::read(&out).expect("alerts"),
-        std::fs::read(&sum).expect("summary"),
-    );
-    assert!(
-        after.0 == reference.0,
-        "alerts after the restart differ from an uninterrupted run"
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&after.1),
-        String::from_utf8_lossy(&reference.1)
-    );
+    let args = [&with_ck[..], &["-w", "2"]].concat();
+    let after = restart(&args, &out, &sum, &parts);
+    same_output(&after, &reference, "the restart");
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -751,6 +726,19 @@ fn an_idle_timeout_releases_an_absence_alert() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// Alerts and summary after `what` are those of the uninterrupted run.
+fn same_output(after: &(Vec<u8>, Vec<u8>), reference: &(Vec<u8>, Vec<u8>), what: &str) {
+    assert!(
+        after.0 == reference.0,
+        "alerts after {what} differ from an uninterrupted run"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&after.1),
+        String::from_utf8_lossy(&reference.1),
+        "summary after {what}"
+    );
+}
+
 /// A restart with `--resume` and `args`, as after a run that wrote exactly the first `n` of
 /// the alerts `all`: the alerts and summary it leaves.
 fn resume_after(
@@ -761,28 +749,32 @@ fn resume_after(
     parts: &[PathBuf],
 ) -> (Vec<u8>, Vec<u8>) {
     let out = d.join("restart.out");
-    let sum = d.join("restart.sum");
     let cut: String = String::from_utf8_lossy(all)
         .lines()
         .take(n)
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&out, cut).expect("cut output");
+    restart(args, &out, &d.join("restart.sum"), parts)
+}
+
+/// `cluster ARGS --resume --output OUT --summary SUM PARTS`: the alerts and summary after.
+fn restart(args: &[&str], out: &Path, sum: &Path, parts: &[PathBuf]) -> (Vec<u8>, Vec<u8>) {
     let o = Command::new(bin())
         .arg("cluster")
         .args(args)
         .arg("--resume")
         .arg("--output")
-        .arg(&out)
+        .arg(out)
         .arg("--summary")
-        .arg(&sum)
+        .arg(sum)
         .args(parts)
         .output()
         .expect("restart");
     check(&o, "restart");
     (
-        std::fs::read(&out).expect("alerts"),
-        std::fs::read(&sum).expect("summary"),
+        std::fs::read(out).expect("alerts"),
+        std::fs::read(sum).expect("summary"),
     )
 }
 
@@ -878,14 +870,7 @@ fn a_chain_of_incremental_checkpoints_restores_exactly() {
             "1",
         ];
         let after = resume_after(&d, &reference.0, n, &again_args, &parts);
-        assert!(
-            after.0 == reference.0,
-            "alerts after a restart from {name} differ from an uninterrupted run"
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&after.1),
-            String::from_utf8_lossy(&reference.1)
-        );
+        same_output(&after, &reference, &format!("a restart from {name}"));
     }
     let _ = std::fs::remove_dir_all(&d);
 }
@@ -924,7 +909,7 @@ fn a_checkpoint_of_whole_worker_states_still_restores() {
         "{n} alerts before it"
     );
     let after = resume_after(&d, &reference.0, n, &with_ck, &parts);
-    assert!(after.0 == reference.0);
+    same_output(&after, &reference, "a restart from the earlier layout");
     let _ = std::fs::remove_dir_all(&d);
 }
 

@@ -138,32 +138,36 @@ fn test_documents_attach_to_rules_by_name() {
 #[path = "../benches/gen/mod.rs"]
 mod generator;
 
+/// (rule title, event) of every alert of `rules` over `lines`, with the rule index and
+/// visiting every rule.
+fn with_and_without_index(rules: &str, lines: &[String]) -> Vec<Vec<(String, String)>> {
+    [true, false]
+        .into_iter()
+        .map(|use_index| {
+            let set = RuleSet::builder()
+                .options(Options {
+                    use_index,
+                    optimize: true,
+                    placeholders: None,
+                })
+                .add_str("index.yml", rules)
+                .build()
+                .expect("rules compile");
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            super::common::run_lines(&set, &lines)
+                .iter()
+                .map(|a| (a.rule.title.clone(), a.events[0].to_string()))
+                .collect()
+        })
+        .collect()
+}
+
 /// The anchor index (exact values, pairs, literals, networks) only narrows the rules an
 /// event visits: on generated rules and events it gives exactly the alerts of visiting
 /// every rule.
 #[test]
 fn the_index_never_hides_a_match() {
-    let lines = generator::events(11, 4_000);
-    let mut runs = Vec::new();
-    for use_index in [true, false] {
-        let set = RuleSet::builder()
-            .options(Options {
-                use_index,
-                optimize: true,
-                placeholders: None,
-            })
-            .add_str("gen.yml", generator::rules(3, 400))
-            .build()
-            .expect("generated rules compile");
-        let alerts =
-            super::common::run_lines(&set, &lines.iter().map(String::as_str).collect::<Vec<_>>());
-        runs.push(
-            alerts
-                .iter()
-                .map(|a| (a.rule.name.clone(), a.events[0].to_string()))
-                .collect::<Vec<_>>(),
-        );
-    }
+    let runs = with_and_without_index(&generator::rules(3, 400), &generator::events(11, 4_000));
     assert!(
         runs[0].len() > 1_000,
         "the rules match often: {}",
@@ -247,26 +251,7 @@ title: alternation and suffix
 logsource: {category: user_session}
 detection: {sel: {logon_id|re: '(0x1[0-9a-f]{3}|ffff)$'}, other: {src_ip|re: '\.1$'}, condition: sel or other}
 "#;
-    let mut runs = Vec::new();
-    for use_index in [true, false] {
-        let set = RuleSet::builder()
-            .options(Options {
-                use_index,
-                optimize: true,
-                placeholders: None,
-            })
-            .add_str("re.yml", rules)
-            .build()
-            .expect("rules compile");
-        let alerts =
-            super::common::run_lines(&set, &lines.iter().map(String::as_str).collect::<Vec<_>>());
-        runs.push(
-            alerts
-                .iter()
-                .map(|a| (a.rule.title.clone(), a.events[0].to_string()))
-                .collect::<Vec<_>>(),
-        );
-    }
+    let runs = with_and_without_index(rules, &lines);
     let fired: std::collections::BTreeSet<&str> = runs[1].iter().map(|a| a.0.as_str()).collect();
     assert_eq!(fired.len(), 5, "every rule fires: {fired:?}");
     assert_eq!(runs[0], runs[1]);
