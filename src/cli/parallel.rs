@@ -51,6 +51,9 @@ pub fn read(
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Batch)>(threads * 2);
     let (status_tx, status_rx) = mpsc::channel::<u8>();
+    // Handled batches go back to the reader, emptied: their buffers are reused (fresh ones
+    // cost page faults and regrowth, 10% of a two-thread run).
+    let (recycle_tx, recycle_rx) = mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let work_rx = Arc::clone(&work_rx);
@@ -60,8 +63,10 @@ pub fn read(
         drop(done_tx);
         // Only the workers hold the queue now: when they stop, the reader stops too.
         drop(work_rx);
-        scope.spawn(move || read_batches(&inputs, format, max_line, &work_tx, &status_tx));
-        in_input_order(&done_rx, handle);
+        scope.spawn(move || {
+            read_batches(&inputs, format, max_line, &work_tx, &status_tx, &recycle_rx)
+        });
+        in_input_order(&done_rx, handle, &recycle_tx);
         drop(done_rx);
     });
     status_rx.try_iter().fold(0, u8::max)
@@ -103,6 +108,7 @@ fn read_batches(
     max_line: usize,
     work: &mpsc::SyncSender<(u64, Batch)>,
     status: &mpsc::Sender<u8>,
+    recycled: &mpsc::Receiver<Batch>,
 ) {
     let mut n = 0u64;
     let mut batch = Batch::default();
@@ -130,7 +136,8 @@ fn read_batches(
                     detected: None,
                 });
                 if batch.entries.len() == BATCH {
-                    let full = std::mem::take(&mut batch);
+                    let empty = recycled.try_recv().unwrap_or_default();
+                    let full = std::mem::replace(&mut batch, empty);
                     if work.send((n, full)).is_err() {
                         return false;
                     }
@@ -152,18 +159,22 @@ fn read_batches(
 fn in_input_order(
     done: &mpsc::Receiver<(u64, Batch)>,
     handle: &mut dyn FnMut(&[u8], Entry) -> bool,
+    recycle: &mpsc::Sender<Batch>,
 ) {
     let mut pending: BTreeMap<u64, Batch> = BTreeMap::new();
     let mut next = 0u64;
     for (n, batch) in done.iter() {
         pending.insert(n, batch);
-        while let Some(batch) = pending.remove(&next) {
+        while let Some(mut batch) = pending.remove(&next) {
             next += 1;
-            for e in batch.entries {
+            for e in batch.entries.drain(..) {
                 if !handle(&batch.data, e) {
                     return;
                 }
             }
+            batch.data.clear();
+            // The reader may have finished: then the batch is simply dropped.
+            let _ = recycle.send(batch);
         }
     }
 }
