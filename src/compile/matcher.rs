@@ -162,8 +162,21 @@ impl StrMatcher {
             }
             || match &self.suffix_automaton {
                 Some(a) => {
-                    let reversed: Vec<u8> = h.bytes().rev().collect();
-                    a.is_match(Input::new(&reversed).anchored(Anchored::Yes))
+                    // Reversed on the stack for the usual short values (no allocation per
+                    // test).
+                    let mut stack = [0u8; 128];
+                    let heap: Vec<u8>;
+                    let reversed: &[u8] = if h.len() <= stack.len() {
+                        let r = &mut stack[..h.len()];
+                        for (d, s) in r.iter_mut().zip(h.bytes().rev()) {
+                            *d = s;
+                        }
+                        r
+                    } else {
+                        heap = h.bytes().rev().collect();
+                        &heap
+                    };
+                    a.is_match(Input::new(reversed).anchored(Anchored::Yes))
                 }
                 None => self.suffixes.iter().any(|p| h.ends_with(p.as_str())),
             }
@@ -377,6 +390,11 @@ mod tests {
         for s in ["xaa", "d", "evil.exe.txt", "ps1", "cafe"] {
             assert!(!x.is_match(s), "{s}");
         }
+        // Values longer than the stack buffer the suffixes are reversed in.
+        let long = "x".repeat(300);
+        assert!(x.is_match(&format!("{long}.dll")));
+        assert!(x.is_match(&format!("{}.dll", "x".repeat(124))), "exactly 128 bytes");
+        assert!(!x.is_match(&format!("{long}.dllx")));
     }
 
     #[test]
