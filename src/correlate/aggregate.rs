@@ -306,58 +306,15 @@ struct AggregateSnapshot {
 }
 
 impl From<AggregateGroup> for AggregateSnapshot {
+    /// The whole window is its tail since the beginning of time.
     fn from(g: AggregateGroup) -> Self {
-        let some = |n: f64| (!n.is_nan()).then_some(n);
-        match g.0 {
-            Window::Empty => AggregateSnapshot {
-                entries: Vec::new(),
-                events: Vec::new(),
-                sum: 0.0,
-                distinct: false,
-                values: Vec::new(),
-            },
-            Window::One {
-                ts,
-                number,
-                text,
-                distinct,
-            } => {
-                let d = distinct.map(|d| {
-                    let v = shown(&d.0, &d.1);
-                    (d.0, v)
-                });
-                AggregateSnapshot {
-                    entries: vec![(ts, some(number), d.as_ref().map(|d| d.0.clone()))],
-                    events: vec![text],
-                    sum: some(number).map_or(0.0, |n| 0.0 + n),
-                    distinct: d.is_some(),
-                    values: d.into_iter().collect(),
-                }
-            }
-            Window::Many(m) => {
-                let m = *m;
-                let mut keys = m.keys.into_iter();
-                let mut values: Vec<(Text, Value)> = m
-                    .distinct
-                    .into_iter()
-                    .map(|(k, (_, v))| {
-                        let v = shown(&k, &v);
-                        (k, v)
-                    })
-                    .collect();
-                values.sort_by(|a, b| a.0.cmp(&b.0));
-                AggregateSnapshot {
-                    entries: m
-                        .entries
-                        .into_iter()
-                        .map(|(ts, n)| (ts, some(n), keys.next().flatten()))
-                        .collect(),
-                    events: m.ring.into_iter().collect(),
-                    sum: m.sum,
-                    distinct: m.counts_distinct,
-                    values,
-                }
-            }
+        let t = g.tail_since(Timestamp(i64::MIN));
+        AggregateSnapshot {
+            entries: t.added,
+            events: t.events,
+            sum: t.sum,
+            distinct: t.distinct,
+            values: t.values,
         }
     }
 }
