@@ -124,6 +124,7 @@ stages! {
 pub mod cli;
 #[cfg(feature = "cluster")]
 pub mod cluster;
+pub mod explain;
 pub mod testing;
 
 pub use alert::{Alert, AlertSink};

@@ -123,3 +123,57 @@ mod tests {
         assert_eq!(caret, format!("{}^^^", " ".repeat(41)));
     }
 }
+
+/// ANSI colour for text meant for a terminal, or none (`Paint::off()`, the default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Paint(bool);
+
+impl Paint {
+    /// Colour on.
+    pub fn on() -> Paint {
+        Paint(true)
+    }
+
+    /// Colour off: every method returns its text unchanged.
+    pub fn off() -> Paint {
+        Paint(false)
+    }
+
+    /// Is colour on?
+    pub fn enabled(self) -> bool {
+        self.0
+    }
+
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.0 && !text.is_empty() {
+            format!("\u{1b}[{code}m{text}\u{1b}[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// Green (true, passed).
+    pub fn green(self, text: &str) -> String {
+        self.wrap("32", text)
+    }
+
+    /// Red (false, failed, errors).
+    pub fn red(self, text: &str) -> String {
+        self.wrap("31", text)
+    }
+
+    /// Yellow (missing, warnings).
+    pub fn yellow(self, text: &str) -> String {
+        self.wrap("33", text)
+    }
+
+    /// Bold (headers).
+    pub fn bold(self, text: &str) -> String {
+        self.wrap("1", text)
+    }
+
+    /// Dim (notes).
+    pub fn dim(self, text: &str) -> String {
+        self.wrap("2", text)
+    }
+}

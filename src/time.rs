@@ -322,10 +322,36 @@ pub fn parse_duration(s: &str) -> Result<i64, DurationError> {
     }
 }
 
+/// A duration in nanoseconds as the largest whole unit `parse_duration` reads (`600s` →
+/// `10m`); a remainder of seconds stays in seconds.
+pub fn format_duration(nanos: i64) -> String {
+    let secs = nanos / NANOS_PER_SEC;
+    for (unit, n) in [('d', 86_400), ('h', 3600), ('m', 60)] {
+        if secs != 0 && secs % n == 0 {
+            return format!("{}{unit}", secs / n);
+        }
+    }
+    format!("{secs}s")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn durations_print_in_their_largest_whole_unit() {
+        for (n, s) in [
+            (600, "10m"),
+            (90, "90s"),
+            (7200, "2h"),
+            (86_400 * 3, "3d"),
+            (0, "0s"),
+        ] {
+            assert_eq!(format_duration(n * NANOS_PER_SEC), s);
+            assert_eq!(parse_duration(s), Ok(n * NANOS_PER_SEC));
+        }
+    }
 
     fn ts(s: &str) -> Timestamp {
         parse_rfc3339(s).unwrap_or_else(|| panic!("{s}"))

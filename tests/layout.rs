@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "detect",
     "correlate",
     "engine",
+    "explain",
     "testing",
     "cluster",
     "cli",

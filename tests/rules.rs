@@ -93,19 +93,20 @@ tests:
     let outcomes = session_sigma::testing::run_all(&set);
     let failures: Vec<bool> = outcomes.iter().map(|o| o.failure.is_some()).collect();
     assert_eq!(failures, [true, true, true, false]);
-    assert!(
-        outcomes[0]
-            .failure
-            .as_ref()
-            .unwrap()
-            .contains("event 1 did not match")
+    let report = |i: usize| outcomes[i].failure.as_ref().unwrap().to_string();
+    // Each failure points at the event or expectation (line:col, columns from 1) and, for
+    // match / no_match, explains the event part by part.
+    assert_eq!(
+        report(0),
+        "  t.yml:10:14: event 1 did not match (expect: match)\n      result: no match\n      condition: sel  false\n        action: rdp   false   action = \"remote\" (line 6)"
     );
-    assert!(
-        outcomes[2]
-            .failure
-            .as_ref()
-            .unwrap()
-            .contains("2024-05-01T10:00:01Z")
+    assert_eq!(
+        report(1),
+        "  t.yml:13:14: event 1 matched (expect: no_match)\n      result: match\n      condition: sel  true\n        action: rdp   true    action = \"rdp\" (line 6)"
+    );
+    assert_eq!(
+        report(2),
+        "  t.yml:19:11: expected alert #1 differs from alert #1\n      timestamp: expected \"2024-05-01T10:00:01Z\", got \"2024-05-01T10:00:00Z\""
     );
 }
 

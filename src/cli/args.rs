@@ -7,8 +7,19 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "session-sigma", version, about, long_about = None)]
 pub struct Cli {
+    /// Colour in diagnostics, explanations and text output: auto (on a terminal, unless
+    /// NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -19,7 +30,7 @@ pub enum Command {
     Test(TestArgs),
     /// Lint rule files: print every diagnostic as path:line:col.
     Check(CheckArgs),
-    /// Print the compiled plan of one rule.
+    /// Why a rule does or does not match an event (--event, --events), or its compiled plan.
     Explain(ExplainArgs),
     /// Convert source records into session events (JSON lines).
     Normalize(NormalizeArgs),
@@ -172,7 +183,9 @@ pub enum Eof {
 
 #[derive(Debug, Args)]
 pub struct RuleArgs {
-    /// Rule files or directories (recursively *.yml / *.yaml). Default: the bundled rule pack.
+    /// Rule files or directories (recursively *.yml / *.yaml); repeat to combine, and
+    /// `bundled` adds the bundled rule pack (`--rules bundled --rules my-rules/`).
+    /// Default: the bundled rule pack.
     #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
     /// Placeholder values for the `expand` modifier (YAML: name: [values]).
@@ -273,22 +286,42 @@ impl EngineArgs {
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Placeholder values for the `expand` modifier.
-    #[arg(long, value_name = "FILE")]
-    pub placeholders: Option<PathBuf>,
-    /// Rule files or directories. Default: the bundled rule pack.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Run only the tests whose name or rule contains PATTERN (with `*`: matches the
+    /// whole name or rule).
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+    /// Also write the outcomes as junit=FILE (JUnit XML) or sarif=FILE (SARIF 2.1.0);
+    /// repeatable.
+    #[arg(long, value_name = "KIND=FILE", value_parser = super::reports::parse_report)]
+    pub report: Vec<super::reports::ReportSpec>,
+    /// Rule files or directories (as --rules). Default: the bundled rule pack.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Placeholder values for the `expand` modifier.
-    #[arg(long, value_name = "FILE")]
-    pub placeholders: Option<PathBuf>,
-    /// Rule files or directories. Default: the bundled rule pack.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// How to print diagnostics: text (with the offending line) or json (one object per
+    /// line, with its span, for editors and CI).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CheckFormat,
+    /// Also write the diagnostics as sarif=FILE (SARIF 2.1.0, for code-scanning UIs);
+    /// repeatable.
+    #[arg(long, value_name = "KIND=FILE", value_parser = super::reports::parse_report)]
+    pub report: Vec<super::reports::ReportSpec>,
+    /// Rule files or directories (as --rules). Default: the bundled rule pack.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -298,6 +331,16 @@ pub struct ExplainArgs {
     /// The rule's name, id or title.
     #[arg(value_name = "RULE")]
     pub rule: String,
+    /// One event (a JSON object, read as `run` reads a line): explain the rule on it.
+    #[arg(long, value_name = "JSON", conflicts_with = "events")]
+    pub event: Option<String>,
+    /// A file of events (JSON lines). A detection rule is explained on the event of --line;
+    /// a correlation over the events up to --line (default: all of them).
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// The line of --events to explain (from 1).
+    #[arg(long, value_name = "N", requires = "events", value_parser = clap::value_parser!(u64).range(1..))]
+    pub line: Option<u64>,
 }
 
 #[derive(Debug, Args)]

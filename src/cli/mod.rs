@@ -36,9 +36,11 @@ macro_rules! print {
 mod args;
 #[cfg(feature = "cluster")]
 mod cluster;
+mod explain;
 mod input;
 mod normalize;
 mod parallel;
+mod reports;
 mod run;
 
 use crate::compile::{Options, RuleSet, RuleSetBuilder};
@@ -69,6 +71,21 @@ pub fn duration_arg(flag: &str, text: &str, min: i64) -> Result<std::time::Durat
     }
 }
 
+/// Colour for a stream: `always`, `never`, or on a terminal unless `NO_COLOR` is set
+/// (to anything but the empty string, as no-color.org asks).
+fn paint(choice: args::ColorChoice, stream_is_tty: bool) -> crate::report::Paint {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    match choice {
+        args::ColorChoice::Always => crate::report::Paint::on(),
+        args::ColorChoice::Never => crate::report::Paint::off(),
+        args::ColorChoice::Auto if stream_is_tty && !no_color => crate::report::Paint::on(),
+        args::ColorChoice::Auto => crate::report::Paint::off(),
+    }
+}
+
+/// The `--rules` value that stands for the bundled rule pack.
+pub const BUNDLED: &str = "bundled";
+
 /// Exit code for usage errors, unreadable files and rules that do not compile.
 pub const EXIT_ERROR: u8 = 2;
 
@@ -83,11 +100,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { 0 });
         }
     };
+    let paint = |stream_is_tty: bool| paint(cli.color, stream_is_tty);
+    let stdout_tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let code = match cli.command {
         Command::Run(a) => run::run(&a),
-        Command::Test(a) => test(&a),
+        Command::Test(a) => test(&a, paint(stdout_tty)),
         Command::Check(a) => check(&a),
-        Command::Explain(a) => explain(&a),
+        Command::Explain(a) => explain::explain(&a, paint(stdout_tty)),
         Command::Normalize(a) => normalize::normalize(&a),
         #[cfg(feature = "cluster")]
         Command::Cluster(a) => cluster::cluster(&a),
@@ -110,7 +129,14 @@ impl RuleSources {
         RuleSources::load(&a.rules, a.placeholders.as_ref())?.build(false)
     }
 
-    /// Loads `paths`, or the bundled pack when there are none.
+    /// Loads `--rules` and positional rule paths (test, check) together.
+    pub fn load_with(a: &args::RuleArgs, more: &[PathBuf]) -> Result<RuleSources, u8> {
+        let all: Vec<PathBuf> = a.rules.iter().chain(more).cloned().collect();
+        RuleSources::load(&all, a.placeholders.as_ref())
+    }
+
+    /// Loads `paths` (`bundled` stands for the bundled pack), or the bundled pack when
+    /// there are none.
     pub fn load(paths: &[PathBuf], placeholders: Option<&PathBuf>) -> Result<RuleSources, u8> {
         let mut options = Options::default();
         if let Some(p) = placeholders {
@@ -130,14 +156,27 @@ impl RuleSources {
         let mut builder = RuleSet::builder();
         builder.options(options);
         let mut texts = Vec::new();
-        if paths.is_empty() {
-            for (path, text) in bundled::BUNDLED {
-                builder.add_str(*path, *text);
-                texts.push((path.to_string(), text.to_string()));
+        let is_bundled = |p: &PathBuf| p.as_os_str() == BUNDLED;
+        let mut bundled_added = false;
+        for p in paths
+            .iter()
+            .map(Some)
+            .chain(paths.is_empty().then_some(None))
+        {
+            match p {
+                Some(p) if !is_bundled(p) => {
+                    builder.add_path(p);
+                }
+                // `bundled` (once, however often it is given), or nothing given.
+                _ if bundled_added => {}
+                _ => {
+                    bundled_added = true;
+                    for (path, text) in bundled::BUNDLED {
+                        builder.add_str(*path, *text);
+                        texts.push((path.to_string(), text.to_string()));
+                    }
+                }
             }
-        }
-        for p in paths {
-            builder.add_path(p);
         }
         for (path, text) in builder.sources() {
             if !texts.iter().any(|(p, _)| p == path) {
@@ -180,8 +219,8 @@ fn print_diagnostics(d: &Diagnostics, texts: &[(String, String)], to_stderr: boo
     }
 }
 
-fn test(a: &args::TestArgs) -> u8 {
-    let sources = match RuleSources::load(&a.paths, a.placeholders.as_ref()) {
+fn test(a: &args::TestArgs, paint: crate::report::Paint) -> u8 {
+    let sources = match RuleSources::load_with(&a.rules, &a.paths) {
         Ok(s) => s,
         Err(c) => return c,
     };
@@ -189,18 +228,36 @@ fn test(a: &args::TestArgs) -> u8 {
         Ok(s) => s,
         Err(c) => return c,
     };
-    let outcomes = crate::testing::run_all(&set);
+    let outcomes = match &a.filter {
+        Some(p) => crate::testing::run_matching(&set, &|rule, name| {
+            crate::testing::filter_selects(p, rule, name)
+        }),
+        None => crate::testing::run_all(&set),
+    };
     let mut failed = 0usize;
     for o in &outcomes {
+        let head = format!("test {} :: {} :: {} ... ", o.path, o.rule, o.name);
         match &o.failure {
-            None => println!("test {} :: {} :: {} ... ok", o.path, o.rule, o.name),
+            None => println!("{head}{}", paint.green("ok")),
             Some(f) => {
                 failed += 1;
-                println!(
-                    "test {} :: {} :: {} ... FAILED\n{f}",
-                    o.path, o.rule, o.name
-                );
+                println!("{head}{}\n{f}", paint.red("FAILED"));
             }
+        }
+    }
+    if let Some(p) = &a.filter {
+        if outcomes.is_empty() {
+            eprintln!("warning: --filter `{p}` selects no test");
+        }
+    }
+    for r in &a.report {
+        let text = match r.kind {
+            reports::ReportKind::Junit => reports::junit(&outcomes),
+            reports::ReportKind::Sarif => reports::sarif_tests(&outcomes),
+        };
+        if let Err(m) = reports::write(r, &text) {
+            eprintln!("error: {m}");
+            return EXIT_ERROR;
         }
     }
     println!("{} passed, {} failed", outcomes.len() - failed, failed);
@@ -208,7 +265,7 @@ fn test(a: &args::TestArgs) -> u8 {
 }
 
 fn check(a: &args::CheckArgs) -> u8 {
-    let sources = match RuleSources::load(&a.paths, a.placeholders.as_ref()) {
+    let sources = match RuleSources::load_with(&a.rules, &a.paths) {
         Ok(s) => s,
         Err(c) => return c,
     };
@@ -216,7 +273,27 @@ fn check(a: &args::CheckArgs) -> u8 {
         Ok(set) => (set.warnings().clone(), set.len()),
         Err(d) => (d, 0),
     };
-    print_diagnostics(&diags, &sources.texts, false);
+    match a.format {
+        args::CheckFormat::Text => print_diagnostics(&diags, &sources.texts, false),
+        args::CheckFormat::Json => {
+            for d in diags.iter() {
+                println!("{}", reports::diagnostic_json(d));
+            }
+        }
+    }
+    for r in &a.report {
+        let text = match r.kind {
+            reports::ReportKind::Sarif => reports::sarif_check(&diags),
+            reports::ReportKind::Junit => {
+                eprintln!("error: check writes sarif reports (junit is for test)");
+                return EXIT_ERROR;
+            }
+        };
+        if let Err(m) = reports::write(r, &text) {
+            eprintln!("error: {m}");
+            return EXIT_ERROR;
+        }
+    }
     let errors = diags.error_count();
     eprintln!(
         "checked {} file(s): {} rule(s) compiled, {} error(s), {} warning(s)",
@@ -226,21 +303,4 @@ fn check(a: &args::CheckArgs) -> u8 {
         diags.0.len() - errors
     );
     u8::from(errors > 0)
-}
-
-fn explain(a: &args::ExplainArgs) -> u8 {
-    let set = match RuleSources::compile(&a.rules) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    match set.find(&a.rule) {
-        Some(i) => {
-            print!("{}", set.explain(i));
-            0
-        }
-        None => {
-            eprintln!("error: no rule has the name, id or title `{}`", a.rule);
-            EXIT_ERROR
-        }
-    }
 }

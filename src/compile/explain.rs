@@ -62,13 +62,11 @@ pub(super) fn explain(set: &RuleSet, rule: RuleRef) -> String {
                 }
             }
             if !c.def.condition.is_empty() {
-                let conds: Vec<String> = c
-                    .def
-                    .condition
-                    .iter()
-                    .map(|(op, n)| format!("{op:?} {n}"))
-                    .collect();
-                let _ = writeln!(out, "  condition: {}", conds.join(" and "));
+                let _ = writeln!(
+                    out,
+                    "  condition: {}",
+                    crate::rule::CmpOp::describe_all(&c.def.condition, "value")
+                );
             }
             if set.wiring.silent_correlation[i as usize] {
                 let _ = writeln!(
@@ -135,8 +133,8 @@ fn describe(set: &RuleSet, t: &Test) -> String {
             None => format!("regex /{}/", re.regex.as_str()),
         },
         Test::Cidr(n) => format!("cidr {} /{}", if n.v4 { "ipv4" } else { "ipv6" }, n.prefix),
-        Test::Compare(op, n) => format!("number {op:?} {n}"),
-        Test::TimePart(p, op, n) => format!("{p:?} of timestamp {op:?} {n}"),
+        Test::Compare(op, n) => format!("number {} {n}", op.symbol()),
+        Test::TimePart(p, op, n) => format!("{p:?} of timestamp {} {n}", op.symbol()),
         Test::FieldRef {
             slot,
             position,

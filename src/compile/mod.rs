@@ -561,6 +561,24 @@ impl RuleSet {
     }
 }
 
+impl RuleSet {
+    /// A rule set of detection rules built in code (explanations compile each field item of
+    /// a rule as a rule of its own), with `options`.
+    pub(crate) fn from_rules(rules: Vec<Rule>, options: Options) -> Result<RuleSet, Diagnostics> {
+        let items = rules.into_iter().map(Item::Detection).collect();
+        assemble::assemble(items, Vec::new(), options, Diagnostics::default())
+    }
+
+    /// The typed rule a detection rule was compiled from.
+    pub(crate) fn source_rule(&self, i: u32) -> Option<&Rule> {
+        let meta = &self.rules.get(i as usize)?.meta;
+        self.items.iter().find_map(|it| match it {
+            Item::Detection(r) if r.meta == **meta => Some(r),
+            _ => None,
+        })
+    }
+}
+
 impl RuleSetBuilder {
     /// The texts added so far (path, text), for rendering diagnostics.
     pub fn sources(&self) -> &[(String, String)] {

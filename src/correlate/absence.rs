@@ -54,6 +54,19 @@ impl GroupState for AbsenceGroup {
     const EXPIRES: bool = false;
     const RESET_ON_FIRE: bool = false;
 
+    fn describe(&self, c: &crate::compile::CompiledCorrelation) -> Vec<String> {
+        let mut out = vec![format!("pending obligations: {}", self.pending.len())];
+        for o in &self.pending {
+            out.push(format!(
+                "  anchor at {}: fires at {} unless an expected event comes first",
+                o.anchor_ts, o.deadline
+            ));
+        }
+        let expected: Vec<&str> = c.def.expected.iter().map(|r| r.name.as_str()).collect();
+        out.push(format!("expected: {}", expected.join(", ")));
+        out
+    }
+
     fn step(
         groups: &mut GroupStore<Self>,
         key: &str,

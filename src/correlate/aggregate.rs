@@ -292,6 +292,20 @@ impl AggregateGroup {
     }
 }
 
+/// `condition.field` of a value type, as written.
+fn fields_of(c: &crate::compile::CompiledCorrelation) -> String {
+    c.def.fields.join(", ")
+}
+
+/// `condition: count >= 5 → false` for an explanation.
+pub(super) fn condition_line(condition: &[(CmpOp, f64)], what: &str, value: Option<f64>) -> String {
+    let holds = value.is_some_and(|v| condition.iter().all(|(op, t)| op.test(v, *t)));
+    format!(
+        "condition: {} is {holds}",
+        CmpOp::describe_all(condition, what)
+    )
+}
+
 /// A window as a checkpoint holds it, independent of the in-memory layout: every entry
 /// (oldest first) with its number and distinct-value key, the events of the last ten,
 /// the running sum (restored as it was: a recomputed sum could differ in its last bits),
@@ -472,6 +486,40 @@ impl AggregateGroup {
 impl GroupState for AggregateGroup {
     const EXPIRES: bool = true;
     const RESET_ON_FIRE: bool = true;
+
+    fn describe(&self, c: &crate::compile::CompiledCorrelation) -> Vec<String> {
+        let times: Vec<Timestamp> = match &self.0 {
+            Window::Empty => Vec::new(),
+            Window::One { ts, .. } => vec![*ts],
+            Window::Many(m) => m.entries.iter().map(|e| e.0).collect(),
+        };
+        let mut out = vec![match (times.first(), times.last()) {
+            (Some(a), Some(b)) if times.len() > 1 => {
+                format!("window: {} events, {a} to {b}", times.len())
+            }
+            (Some(a), _) => format!("window: 1 event, at {a}"),
+            _ => "window: empty".to_string(),
+        }];
+        let kind = c.def.kind;
+        let what = match kind {
+            CorrelationType::EventCount => "count".to_string(),
+            CorrelationType::ValueCount => format!("distinct {}", fields_of(c)),
+            CorrelationType::ValueSum => format!("sum of {}", fields_of(c)),
+            _ => format!("average of {}", fields_of(c)),
+        };
+        let value = self.aggregate(kind);
+        let shown = value.map_or_else(|| "none (no number)".to_string(), |v| v.to_string());
+        out.push(format!("{what}: {shown}"));
+        if let Some(Candidate {
+            values: Some(vs), ..
+        }) = self.evaluate(kind, &[], Timestamp(0))
+        {
+            let list: Vec<String> = vs.iter().map(Value::to_string).collect();
+            out.push(format!("values: [{}]", list.join(", ")));
+        }
+        out.push(condition_line(&c.def.condition, &what, value));
+        out
+    }
 
     fn step(
         groups: &mut GroupStore<Self>,

@@ -217,6 +217,26 @@ impl GroupState for FirstSeenGroup {
     const EXPIRES: bool = false;
     const RESET_ON_FIRE: bool = false;
 
+    fn describe(&self, c: &crate::compile::CompiledCorrelation) -> Vec<String> {
+        let mut seen: Vec<(&str, Timestamp)> = match &self.0 {
+            Seen::Empty => Vec::new(),
+            Seen::One(k, t) => vec![(k.as_str(), *t)],
+            Seen::Many(m) => m.seen.iter().map(|(k, t)| (k.as_str(), *t)).collect(),
+        };
+        seen.sort();
+        let field = c.def.fields.join(", ");
+        let mut out = vec![format!("known values of {field}: {}", seen.len())];
+        const SHOWN: usize = 10;
+        for (k, t) in seen.iter().take(SHOWN) {
+            out.push(format!("  {} last seen at {t}", Value::String((*k).to_string())));
+        }
+        if seen.len() > SHOWN {
+            out.push(format!("  … and {} more", seen.len() - SHOWN));
+        }
+        out.push("condition: a value not known within the history fires".to_string());
+        out
+    }
+
     /// A reset forgets the values; the group stays known.
     fn reset(groups: &mut GroupStore<Self>, key: &str) {
         if let Some(g) = groups.get_mut(key) {

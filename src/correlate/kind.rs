@@ -81,6 +81,10 @@ pub(crate) trait GroupState: Sized {
         groups.remove(key);
     }
 
+    /// The group's state in a few lines for `explain`, as of its last input (when its
+    /// window was last brought up to date).
+    fn describe(&self, c: &CompiledCorrelation) -> Vec<String>;
+
     /// One input of the group (after any reset): updates the group, creating it when the
     /// input opens state, and appends the candidate alerts it raises.
     fn step(

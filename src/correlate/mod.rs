@@ -69,6 +69,9 @@ pub struct Input<'a> {
     pub text: &'a Arc<str>,
 }
 
+/// A group as `explain` shows it: its `group-by` values and its state in a few lines.
+pub type GroupView = (Vec<(String, Value)>, Vec<String>);
+
 /// An absence obligation still open at end of input (docs/semantics.md §4.2 `pending`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
@@ -232,6 +235,29 @@ impl Correlator {
             index,
             count: count.max(1),
         });
+    }
+
+    /// Each live group of correlation `ci`: its `group-by` values and its state in a few
+    /// lines (for `explain`), in group order.
+    pub fn describe(&self, set: &RuleSet, ci: u32) -> Vec<GroupView> {
+        let Some(c) = set.correlations.get(ci as usize) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(GroupKey, Vec<String>)> = with_groups!(&self.states[ci as usize], g => {
+            g.iter().map(|(k, s)| (k.clone(), kind::GroupState::describe(s, c))).collect()
+        });
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.into_iter()
+            .map(|(k, lines)| {
+                let values = c
+                    .group_by
+                    .iter()
+                    .zip(k.parts())
+                    .map(|(g, p)| (g.name.clone(), Value::String(p)))
+                    .collect();
+                (values, lines)
+            })
+            .collect()
     }
 
     /// True when this correlator keeps the group `key` of correlation `ci`.

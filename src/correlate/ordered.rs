@@ -89,6 +89,32 @@ impl GroupState for OrderedGroup {
     const EXPIRES: bool = true;
     const RESET_ON_FIRE: bool = true;
 
+    fn describe(&self, c: &crate::compile::CompiledCorrelation) -> Vec<String> {
+        let n = c.def.rules.len();
+        let mut out = Vec::new();
+        for (k, stage) in self.stages.iter().enumerate() {
+            if let Some((start, events)) = stage {
+                let names: Vec<&str> = c.def.rules[..=k.min(n - 1)]
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect();
+                out.push(format!(
+                    "chain started at {start}: {} of {n} rules in order ({}), {} event(s)",
+                    k + 1,
+                    names.join(" then "),
+                    events.len()
+                ));
+            }
+        }
+        if out.is_empty() {
+            out.push("no chain in progress".to_string());
+        }
+        out.push(format!(
+            "condition: all {n} rules in order within the window is false (a complete chain fires and resets)"
+        ));
+        out
+    }
+
     fn step(
         groups: &mut GroupStore<Self>,
         key: &str,

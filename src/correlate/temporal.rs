@@ -73,6 +73,34 @@ impl GroupState for TemporalGroup {
     const EXPIRES: bool = true;
     const RESET_ON_FIRE: bool = true;
 
+    fn describe(&self, c: &crate::compile::CompiledCorrelation) -> Vec<String> {
+        let latest = self.last.iter().flatten().map(|(t, _)| *t).max();
+        let mut out = Vec::new();
+        let mut count = 0;
+        for (k, r) in c.def.rules.iter().enumerate() {
+            match self.last.get(k).and_then(Option::as_ref) {
+                Some((t, _)) => {
+                    let within = latest.is_some_and(|l| *t >= l.plus(-c.def.timespan.unwrap_or(0)));
+                    count += usize::from(within);
+                    let note = if within { "" } else { " (outside the window)" };
+                    out.push(format!("rule {}: last matched at {t}{note}", r.name));
+                }
+                None => out.push(format!("rule {}: not matched", r.name)),
+            }
+        }
+        let value = Some(count as f64);
+        out.push(if c.def.condition.is_empty() {
+            format!(
+                "condition: all {} rules within the window is {}",
+                c.def.rules.len(),
+                count == c.def.rules.len()
+            )
+        } else {
+            super::aggregate::condition_line(&c.def.condition, "rules matched", value)
+        });
+        out
+    }
+
     fn step(
         groups: &mut GroupStore<Self>,
         key: &str,

@@ -173,6 +173,12 @@ impl<'r> Engine<'r> {
         self.correlator.live_groups()
     }
 
+    /// The live groups of correlation `ci` with their state described (`explain`; the
+    /// engine's own correlator, not shards).
+    pub(crate) fn describe_groups(&self, ci: u32) -> Vec<crate::correlate::GroupView> {
+        self.correlator.describe(self.set, ci)
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> &Stats {
         &self.stats

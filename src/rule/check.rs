@@ -16,7 +16,7 @@ pub fn pattern_selects(pattern: &Target, name: &str) -> bool {
 }
 
 /// `*`-only wildcard match in O(len(p) * len(s)) (backtracks to the last star only).
-fn glob(p: &[u8], s: &[u8]) -> bool {
+pub fn glob(p: &[u8], s: &[u8]) -> bool {
     let (mut pi, mut si) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while si < s.len() {

@@ -12,7 +12,7 @@ pub mod modifiers;
 mod testcase;
 pub mod yaml;
 
-pub use check::SearchNames;
+pub use check::{SearchNames, glob};
 pub use lower::Loaded;
 pub use model::*;
 pub use modifiers::Placeholders;

@@ -97,8 +97,12 @@ pub struct FieldItem {
     pub field: Option<String>,
     /// Where the key is.
     pub span: Span,
+    /// The key as written (`src_ip|cidr`), for explanations.
+    pub key: String,
     /// The values; OR-ed unless `all`.
     pub values: Vec<ValueTest>,
+    /// Each value as written (`[]` for an empty list), in step with `values`.
+    pub written: Vec<String>,
     /// `all`: every value must match.
     pub all: bool,
     /// `neq`: the whole item is negated.
@@ -125,6 +129,27 @@ pub enum CmpOp {
 }
 
 impl CmpOp {
+    /// The operator as written in a correlation condition (`gte` → `>=`).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Gt => ">",
+            CmpOp::Gte => ">=",
+            CmpOp::Lt => "<",
+            CmpOp::Lte => "<=",
+            CmpOp::Eq => "==",
+            CmpOp::Neq => "!=",
+        }
+    }
+
+    /// A condition list as text: `value >= 5 and value < 10` (`what` names the value).
+    pub fn describe_all(condition: &[(CmpOp, f64)], what: &str) -> String {
+        condition
+            .iter()
+            .map(|(op, n)| format!("{what} {} {n}", op.symbol()))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+
     /// Applies the operator.
     pub fn test(self, left: f64, right: f64) -> bool {
         match self {
@@ -211,7 +236,22 @@ pub enum Expect {
         pending: Option<Vec<serde_json::Value>>,
         /// Late events, when given.
         late: Option<u64>,
+        /// Where each expected alert, `pending` and `late` are written.
+        spans: OutcomeSpans,
     },
+}
+
+/// Where the parts of an expected outcome are written (for test failures that point).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutcomeSpans {
+    /// `alerts:`.
+    pub alerts: Span,
+    /// Each expected alert.
+    pub each: Vec<Span>,
+    /// `pending:`.
+    pub pending: Span,
+    /// `late:`.
+    pub late: Span,
 }
 
 /// One entry of `tests:`.
@@ -221,6 +261,10 @@ pub struct RuleTest {
     pub name: String,
     /// Where the test is.
     pub span: Span,
+    /// Where its `expect` value is.
+    pub expect_span: Span,
+    /// Where each event is.
+    pub event_spans: Vec<Span>,
     /// `settings`.
     pub settings: TestSettings,
     /// `events`, in arrival order.

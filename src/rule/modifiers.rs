@@ -242,13 +242,18 @@ pub fn lower_item(
         NodeKind::Scalar(..) => vec![value],
     };
     let mut values = Vec::new();
+    let mut written = Vec::new();
     if raw_values.is_empty() {
         // pySigma reads `field: []` as `field: null`.
         values.push(ValueTest::Null);
+        written.push("[]".to_string());
     }
     for v in raw_values {
         match chain.apply(v, cx) {
-            Ok(t) => values.push(t),
+            Ok(t) => {
+                values.push(t);
+                written.push(v.as_str().unwrap_or("null").to_string());
+            }
             Err(d) => errs.push(d),
         }
     }
@@ -265,7 +270,9 @@ pub fn lower_item(
     Ok(FieldItem {
         field: (!keyword).then(|| field.to_string()),
         span: key.span,
+        key: key.as_str().unwrap_or_default().to_string(),
         values,
+        written,
         all: has(Mod::All),
         neq: has(Mod::Neq),
         cased: has(Mod::Cased),

@@ -1,6 +1,6 @@
 //! `tests:` entries (docs/semantics.md §3.4): timed events and the expected outcome.
 
-use super::model::{Expect, RuleTest, TestSettings};
+use super::model::{Expect, OutcomeSpans, RuleTest, TestSettings};
 use super::yaml::{Node, NodeKind};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::time::parse_duration;
@@ -92,9 +92,15 @@ fn lower_test(item: &Node, path: &str) -> Result<RuleTest, Diagnostic> {
         None => TestSettings::default(),
         Some(s) => lower_settings(s, path)?,
     };
+    let event_spans = match &events_node.kind {
+        NodeKind::Seq(evs) => evs.iter().map(|e| e.span).collect(),
+        _ => Vec::new(),
+    };
     Ok(RuleTest {
         name,
         span: item.span,
+        expect_span: expect_node.span,
+        event_spans,
         settings,
         events,
         expect,
@@ -116,9 +122,11 @@ fn lower_expect(node: &Node, path: &str) -> Result<Expect, Diagnostic> {
             let mut alerts = Vec::new();
             let mut pending = None;
             let mut late = None;
+            let mut spans = OutcomeSpans::default();
             for (k, v) in entries {
                 match k.as_str().unwrap_or_default() {
                     "alerts" => {
+                        spans.alerts = k.span;
                         let NodeKind::Seq(items) = &v.kind else {
                             return Err(err(v, "`alerts` must be a list".to_string()));
                         };
@@ -138,14 +146,21 @@ fn lower_expect(node: &Node, path: &str) -> Result<Expect, Diagnostic> {
                                 ));
                             }
                             alerts.push(map);
+                            spans.each.push(a.span);
                         }
                     }
                     "pending" => match v.to_json() {
-                        serde_json::Value::Array(items) => pending = Some(items),
+                        serde_json::Value::Array(items) => {
+                            spans.pending = k.span;
+                            pending = Some(items);
+                        }
                         _ => return Err(err(v, "`pending` must be a list".to_string())),
                     },
                     "late" => match v.to_json().as_u64() {
-                        Some(n) => late = Some(n),
+                        Some(n) => {
+                            spans.late = k.span;
+                            late = Some(n);
+                        }
                         None => return Err(err(v, "`late` must be a whole number".to_string())),
                     },
                     other => {
@@ -162,6 +177,7 @@ fn lower_expect(node: &Node, path: &str) -> Result<Expect, Diagnostic> {
                 alerts,
                 pending,
                 late,
+                spans,
             })
         }
         NodeKind::Seq(_) => Err(err(

@@ -1,0 +1,113 @@
+//! `explain RULE`: the compiled plan, or why the rule does (not) match an event, or how a
+//! correlation's groups stand over a file of events.
+
+use super::args::ExplainArgs;
+use super::{EXIT_ERROR, RuleSources};
+use crate::compile::{RuleRef, RuleSet};
+use crate::event::Record;
+use crate::report::Paint;
+use crate::source::{Adapter, Format};
+
+pub fn explain(a: &ExplainArgs, paint: Paint) -> u8 {
+    let set = match RuleSources::compile(&a.rules) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let Some(rule) = set.find(&a.rule) else {
+        eprintln!("error: no rule has the name, id or title `{}`", a.rule);
+        return EXIT_ERROR;
+    };
+    let result = if let Some(json) = &a.event {
+        one_event(json.as_bytes(), "--event")
+            .and_then(|r| crate::explain::event(&set, rule, &r).map_err(|e| format!("error: {e}")))
+    } else if let Some(path) = &a.events {
+        from_file(&set, rule, path, a.line)
+    } else {
+        print!("{}", set.explain(rule));
+        return 0;
+    };
+    match result {
+        Ok(e) => {
+            print!("{}", e.render(paint));
+            0
+        }
+        Err(m) => {
+            eprintln!("{m}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// One record from a line of JSON, read as `run --input-format auto` reads it.
+fn one_event(line: &[u8], what: &str) -> Result<Record, String> {
+    match Adapter::new(Format::Auto, None).line(line) {
+        crate::source::Outcome::Invalid(e) => Err(format!("error: {what} is not an event: {e}")),
+        crate::source::Outcome::Blank => Err(format!("error: {what} is blank")),
+        other => other.into_record().ok_or_else(|| {
+            format!("error: {what} is a record no rule reads (the adapters skip it)")
+        }),
+    }
+}
+
+/// Largest --events file read (explanations are for a few events, not a whole log).
+const MAX_EVENTS_FILE: u64 = 256 << 20;
+
+/// The events of a file (JSON lines), with their line numbers.
+fn read_events(path: &std::path::Path) -> Result<Vec<(u64, Record)>, String> {
+    let shown = path.display();
+    let bytes = crate::file::read_bounded(path, MAX_EVENTS_FILE)
+        .map_err(|e| format!("error: cannot read {shown}: {e}"))?;
+    let mut adapter = Adapter::new(Format::Auto, None);
+    let mut out = Vec::new();
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        let n = i as u64 + 1;
+        match adapter.line(line) {
+            crate::source::Outcome::Blank => {}
+            crate::source::Outcome::Invalid(e) => {
+                eprintln!("{shown}:{n}: skipped: {e}");
+            }
+            other => {
+                if let Some(r) = other.into_record() {
+                    out.push((n, r));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn from_file(
+    set: &RuleSet,
+    rule: RuleRef,
+    path: &std::path::Path,
+    line: Option<u64>,
+) -> Result<crate::explain::Explanation, String> {
+    let events = read_events(path)?;
+    let shown = path.display();
+    match rule {
+        RuleRef::Detection(_) => {
+            let pick = match (line, events.as_slice()) {
+                (Some(n), _) => events.iter().find(|(l, _)| *l == n).ok_or_else(|| {
+                    format!("error: {shown}:{n} is not an event (blank, invalid or past the end)")
+                })?,
+                (None, [one]) => one,
+                (None, []) => return Err(format!("error: {shown} holds no event")),
+                (None, many) => {
+                    return Err(format!(
+                        "error: {shown} holds {} events: pick one with --line N",
+                        many.len()
+                    ));
+                }
+            };
+            let mut e = crate::explain::event(set, rule, &pick.1)?;
+            e.header.insert(1, format!("event: {shown}:{}", pick.0));
+            Ok(e)
+        }
+        RuleRef::Correlation(_) => {
+            let upto = line.unwrap_or(u64::MAX);
+            let stream: Vec<(u64, Record)> =
+                events.into_iter().filter(|(l, _)| *l <= upto).collect();
+            crate::explain::stream(set, rule, &stream, &shown.to_string())
+        }
+    }
+}
