@@ -355,11 +355,7 @@ fn compare_alerts(
         while j < pj {
             out.push(Problem {
                 span: extra_at,
-                message: format!(
-                    "extra alert #{}: {}",
-                    j + 1,
-                    Value::Object(views[j].clone())
-                ),
+                message: format!("extra alert #{}: {}", j + 1, shown_alert(&views[j])),
                 detail: Vec::new(),
             });
             j += 1;
@@ -367,6 +363,15 @@ fn compare_alerts(
         i = pi + 1;
         j = pj + 1;
     }
+}
+
+/// An actual alert's checkable keys for a message (`incomplete` only when true).
+fn shown_alert(view: &Map<String, Value>) -> Value {
+    let mut v = view.clone();
+    if v.get("incomplete") == Some(&Value::Bool(false)) {
+        v.remove("incomplete");
+    }
+    Value::Object(v)
 }
 
 /// The longest common subsequence of two sequences, as index pairs in order (`same(i, j)`

@@ -1,5 +1,6 @@
 //! Integration tests, one binary (see Cargo.toml `autotests = false`).
 
+mod author;
 mod checkpoint;
 mod cli;
 #[cfg(feature = "cluster")]
