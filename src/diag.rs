@@ -143,6 +143,9 @@ codes! {
     IgnoredTimeframe = "W502", Warning;
     /// `logsource` sets none of `category`, `product`, `service`.
     EmptyLogsource = "W503", Warning;
+    /// A `user_session` rule names a field the session model does not have (nor `raw.*`,
+    /// nor a field declared with `--extra-field`): it is probably misspelt.
+    UnknownField = "W504", Warning;
 }
 
 impl fmt::Display for Code {

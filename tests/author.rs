@@ -41,7 +41,10 @@ fn golden(name: &str, actual: &str) {
 }
 
 fn tmp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("session-sigma-author-{}-{name}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "session-sigma-author-{}-{name}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
@@ -54,7 +57,16 @@ const FAILING: &str = "tests/data/author/failing.yml";
 
 #[test]
 fn explain_marks_every_part_of_a_detection_rule_on_one_event() {
-    let o = run(&["explain", "rdp_public", "--rules", RDP, "--events", EVENTS, "--line", "5"]);
+    let o = run(&[
+        "explain",
+        "rdp_public",
+        "--rules",
+        RDP,
+        "--events",
+        EVENTS,
+        "--line",
+        "5",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     golden("explain_detection.txt", &stdout(&o));
     // The same event given inline gives the same tree (without the file line).
@@ -88,11 +100,27 @@ fn explain_a_field_missing_from_the_event() {
 
 #[test]
 fn explain_a_correlation_over_a_file() {
-    let o = run(&["explain", "three_failures", "--rules", BRUTE, "--events", EVENTS]);
+    let o = run(&[
+        "explain",
+        "three_failures",
+        "--rules",
+        BRUTE,
+        "--events",
+        EVENTS,
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     golden("explain_correlation.txt", &stdout(&o));
     // Up to a line: the state before the alert.
-    let o = run(&["explain", "three_failures", "--rules", BRUTE, "--events", EVENTS, "--line", "4"]);
+    let o = run(&[
+        "explain",
+        "three_failures",
+        "--rules",
+        BRUTE,
+        "--events",
+        EVENTS,
+        "--line",
+        "4",
+    ]);
     let out = stdout(&o);
     assert!(out.contains("result: 0 alert(s)\n"), "{out}");
     assert!(
@@ -109,10 +137,30 @@ fn explain_errors_are_clear() {
         stderr(&o),
         "error: tests/data/author/events.jsonl holds 8 events: pick one with --line N\n"
     );
-    let o = run(&["explain", "rdp_public", "--rules", RDP, "--event", "{not json"]);
+    let o = run(&[
+        "explain",
+        "rdp_public",
+        "--rules",
+        RDP,
+        "--event",
+        "{not json",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).starts_with("error: --event is not an event: "), "{}", stderr(&o));
-    let o = run(&["explain", "rdp_public", "--rules", RDP, "--events", EVENTS, "--line", "99"]);
+    assert!(
+        stderr(&o).starts_with("error: --event is not an event: "),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "explain",
+        "rdp_public",
+        "--rules",
+        RDP,
+        "--events",
+        EVENTS,
+        "--line",
+        "99",
+    ]);
     assert_eq!(
         stderr(&o),
         "error: tests/data/author/events.jsonl:99 is not an event (blank, invalid or past the end)\n"
@@ -139,21 +187,32 @@ fn filter_runs_only_the_named_tests() {
     assert_eq!(stdout(&o).lines().last(), Some("0 passed, 2 failed"));
     let o = run(&["test", FAILING, "--filter", "nothing like it"]);
     assert_eq!(stdout(&o), "0 passed, 0 failed\n");
-    assert_eq!(stderr(&o), "warning: --filter `nothing like it` selects no test\n");
+    assert_eq!(
+        stderr(&o),
+        "warning: --filter `nothing like it` selects no test\n"
+    );
 }
 
 #[test]
 fn junit_report_is_well_formed_and_complete() {
     let dir = tmp_dir("junit");
     let file = dir.join("junit.xml");
-    let o = run(&["test", FAILING, "--report", &format!("junit={}", file.display())]);
+    let o = run(&[
+        "test",
+        FAILING,
+        "--report",
+        &format!("junit={}", file.display()),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let text = std::fs::read_to_string(&file).unwrap();
     // A strict XML parser: any malformed or unescaped text fails here.
     let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
     let suites = doc.root_element();
     assert_eq!(suites.tag_name().name(), "testsuites");
-    assert_eq!((suites.attribute("tests"), suites.attribute("failures")), (Some("6"), Some("5")));
+    assert_eq!(
+        (suites.attribute("tests"), suites.attribute("failures")),
+        (Some("6"), Some("5"))
+    );
     let suite: Vec<_> = suites.children().filter(|n| n.is_element()).collect();
     assert_eq!(suite.len(), 1);
     assert_eq!(suite[0].attribute("name"), Some(FAILING));
@@ -163,7 +222,11 @@ fn junit_report_is_well_formed_and_complete() {
         .map(|c| {
             let failure = c.children().find(|n| n.has_tag_name("failure"));
             (
-                format!("{}@{}", c.attribute("name").unwrap(), c.attribute("line").unwrap()),
+                format!(
+                    "{}@{}",
+                    c.attribute("name").unwrap(),
+                    c.attribute("line").unwrap()
+                ),
                 failure.and_then(|f| f.attribute("message").map(str::to_string)),
                 failure.and_then(|f| f.text().map(|t| t.lines().next().unwrap_or("").to_string())),
             )
@@ -191,13 +254,17 @@ fn junit_report_is_well_formed_and_complete() {
             (
                 "a second event no one expected@29".to_string(),
                 s("extra alert #2: {\"timestamp\":\"2024-05-01T10:00:05Z\"}"),
-                s("  tests/data/author/failing.yml:34:7: extra alert #2: {\"timestamp\":\"2024-05-01T10:00:05Z\"}")
+                s(
+                    "  tests/data/author/failing.yml:34:7: extra alert #2: {\"timestamp\":\"2024-05-01T10:00:05Z\"}"
+                )
             ),
             ("passes@36".to_string(), None, None),
             (
                 "an alert that never comes@40".to_string(),
                 s("expected alert #2 is missing: {\"timestamp\":\"2024-05-01T10:05:00Z\"}"),
-                s("  tests/data/author/failing.yml:46:11: expected alert #2 is missing: {\"timestamp\":\"2024-05-01T10:05:00Z\"}")
+                s(
+                    "  tests/data/author/failing.yml:46:11: expected alert #2 is missing: {\"timestamp\":\"2024-05-01T10:05:00Z\"}"
+                )
             ),
         ]
     );
@@ -304,7 +371,14 @@ fn read_sarif(path: &std::path::Path) -> SarifLog {
     for r in &log.runs[0].results {
         assert!(levels.contains(&r.level.as_str()));
         // Every result's rule is declared by the driver.
-        assert!(log.runs[0].tool.driver.rules.iter().any(|d| d.id == r.rule_id));
+        assert!(
+            log.runs[0]
+                .tool
+                .driver
+                .rules
+                .iter()
+                .any(|d| d.id == r.rule_id)
+        );
         for l in &r.locations {
             if let Some(g) = &l.physical_location.region {
                 assert!(g.start_line >= 1 && g.start_column >= 1 && g.end_column > g.start_column);
@@ -312,8 +386,16 @@ fn read_sarif(path: &std::path::Path) -> SarifLog {
         }
     }
     for d in &log.runs[0].tool.driver.rules {
-        assert!(d.short_description.as_ref().is_none_or(|t| !t.text.is_empty()));
-        assert!(d.default_configuration.as_ref().is_none_or(|c| levels.contains(&c.level.as_str())));
+        assert!(
+            d.short_description
+                .as_ref()
+                .is_none_or(|t| !t.text.is_empty())
+        );
+        assert!(
+            d.default_configuration
+                .as_ref()
+                .is_none_or(|c| levels.contains(&c.level.as_str()))
+        );
     }
     log
 }
@@ -341,7 +423,12 @@ fn results(log: &SarifLog) -> Vec<(String, String, u32, u32, String)> {
 fn sarif_report_of_tests_points_at_each_failed_expectation() {
     let dir = tmp_dir("sarif-test");
     let file = dir.join("tests.sarif");
-    let o = run(&["test", FAILING, "--report", &format!("sarif={}", file.display())]);
+    let o = run(&[
+        "test",
+        FAILING,
+        "--report",
+        &format!("sarif={}", file.display()),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let log = read_sarif(&file);
     let f = FAILING.to_string();
@@ -368,7 +455,14 @@ fn check_writes_json_lines_and_sarif_on_the_rule_line() {
     std::fs::write(&rule, BROKEN).unwrap();
     let sarif = dir.join("check.sarif");
     let path = rule.display().to_string();
-    let o = run(&["check", "--format", "json", &path, "--report", &format!("sarif={}", sarif.display())]);
+    let o = run(&[
+        "check",
+        "--format",
+        "json",
+        &path,
+        "--report",
+        &format!("sarif={}", sarif.display()),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let lines: Vec<serde_json::Value> = stdout(&o)
         .lines()
@@ -393,7 +487,13 @@ fn check_writes_json_lines_and_sarif_on_the_rule_line() {
     assert_eq!(
         results(&log),
         vec![
-            ("E302".to_string(), path.clone(), 5, 16, "unknown modifier `contians`".to_string()),
+            (
+                "E302".to_string(),
+                path.clone(),
+                5,
+                16,
+                "unknown modifier `contians`".to_string()
+            ),
             (
                 "W500".to_string(),
                 path.clone(),
@@ -403,7 +503,11 @@ fn check_writes_json_lines_and_sarif_on_the_rule_line() {
             ),
         ]
     );
-    let levels: Vec<&str> = log.runs[0].results.iter().map(|r| r.level.as_str()).collect();
+    let levels: Vec<&str> = log.runs[0]
+        .results
+        .iter()
+        .map(|r| r.level.as_str())
+        .collect();
     assert_eq!(levels, ["error", "warning"]);
 }
 
@@ -436,8 +540,74 @@ fn colour_follows_the_flag_and_no_color() {
         "{}",
         stdout(&always)
     );
-    let never = run_env(&[&args[..], &["--color", "never"]].concat(), &[("NO_COLOR", "")]);
+    let never = run_env(
+        &[&args[..], &["--color", "never"]].concat(),
+        &[("NO_COLOR", "")],
+    );
     assert!(stdout(&never).starts_with(plain));
     let o = run(&["--color", "sometimes", "test"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn a_field_outside_the_session_model_is_a_warning_with_a_suggestion() {
+    let dir = tmp_dir("fields");
+    let rule = dir.join("typo.yml");
+    std::fs::write(
+        &rule,
+        "title: t\nlogsource: {category: user_session}\ndetection:\n  sel: {actoin: failed, raw.EventID: 4625, custom_x: 1}\n  condition: sel\n",
+    )
+    .unwrap();
+    let path = rule.display().to_string();
+    let o = run(&["check", "--format", "json", &path]);
+    // Warnings only: the rule compiles, check passes.
+    assert_eq!(o.status.code(), Some(0));
+    let got: Vec<(String, u64, String, Vec<String>)> = stdout(&o)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let notes = v["notes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_str().unwrap().to_string())
+                .collect();
+            (
+                v["code"].as_str().unwrap().to_string(),
+                v["column"].as_u64().unwrap(),
+                v["message"].as_str().unwrap().to_string(),
+                notes,
+            )
+        })
+        .collect();
+    let hint = "fields outside the model are read under `raw.` or declared with --extra-field NAME"
+        .to_string();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "W504".into(),
+                9,
+                "`actoin` is not a field of the session model".into(),
+                vec!["did you mean `action`?".into(), hint.clone()]
+            ),
+            (
+                "W504".into(),
+                44,
+                "`custom_x` is not a field of the session model".into(),
+                vec![hint]
+            ),
+        ]
+    );
+    // Declared: no warning for it; `raw.*` never warns.
+    let o = run(&[
+        "check",
+        "--format",
+        "json",
+        "--extra-field",
+        "custom_x",
+        &path,
+    ]);
+    assert_eq!(stdout(&o).lines().count(), 1);
+    assert!(stdout(&o).contains("`actoin`"));
 }

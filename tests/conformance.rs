@@ -166,6 +166,7 @@ fn build(case: &Case, optimized: bool) -> Result<RuleSet, session_sigma::Diagnos
             use_index: optimized,
             optimize: optimized,
             placeholders: case.placeholders.clone(),
+            extra_fields: Vec::new(),
         })
         .add_str("case.yml", text)
         .build()

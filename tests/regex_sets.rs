@@ -265,6 +265,7 @@ fn shared_regex_sets_match_exactly_as_each_regex_alone() {
                 use_index: optimize,
                 optimize,
                 placeholders: None,
+                extra_fields: Vec::new(),
             })
             .add_str("regex.yml", text.clone())
             .build()

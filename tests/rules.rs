@@ -9,6 +9,7 @@ fn pack(use_index: bool) -> RuleSet {
             use_index,
             optimize: use_index,
             placeholders: None,
+            extra_fields: Vec::new(),
         })
         .add_path(&super::common::root().join("rules"))
         .build()
@@ -150,6 +151,7 @@ fn with_and_without_index(rules: &str, lines: &[String]) -> Vec<Vec<(String, Str
                     use_index,
                     optimize: true,
                     placeholders: None,
+                    extra_fields: Vec::new(),
                 })
                 .add_str("index.yml", rules)
                 .build()

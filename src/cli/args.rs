@@ -191,6 +191,10 @@ pub struct RuleArgs {
     /// Placeholder values for the `expand` modifier (YAML: name: [values]).
     #[arg(long, value_name = "FILE")]
     pub placeholders: Option<PathBuf>,
+    /// A field `user_session` rules may name besides the session model's (no W504
+    /// warning); repeatable.
+    #[arg(long = "extra-field", value_name = "NAME")]
+    pub extra_fields: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -126,19 +126,26 @@ pub struct RuleSources {
 impl RuleSources {
     /// Loads and compiles the rules of `--rules`/`--placeholders` (diagnostics on stderr).
     pub fn compile(a: &args::RuleArgs) -> Result<RuleSet, u8> {
-        RuleSources::load(&a.rules, a.placeholders.as_ref())?.build(false)
+        RuleSources::load_with(a, &[])?.build(false)
     }
 
     /// Loads `--rules` and positional rule paths (test, check) together.
     pub fn load_with(a: &args::RuleArgs, more: &[PathBuf]) -> Result<RuleSources, u8> {
         let all: Vec<PathBuf> = a.rules.iter().chain(more).cloned().collect();
-        RuleSources::load(&all, a.placeholders.as_ref())
+        RuleSources::load(&all, a.placeholders.as_ref(), &a.extra_fields)
     }
 
     /// Loads `paths` (`bundled` stands for the bundled pack), or the bundled pack when
     /// there are none.
-    pub fn load(paths: &[PathBuf], placeholders: Option<&PathBuf>) -> Result<RuleSources, u8> {
-        let mut options = Options::default();
+    pub fn load(
+        paths: &[PathBuf],
+        placeholders: Option<&PathBuf>,
+        extra_fields: &[String],
+    ) -> Result<RuleSources, u8> {
+        let mut options = Options {
+            extra_fields: extra_fields.to_vec(),
+            ..Options::default()
+        };
         if let Some(p) = placeholders {
             let shown = p.display().to_string();
             let text =

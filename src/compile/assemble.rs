@@ -133,6 +133,7 @@ fn compile_items(
         let position = u32::try_from(position).unwrap_or(u32::MAX);
         match it {
             Item::Detection(r) => {
+                super::field_check::unknown_fields(r, &set.options.extra_fields, diags);
                 let mut c = Compiler {
                     plan: &mut set.plan,
                     fields: &mut set.fields,

@@ -4,6 +4,7 @@
 mod assemble;
 pub mod correlation;
 mod explain;
+mod field_check;
 pub(crate) mod index;
 pub mod matcher;
 mod optimize;
@@ -50,6 +51,8 @@ pub struct Options {
     pub optimize: bool,
     /// Placeholder values for `expand`.
     pub placeholders: Option<Placeholders>,
+    /// Fields that `user_session` rules may name besides the session model's (W504).
+    pub extra_fields: Vec<String>,
 }
 
 impl Default for Options {
@@ -58,6 +61,7 @@ impl Default for Options {
             use_index: true,
             optimize: true,
             placeholders: None,
+            extra_fields: Vec::new(),
         }
     }
 }

@@ -47,6 +47,7 @@ pub(super) fn tree(rule: &Rule, text: &str, object: &Value) -> Result<DetectionT
             use_index: false,
             optimize: false,
             placeholders: None,
+            extra_fields: Vec::new(),
         },
     )
     .map_err(|d| format!("the rule's parts do not compile on their own: {d}"))?;
