@@ -611,3 +611,130 @@ fn a_field_outside_the_session_model_is_a_warning_with_a_suggestion() {
     assert_eq!(stdout(&o).lines().count(), 1);
     assert!(stdout(&o).contains("`actoin`"));
 }
+
+#[test]
+fn rules_list_names_each_rule_with_its_type_and_place() {
+    let o = run(&["rules", "list", "--rules", BRUTE, "--rules", RDP]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "ID  NAME            LEVEL   TYPE         FILE\n\
+         -   failed          -       detection    tests/data/author/brute.yml:1\n\
+         -   three_failures  medium  event_count  tests/data/author/brute.yml:8\n\
+         -   rdp_public      high    detection    tests/data/author/rdp_public.yml:1\n"
+    );
+    let all = run(&["rules", "list"]);
+    let lines: Vec<String> = stdout(&all).lines().map(str::to_string).collect();
+    // The header and one line per bundled rule (`check` counts them too).
+    let check = stderr(&run(&["check"]));
+    let compiled: usize = check
+        .split(" rule(s) compiled")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("check prints a count");
+    assert_eq!(lines.len(), compiled + 1);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(" brute_force_then_logon_success ")
+                && l.contains(" temporal_ordered ")
+                && l.ends_with("rules/correlation/brute_force_then_logon_success.yml:128")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn rules_export_writes_the_bundled_pack_that_runs_as_the_pack() {
+    let dir = tmp_dir("export");
+    let out = dir.join("pack");
+    let o = run(&["rules", "export", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut files = 0;
+    let mut stack = vec![out.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                files += 1;
+                // Each exported file is the repository's rules/ file, byte for byte.
+                let rel = e.path().strip_prefix(&out).unwrap().to_path_buf();
+                assert_eq!(
+                    std::fs::read(e.path()).unwrap(),
+                    std::fs::read(root().join("rules").join(&rel)).unwrap(),
+                    "{}",
+                    rel.display()
+                );
+            }
+        }
+    }
+    assert_eq!(
+        stderr(&o),
+        format!("wrote {files} rule file(s) under {}\n", out.display())
+    );
+    // The exported folder is the pack: the same alerts as the bundled rules.
+    let from_dir = run(&[
+        "run",
+        "--rules",
+        out.to_str().unwrap(),
+        "examples/events.jsonl",
+    ]);
+    let bundled = run(&["run", "examples/events.jsonl"]);
+    let strip = |o: &Output| stdout(o).replace(&format!("{}/", out.display()), "rules/");
+    assert_eq!(strip(&from_dir), stdout(&bundled));
+    // It does not overwrite without --force.
+    let again = run(&["rules", "export", out.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("exists (--force replaces it)"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(
+        run(&["rules", "export", "--force", out.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    let bash = run(&["completions", "bash"]);
+    assert_eq!(bash.status.code(), Some(0));
+    let script = stdout(&bash);
+    for sub in [
+        "run",
+        "test",
+        "check",
+        "explain",
+        "rules",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            script.contains(&format!("session__sigma,{sub})")),
+            "no {sub} in the bash script"
+        );
+    }
+    // bash reads it without a syntax error (where bash exists).
+    if let Ok(mut child) = Command::new("bash")
+        .arg("-n")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+    {
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+    assert_eq!(run(&["completions", "nushell"]).status.code(), Some(2));
+    let man = stdout(&run(&["man"]));
+    assert!(man.contains(".TH session-sigma 1"), "{man}");
+    assert!(man.contains("session\\-sigma\\-explain(1)"), "{man}");
+}

@@ -34,6 +34,12 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Convert source records into session events (JSON lines).
     Normalize(NormalizeArgs),
+    /// List rules (id, name, level, type, file), or export the bundled pack to a folder.
+    Rules(RulesArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout: `session-sigma man > session-sigma.1`.
+    Man,
     /// Run rules over partitioned input on a timely dataflow cluster (feature `cluster`).
     #[cfg(feature = "cluster")]
     Cluster(Box<ClusterArgs>),
@@ -345,6 +351,44 @@ pub struct ExplainArgs {
     /// The line of --events to explain (from 1).
     #[arg(long, value_name = "N", requires = "events", value_parser = clap::value_parser!(u64).range(1..))]
     pub line: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// One line per rule: id, name, level, type, file (the bundled pack unless --rules).
+    List(RulesListArgs),
+    /// Write the bundled rule pack's files under DIR (session/, windows/, correlation/),
+    /// to edit or to combine with one's own.
+    Export(RulesExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesListArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesExportArgs {
+    /// Replace files that already exist.
+    #[arg(long)]
+    pub force: bool,
+    /// The folder (created if needed).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -41,6 +41,7 @@ mod input;
 mod normalize;
 mod parallel;
 mod reports;
+mod rules;
 mod run;
 
 use crate::compile::{Options, RuleSet, RuleSetBuilder};
@@ -108,6 +109,9 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check(&a),
         Command::Explain(a) => explain::explain(&a, paint(stdout_tty)),
         Command::Normalize(a) => normalize::normalize(&a),
+        Command::Rules(a) => rules::rules(&a),
+        Command::Completions(a) => rules::completions(&a),
+        Command::Man => rules::man(),
         #[cfg(feature = "cluster")]
         Command::Cluster(a) => cluster::cluster(&a),
         #[cfg(feature = "cluster")]

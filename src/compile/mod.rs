@@ -145,6 +145,15 @@ impl RuleSet {
         self.items.iter().map(Item::meta)
     }
 
+    /// Every rule with its type as alerts name it (`detection`, `event_count`, ...), in
+    /// load order.
+    pub fn rules_with_types(&self) -> impl Iterator<Item = (&RuleMeta, &'static str)> {
+        self.items.iter().map(|it| match it {
+            Item::Detection(r) => (&r.meta, "detection"),
+            Item::Correlation(c) => (&c.meta, c.kind.as_str()),
+        })
+    }
+
     /// Number of rules (detections and correlations).
     pub fn len(&self) -> usize {
         self.items.len()
