@@ -193,17 +193,22 @@ fn filter_runs_only_the_named_tests() {
     );
 }
 
-#[test]
-fn junit_report_is_well_formed_and_complete() {
-    let dir = tmp_dir("junit");
-    let file = dir.join("junit.xml");
+/// Runs the failing tests with `--report KIND=FILE`; the file.
+fn failing_report(kind: &str) -> std::path::PathBuf {
+    let file = tmp_dir(&format!("report-{kind}")).join("report");
     let o = run(&[
         "test",
         FAILING,
         "--report",
-        &format!("junit={}", file.display()),
+        &format!("{kind}={}", file.display()),
     ]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    file
+}
+
+#[test]
+fn junit_report_is_well_formed_and_complete() {
+    let file = failing_report("junit");
     let text = std::fs::read_to_string(&file).unwrap();
     // A strict XML parser: any malformed or unescaped text fails here.
     let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
@@ -421,15 +426,7 @@ fn results(log: &SarifLog) -> Vec<(String, String, u32, u32, String)> {
 
 #[test]
 fn sarif_report_of_tests_points_at_each_failed_expectation() {
-    let dir = tmp_dir("sarif-test");
-    let file = dir.join("tests.sarif");
-    let o = run(&[
-        "test",
-        FAILING,
-        "--report",
-        &format!("sarif={}", file.display()),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
+    let file = failing_report("sarif");
     let log = read_sarif(&file);
     let f = FAILING.to_string();
     let t = "test-failure".to_string();
@@ -737,4 +734,33 @@ fn completions_and_man_page_are_generated() {
     let man = stdout(&run(&["man"]));
     assert!(man.contains(".TH session-sigma 1"), "{man}");
     assert!(man.contains("session\\-sigma\\-explain(1)"), "{man}");
+}
+
+#[test]
+fn explain_shows_each_correlation_types_state() {
+    let dir = tmp_dir("types");
+    let events = dir.join("mix.jsonl");
+    std::fs::write(
+        &events,
+        concat!(
+            r#"{"timestamp":"2024-05-01T10:00:00Z","action":"rdp","user":"CORP\\bob","hostname":"WS1","src_ip":"10.0.0.5"}"#, "\n",
+            r#"{"timestamp":"2024-05-01T10:01:00Z","action":"lock","user":"CORP\\bob","hostname":"WS1"}"#, "\n",
+            r#"{"timestamp":"2024-05-01T10:02:00Z","action":"rdp","user":"CORP\\bob","hostname":"WS1","src_ip":"10.0.0.6"}"#, "\n",
+        ),
+    )
+    .unwrap();
+    let groups = |rule: &str| {
+        let o = run(&["explain", rule, "--events", events.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let out = stdout(&o);
+        out[out.find("groups held").expect("groups section")..].to_string()
+    };
+    assert_eq!(
+        groups("rdp_from_new_source_ip"),
+        "groups held after line 3: 1\n  group {\"user\":\"CORP\\\\bob\"}\n    known values of src_ip: 2\n      \"10.0.0.5\" last seen at 2024-05-01T10:00:00Z\n      \"10.0.0.6\" last seen at 2024-05-01T10:02:00Z\n    condition: a value not known within the history fires\n"
+    );
+    assert_eq!(
+        groups("workstation_locked_not_unlocked"),
+        "groups held after line 3: 1\n  group {\"user\":\"CORP\\\\bob\",\"hostname\":\"WS1\"}\n    pending obligations: 1\n      anchor at 2024-05-01T10:01:00Z: fires at 2024-05-01T10:16:00Z unless an expected event comes first\n    expected: bb_unlock\n"
+    );
 }

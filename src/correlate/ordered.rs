@@ -109,9 +109,7 @@ impl GroupState for OrderedGroup {
         if out.is_empty() {
             out.push("no chain in progress".to_string());
         }
-        out.push(format!(
-            "condition: all {n} rules in order within the window is false (a complete chain fires and resets)"
-        ));
+        out.push(format!("condition: all {n} rules in order within the window"));
         out
     }
 

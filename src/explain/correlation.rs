@@ -11,7 +11,7 @@ use super::tree::{Line, Verdict};
 use crate::alert::Alert;
 use crate::compile::{RuleRef, RuleSet};
 use crate::engine::{Engine, Settings};
-use crate::event::{Record, View};
+use crate::event::Record;
 use serde_json::Value;
 
 /// Explains correlation `rule` of `set` over `events` (line number, record) of `file`.
@@ -31,13 +31,7 @@ pub fn stream(
     };
     let c = &sub.correlations[ci as usize];
     let inputs = detection_inputs(&sub, RuleRef::Correlation(ci));
-    let mut header = vec![format!(
-        "rule {} ({}), {}:{}",
-        meta.handle(),
-        meta.title,
-        meta.path,
-        meta.span.line
-    )];
+    let mut header = vec![super::rule_line(&meta)];
     let groups: Vec<&str> = c.group_by.iter().map(|g| g.name.as_str()).collect();
     let mut about = format!(
         "type: {}, group-by: [{}]",
@@ -154,13 +148,8 @@ fn matches(set: &RuleSet, r: RuleRef, record: &Record) -> bool {
         return false;
     };
     let windows = set.rules[i as usize].windows;
-    let object = match (windows, record.view) {
-        (false, View::Session | View::SessionWithRaw) => Some(&record.event),
-        (true, View::SessionWithRaw) => record.event.get("raw"),
-        (true, View::WindowsOnly) => Some(&record.event),
-        _ => None,
-    };
-    object.is_some_and(|o| super::matches_in(set, i, &o.to_string(), windows).unwrap_or(false))
+    super::object_for(windows, record)
+        .is_some_and(|o| super::matches_in(set, i, &o.to_string(), windows).unwrap_or(false))
 }
 
 fn is_correlation(set: &RuleSet, a: &Alert) -> bool {

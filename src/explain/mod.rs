@@ -52,21 +52,8 @@ pub fn event(set: &RuleSet, rule: RuleRef, record: &Record) -> Result<Explanatio
         .ok_or_else(|| "the rule's source is not loaded".to_string())?;
     let meta = set.meta(rule);
     let windows = set.rules[i as usize].windows;
-    let mut header = vec![format!(
-        "rule {} ({}), {}:{}",
-        meta.handle(),
-        meta.title,
-        meta.path,
-        meta.span.line
-    )];
-    let object = match (windows, record.view) {
-        (false, View::Session | View::SessionWithRaw) => Some(&record.event),
-        (true, View::SessionWithRaw) => record.event.get("raw"),
-        (true, View::WindowsOnly) => Some(&record.event),
-        (false, View::WindowsOnly) => None,
-        (true, View::Session) => None,
-    };
-    let Some(object) = object else {
+    let mut header = vec![rule_line(meta)];
+    let Some(object) = object_for(windows, record) else {
         let why = if windows {
             "the rule reads Windows records (logsource product: windows); this event is a session event with no Windows record in `raw`"
         } else {
@@ -105,6 +92,28 @@ pub fn event(set: &RuleSet, rule: RuleRef, record: &Record) -> Result<Explanatio
 }
 
 pub use correlation::stream;
+
+/// The first header line: the rule, its title and where it is written.
+fn rule_line(meta: &crate::rule::RuleMeta) -> String {
+    format!(
+        "rule {} ({}), {}:{}",
+        meta.handle(),
+        meta.title,
+        meta.path,
+        meta.span.line
+    )
+}
+
+/// The object a rule of this target reads in a record, as the engine hands it over: the
+/// session event, or the flattened Windows record (`raw` of a session event made from one).
+fn object_for(windows: bool, record: &Record) -> Option<&serde_json::Value> {
+    match (windows, record.view) {
+        (false, View::Session | View::SessionWithRaw) => Some(&record.event),
+        (true, View::SessionWithRaw) => record.event.get("raw"),
+        (true, View::WindowsOnly) => Some(&record.event),
+        (false, View::WindowsOnly) | (true, View::Session) => None,
+    }
+}
 
 /// Does detection rule `i` of `set` match the object `text`?
 fn matches_in(set: &RuleSet, i: u32, text: &str, windows: bool) -> Result<bool, String> {
