@@ -55,9 +55,9 @@ const BRUTE: &str = "tests/data/author/brute.yml";
 const EVENTS: &str = "tests/data/author/events.jsonl";
 const FAILING: &str = "tests/data/author/failing.yml";
 
-#[test]
-fn explain_marks_every_part_of_a_detection_rule_on_one_event() {
-    let o = run(&[
+/// `explain rdp_public` on line `n` of the events file.
+fn explain_rdp_line(n: &str) -> Output {
+    run(&[
         "explain",
         "rdp_public",
         "--rules",
@@ -65,8 +65,13 @@ fn explain_marks_every_part_of_a_detection_rule_on_one_event() {
         "--events",
         EVENTS,
         "--line",
-        "5",
-    ]);
+        n,
+    ])
+}
+
+#[test]
+fn explain_marks_every_part_of_a_detection_rule_on_one_event() {
+    let o = explain_rdp_line("5");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     golden("explain_detection.txt", &stdout(&o));
     // The same event given inline gives the same tree (without the file line).
@@ -151,16 +156,7 @@ fn explain_errors_are_clear() {
         "{}",
         stderr(&o)
     );
-    let o = run(&[
-        "explain",
-        "rdp_public",
-        "--rules",
-        RDP,
-        "--events",
-        EVENTS,
-        "--line",
-        "99",
-    ]);
+    let o = explain_rdp_line("99");
     assert_eq!(
         stderr(&o),
         "error: tests/data/author/events.jsonl:99 is not an event (blank, invalid or past the end)\n"

@@ -38,15 +38,24 @@ pub fn explain(a: &ExplainArgs, paint: Paint) -> u8 {
     }
 }
 
-/// One record from a line of JSON, read as `run --input-format auto` reads it.
-fn one_event(line: &[u8], what: &str) -> Result<Record, String> {
-    match Adapter::new(Format::Auto, None).line(line) {
-        crate::source::Outcome::Invalid(e) => Err(format!("error: {what} is not an event: {e}")),
-        crate::source::Outcome::Blank => Err(format!("error: {what} is blank")),
-        other => other.into_record().ok_or_else(|| {
-            format!("error: {what} is a record no rule reads (the adapters skip it)")
-        }),
+/// One line of JSON read as `run --input-format auto` reads it: its record, `None` for a
+/// blank line, or why it is not an event.
+fn record_of(adapter: &mut Adapter, line: &[u8], what: &str) -> Result<Option<Record>, String> {
+    match adapter.line(line) {
+        crate::source::Outcome::Invalid(e) => Err(format!("{what} is not an event: {e}")),
+        crate::source::Outcome::Blank => Ok(None),
+        other => other
+            .into_record()
+            .map(Some)
+            .ok_or_else(|| format!("{what} is a record no rule reads (the adapters skip it)")),
     }
+}
+
+/// The record of `--event`.
+fn one_event(line: &[u8], what: &str) -> Result<Record, String> {
+    record_of(&mut Adapter::new(Format::Auto, None), line, what)
+        .map_err(|e| format!("error: {e}"))?
+        .ok_or_else(|| format!("error: {what} is blank"))
 }
 
 /// Largest --events file read (explanations are for a few events, not a whole log).
@@ -61,16 +70,10 @@ fn read_events(path: &std::path::Path) -> Result<Vec<(u64, Record)>, String> {
     let mut out = Vec::new();
     for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
         let n = i as u64 + 1;
-        match adapter.line(line) {
-            crate::source::Outcome::Blank => {}
-            crate::source::Outcome::Invalid(e) => {
-                eprintln!("{shown}:{n}: skipped: {e}");
-            }
-            other => {
-                if let Some(r) = other.into_record() {
-                    out.push((n, r));
-                }
-            }
+        match record_of(&mut adapter, line, "the line") {
+            Ok(Some(r)) => out.push((n, r)),
+            Ok(None) => {}
+            Err(e) => eprintln!("{shown}:{n}: skipped: {e}"),
         }
     }
     Ok(out)

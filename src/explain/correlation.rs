@@ -58,9 +58,11 @@ pub fn stream(
             .or_else(|| record.event.get("TimeCreated"))
             .and_then(Value::as_str)
             .unwrap_or("no timestamp");
+        // The record matched once, for every rule of the subset.
+        let hits = super::matching_record(&sub, record);
         let matched: Vec<&(RuleRef, String)> = inputs
             .iter()
-            .filter(|(r, _)| matches(&sub, *r, record))
+            .filter(|(r, _)| matches!(r, RuleRef::Detection(d) if hits.contains(d)))
             .collect();
         let names: Vec<&str> = matched.iter().map(|(_, n)| n.as_str()).collect();
         let label = if names.is_empty() {
@@ -140,16 +142,6 @@ fn detection_inputs(set: &RuleSet, rule: RuleRef) -> Vec<(RuleRef, String)> {
         RuleRef::Detection(i) | RuleRef::Correlation(i) => *i,
     });
     out
-}
-
-/// Does detection rule `r` match the record?
-fn matches(set: &RuleSet, r: RuleRef, record: &Record) -> bool {
-    let RuleRef::Detection(i) = r else {
-        return false;
-    };
-    let windows = set.rules[i as usize].windows;
-    super::object_for(windows, record)
-        .is_some_and(|o| super::matches_in(set, i, &o.to_string(), windows).unwrap_or(false))
 }
 
 fn is_correlation(set: &RuleSet, a: &Alert) -> bool {

@@ -10,8 +10,6 @@
 use super::tree::{Line, Verdict};
 use crate::compile::{Options, RuleSet};
 use crate::condition::{Cond, CondKind, CondSpan, Quantifier};
-use crate::detect::RuleMatcher;
-use crate::event::project::load_into;
 use crate::event::{FieldPath, text_of};
 use crate::rule::{
     Detection, FieldItem, Rule, RuleMeta, Search, SearchNames, Selection, ValueTest,
@@ -169,13 +167,8 @@ fn probe(rule: &Rule, n: usize, item: FieldItem) -> Rule {
 
 /// Which probe rules match the object `text`.
 fn evaluate(set: &RuleSet, text: &str, windows: bool) -> Result<Vec<bool>, String> {
-    let mut projector = set.projector();
-    load_into(&mut projector, text).map_err(|e| e.to_string())?;
-    let fields = projector.fields(text);
-    let mut out = Vec::new();
-    RuleMatcher::default().matching(set, &fields, windows, &mut out);
     let mut matched = vec![false; set.rules.len()];
-    for i in out {
+    for i in super::matching(set, text, windows)? {
         matched[i as usize] = true;
     }
     Ok(matched)

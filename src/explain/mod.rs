@@ -68,7 +68,7 @@ pub fn event(set: &RuleSet, rule: RuleRef, record: &Record) -> Result<Explanatio
     };
     let text = object.to_string();
     let tree = detection::tree(source, &text, object)?;
-    let real = matches_in(set, i, &text, windows)?;
+    let real = matching(set, &text, windows)?.contains(&i);
     header.push(format!(
         "result: {}",
         if real { "match" } else { "no match" }
@@ -115,14 +115,27 @@ fn object_for(windows: bool, record: &Record) -> Option<&serde_json::Value> {
     }
 }
 
-/// Does detection rule `i` of `set` match the object `text`?
-fn matches_in(set: &RuleSet, i: u32, text: &str, windows: bool) -> Result<bool, String> {
+/// The detection rules of one target (`windows`) of `set` that the object `text`
+/// matches, ascending: the engine's matcher on its projection.
+fn matching(set: &RuleSet, text: &str, windows: bool) -> Result<Vec<u32>, String> {
     let mut projector = set.projector();
     crate::event::project::load_into(&mut projector, text).map_err(|e| e.to_string())?;
     let fields = projector.fields(text);
     let mut out = Vec::new();
     crate::detect::RuleMatcher::default().matching(set, &fields, windows, &mut out);
-    Ok(out.contains(&i))
+    Ok(out)
+}
+
+/// Every detection rule of `set` the record matches, both targets (the engine's view of
+/// each: the session event, the Windows record).
+fn matching_record(set: &RuleSet, record: &Record) -> Vec<u32> {
+    let mut out = Vec::new();
+    for windows in [false, true] {
+        if let Some(o) = object_for(windows, record) {
+            out.extend(matching(set, &o.to_string(), windows).unwrap_or_default());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
