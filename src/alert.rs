@@ -101,23 +101,37 @@ impl Alert {
         if let Some(group) = &self.group {
             let g: Vec<String> = group
                 .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{k}={}",
-                        v.as_str().map_or_else(|| v.to_string(), str::to_string)
-                    )
-                })
+                .map(|(k, v)| format!("{k}={}", text_of(v)))
                 .collect();
             let _ = write!(s, " group[{}]", g.join(" "));
         }
         if let Some(v) = self.value {
             let _ = write!(s, " value={}", number(v));
         }
-        if let Some(e) = self.events.first() {
+        if let Some(vs) = &self.values {
+            let shown: Vec<String> = vs.iter().map(text_of).collect();
+            let _ = write!(s, " values=[{}]", shown.join(","));
+        }
+        if let Some(t) = self.anchor_timestamp {
+            let _ = write!(s, " anchor={t}");
+        }
+        if self.incomplete {
+            s.push_str(" incomplete");
+        }
+        // The event that fired (absence: the anchor), and how many the alert carries.
+        if self.events.len() > 1 {
+            let _ = write!(s, " events={}", self.events.len());
+        }
+        if let Some(e) = self.events.last() {
             let _ = write!(s, " event={e}");
         }
         s
     }
+}
+
+/// A value in text output: a string as it is, anything else as JSON.
+fn text_of(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
 }
 
 fn json_str(s: &str) -> String {
@@ -302,6 +316,52 @@ mod tests {
         assert_eq!(
             a.to_json(),
             r#"{"rule":{"name":"r","title":"T \"q\"","level":"high","type":"detection"},"timestamp":"2024-05-01T10:00:00Z","events":[{"a":1}]}"#
+        );
+        assert_eq!(
+            a.to_text(),
+            r#"2024-05-01T10:00:00Z [high] T "q" (r) event={"a":1}"#
+        );
+    }
+
+    #[test]
+    fn text_shows_group_value_values_anchor_and_the_event_that_fired() {
+        let rule = Arc::new(RuleMeta {
+            name: Some("c".into()),
+            title: "C".into(),
+            ..Default::default()
+        });
+        let ts = crate::time::parse_rfc3339;
+        let a = Alert {
+            rule,
+            rule_type: "value_count",
+            timestamp: ts("2024-05-01T10:05:00Z"),
+            group: Some(vec![
+                ("user".into(), Value::from("bob")),
+                ("n".into(), Value::from(7)),
+            ]),
+            value: Some(2.0),
+            values: Some(vec![Value::from("10.0.0.1"), Value::from(8)]),
+            anchor_timestamp: None,
+            incomplete: false,
+            events: vec![Arc::from("{\"e\":1}"), Arc::from("{\"e\":2}")],
+        };
+        assert_eq!(
+            a.to_text(),
+            r#"2024-05-01T10:05:00Z [-] C (c) group[user=bob n=7] value=2 values=[10.0.0.1,8] events=2 event={"e":2}"#
+        );
+        let absence = Alert {
+            rule_type: "absence",
+            group: Some(vec![("user".into(), Value::from("bob"))]),
+            value: None,
+            values: None,
+            anchor_timestamp: ts("2024-05-01T10:00:00Z"),
+            incomplete: true,
+            events: vec![Arc::from("{\"e\":0}")],
+            ..a
+        };
+        assert_eq!(
+            absence.to_text(),
+            r#"2024-05-01T10:05:00Z [-] C (c) group[user=bob] anchor=2024-05-01T10:00:00Z incomplete event={"e":0}"#
         );
     }
 }

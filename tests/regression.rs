@@ -512,3 +512,81 @@ fn errors_say_what_is_wrong() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Issue 15: an alert of a correlation that consumes another carried a synthetic
+/// `{"timestamp","user"}` record for the consumed alert instead of the events behind it.
+/// Now it carries those events, ten at most, the most recent, in time order, ending with
+/// the event that fired; through two levels of chaining and through absence too.
+#[test]
+fn chained_alerts_carry_the_events_of_the_alerts_they_consume() {
+    use super::common::{rules, run_lines};
+    let set = rules(
+        r#"
+title: failed
+name: failed
+logsource: {category: test}
+detection: {sel: {action: failed}, condition: sel}
+---
+title: logon
+name: logon
+logsource: {category: test}
+detection: {sel: {action: remote}, condition: sel}
+---
+title: three failures
+name: count
+correlation: {type: event_count, rules: [failed], group-by: [user], timespan: 10m, condition: {gte: 3}}
+---
+title: failures then a logon
+name: ordered
+correlation: {type: temporal_ordered, rules: [count, logon], group-by: [user], timespan: 30m, generate: true}
+---
+title: the failures and logon twice
+name: twice
+correlation: {type: event_count, rules: [ordered], group-by: [user], timespan: 1h, condition: {gte: 2}, generate: true}
+---
+title: failures with no logon after
+name: no_logon
+correlation: {type: absence, rules: [count], expected: [logon], group-by: [user], timespan: 5m}
+"#,
+    );
+    let ev = |m: u32, action: &str| {
+        format!(r#"{{"timestamp":"2024-05-01T10:{m:02}:00Z","action":"{action}","user":"bob"}}"#)
+    };
+    // Round 1: failures at :00 :01 :02, logon at :03. Round 2: failures :10 :11 :12,
+    // logon :13 (`twice` fires). Round 3: failures :20 :21 :22, no logon (`no_logon` at :27).
+    let mut lines = Vec::new();
+    for base in [0, 10, 20] {
+        for m in base..base + 3 {
+            lines.push(ev(m, "failed"));
+        }
+        if base < 20 {
+            lines.push(ev(base + 3, "remote"));
+        }
+    }
+    lines.push(ev(40, "boot"));
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let alerts = run_lines(&set, &refs);
+    let events_of = |name: &str| -> Vec<Vec<String>> {
+        alerts
+            .iter()
+            .filter(|a| a.rule.name.as_deref() == Some(name))
+            .map(|a| a.events.iter().map(|e| e.to_string()).collect())
+            .collect()
+    };
+    let l = |i: usize| lines[i].clone();
+    assert_eq!(
+        events_of("count"),
+        vec![
+            vec![l(0), l(1), l(2)],
+            vec![l(4), l(5), l(6)],
+            vec![l(8), l(9), l(10)]
+        ]
+    );
+    assert_eq!(
+        events_of("ordered"),
+        vec![vec![l(0), l(1), l(2), l(3)], vec![l(4), l(5), l(6), l(7)]]
+    );
+    // Two levels: the eight events behind the two `ordered` alerts.
+    assert_eq!(events_of("twice"), vec![(0..8).map(l).collect::<Vec<_>>()]);
+    assert_eq!(events_of("no_logon"), vec![vec![l(8), l(9), l(10)]]);
+}

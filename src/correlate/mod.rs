@@ -7,6 +7,7 @@
 
 mod absence;
 mod aggregate;
+mod evidence;
 mod first_seen;
 pub mod group;
 mod kind;
@@ -449,7 +450,7 @@ impl Correlator {
         set: &RuleSet,
         ci: u32,
         key: &str,
-        cand: Candidate,
+        mut cand: Candidate,
         group: Vec<(String, Value)>,
         seq: u64,
         incomplete: bool,
@@ -474,14 +475,16 @@ impl Correlator {
             }
         }
         let gtext = key.to_string();
+        // Events of consumed correlations' alerts are the events they carry.
+        cand.events = evidence::expand(std::mem::take(&mut cand.events));
         if !set.wiring.by_correlation[ci as usize].is_empty() {
             let mut obj = serde_json::Map::new();
             obj.insert("timestamp".into(), Value::String(cand.ts.to_string()));
             for (k, v) in &group {
                 obj.insert(k.clone(), v.clone());
             }
+            let text: Arc<str> = Arc::from(evidence::chain_text(&obj, &cand.events));
             let event = Value::Object(obj);
-            let text: Arc<str> = Arc::from(event.to_string());
             chain.push(ChainEvent {
                 from: ci,
                 ts: cand.ts,
