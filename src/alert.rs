@@ -1,6 +1,7 @@
 //! Alerts, their output formats and their output order (docs/semantics.md §4.1), and the
 //! sink trait.
 
+use crate::report::Paint;
 use crate::rule::RuleMeta;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -89,15 +90,25 @@ impl Alert {
 
     /// The alert as one human-readable line.
     pub fn to_text(&self) -> String {
+        self.to_text_painted(Paint::off())
+    }
+
+    /// [`Alert::to_text`] with the level coloured: critical and high red, medium yellow,
+    /// low green, informational dim.
+    pub fn to_text_painted(&self, paint: Paint) -> String {
         let ts = self
             .timestamp
             .map_or_else(|| "-".to_string(), |t| t.to_string());
         let level = self.rule.level.as_deref().unwrap_or("-");
-        let mut s = format!(
-            "{ts} [{level}] {} ({})",
-            self.rule.title,
-            self.rule.handle()
-        );
+        let shown = format!("[{level}]");
+        let shown = match level {
+            "critical" | "high" => paint.red(&shown),
+            "medium" => paint.yellow(&shown),
+            "low" => paint.green(&shown),
+            "informational" => paint.dim(&shown),
+            _ => shown,
+        };
+        let mut s = format!("{ts} {shown} {} ({})", self.rule.title, self.rule.handle());
         if let Some(group) = &self.group {
             let g: Vec<String> = group
                 .iter()
@@ -160,9 +171,14 @@ pub enum Format {
 impl Format {
     /// The alert as one line of this format (no trailing newline).
     pub fn render(self, alert: &Alert) -> String {
+        self.render_painted(alert, Paint::off())
+    }
+
+    /// [`Format::render`], text coloured by level when `paint` is on (JSON never is).
+    pub fn render_painted(self, alert: &Alert, paint: Paint) -> String {
         match self {
             Format::Jsonl => alert.to_json(),
-            Format::Text => alert.to_text(),
+            Format::Text => alert.to_text_painted(paint),
         }
     }
 }

@@ -205,18 +205,30 @@ impl Diagnostic {
     }
 }
 
-impl fmt::Display for Diagnostic {
-    /// The one-line form `path:line:col: error[CODE]: message`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Diagnostic {
+    /// The one-line form `path:line:col: error[CODE]: message`, with `severity` applied
+    /// to the `error[CODE]` part (colour, for a terminal).
+    pub fn header(&self, severity: &dyn Fn(&str) -> String) -> String {
         let sev = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        match self.span {
-            Some(s) => write!(f, "{}:{}:{}: ", self.path, s.line, s.col + 1)?,
-            None => write!(f, "{}: ", self.path)?,
-        }
-        write!(f, "{sev}[{}]: {}", self.code, self.message)
+        let at = match self.span {
+            Some(s) => format!("{}:{}:{}: ", self.path, s.line, s.col + 1),
+            None => format!("{}: ", self.path),
+        };
+        format!(
+            "{at}{}: {}",
+            severity(&format!("{sev}[{}]", self.code)),
+            self.message
+        )
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// The one-line form `path:line:col: error[CODE]: message`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.header(&|s| s.to_string()))
     }
 }
 

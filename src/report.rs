@@ -7,7 +7,17 @@ use std::fmt::Write as _;
 
 /// Renders a diagnostic; `source` is the file's text when available.
 pub fn render(d: &Diagnostic, source: Option<&str>) -> String {
-    let mut out = d.to_string();
+    render_painted(d, source, Paint::off())
+}
+
+/// [`render`] with the severity and code coloured (red errors, yellow warnings) and the
+/// caret line in the same colour.
+pub fn render_painted(d: &Diagnostic, source: Option<&str>, paint: Paint) -> String {
+    let colour = |s: &str| match d.severity {
+        crate::diag::Severity::Error => paint.red(s),
+        crate::diag::Severity::Warning => paint.yellow(s),
+    };
+    let mut out = d.header(&colour);
     out.push('\n');
     if let (Some(span), Some(text)) = (d.span, source) {
         if let Some(line) = text.lines().nth((span.line as usize).saturating_sub(1)) {
@@ -28,7 +38,8 @@ pub fn render(d: &Diagnostic, source: Option<&str>) -> String {
                 .as_deref()
                 .map(|l| format!(" {l}"))
                 .unwrap_or_default();
-            let _ = writeln!(out, "{pad} | {lead}{}{label}", "^".repeat(width));
+            let caret = colour(&format!("{}{label}", "^".repeat(width)));
+            let _ = writeln!(out, "{pad} | {lead}{caret}");
         }
     }
     for n in &d.notes {

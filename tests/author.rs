@@ -760,3 +760,72 @@ fn explain_shows_each_correlation_types_state() {
         "groups held after line 3: 1\n  group {\"user\":\"CORP\\\\bob\",\"hostname\":\"WS1\"}\n    pending obligations: 1\n      anchor at 2024-05-01T10:01:00Z: fires at 2024-05-01T10:16:00Z unless an expected event comes first\n    expected: bb_unlock\n"
     );
 }
+
+#[test]
+fn diagnostics_and_text_alerts_are_coloured_when_asked() {
+    let dir = tmp_dir("colour");
+    let rule = dir.join("typo.yml");
+    std::fs::write(&rule, BROKEN).unwrap();
+    let path = rule.display().to_string();
+    let o = run(&["--color", "always", "check", &path]);
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(&format!(
+            "{path}:5:16: \u{1b}[31merror[E302]\u{1b}[0m: unknown modifier `contians`\n"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("  |                \u{1b}[31m^^^^^^^^ not a Sigma modifier\u{1b}[0m\n"),
+        "{out}"
+    );
+    // Not a terminal, no flag: plain.
+    assert!(stdout(&run(&["check", &path])).starts_with(&format!("{path}:5:16: error[E302]: ")));
+    let alerts = run(&[
+        "--color", "always", "run", "--rules", RDP, "--format", "text", EVENTS,
+    ]);
+    assert!(
+        stdout(&alerts).starts_with("2024-05-01T10:07:00Z \u{1b}[31m[high]\u{1b}[0m RDP logon from a public address (rdp_public) event="),
+        "{}",
+        stdout(&alerts)
+    );
+}
+
+/// The bundled brute-force chain, through the binary: the alert of
+/// `brute_force_then_logon_success` carries the five failures and the success.
+#[test]
+fn a_chained_alert_carries_the_events_behind_it() {
+    let dir = tmp_dir("chain");
+    let events = dir.join("chain.jsonl");
+    let mut lines: Vec<String> = (0..5)
+        .map(|m| format!(r#"{{"timestamp":"2024-05-01T10:0{m}:00Z","action":"failed","user":"CORP\\bob","hostname":"DC01"}}"#))
+        .collect();
+    lines.push(r#"{"timestamp":"2024-05-01T10:06:00Z","action":"remote","user":"CORP\\bob","hostname":"DC01"}"#.to_string());
+    std::fs::write(&events, lines.join("\n") + "\n").unwrap();
+    let o = run(&["run", events.to_str().unwrap()]);
+    let alert: serde_json::Value = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|a| a["rule"]["name"] == "brute_force_then_logon_success")
+        .expect("the chain fires");
+    let got: Vec<String> = alert["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(got, lines);
+    let text = run(&["run", "--format", "text", events.to_str().unwrap()]);
+    let line = stdout(&text)
+        .lines()
+        .find(|l| l.contains("(brute_force_then_logon_success)"))
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        line,
+        format!(
+            "2024-05-01T10:06:00Z [high] Brute Force Followed by a Successful Logon (brute_force_then_logon_success) group[user=CORP\\bob] value=2 events=6 event={}",
+            lines[5]
+        )
+    );
+}

@@ -5,10 +5,9 @@ use super::args::ExplainArgs;
 use super::{EXIT_ERROR, RuleSources};
 use crate::compile::{RuleRef, RuleSet};
 use crate::event::Record;
-use crate::report::Paint;
 use crate::source::{Adapter, Format};
 
-pub fn explain(a: &ExplainArgs, paint: Paint) -> u8 {
+pub fn explain(a: &ExplainArgs) -> u8 {
     let set = match RuleSources::compile(&a.rules) {
         Ok(s) => s,
         Err(c) => return c,
@@ -28,7 +27,7 @@ pub fn explain(a: &ExplainArgs, paint: Paint) -> u8 {
     };
     match result {
         Ok(e) => {
-            print!("{}", e.render(paint));
+            print!("{}", e.render(super::paint_stdout()));
             0
         }
         Err(m) => {

@@ -46,7 +46,7 @@ mod run;
 
 use crate::compile::{Options, RuleSet, RuleSetBuilder};
 use crate::diag::Diagnostics;
-use crate::report::render;
+use crate::report::render_painted;
 use args::{Cli, Command};
 use clap::Parser;
 use std::path::PathBuf;
@@ -72,9 +72,23 @@ pub fn duration_arg(flag: &str, text: &str, min: i64) -> Result<std::time::Durat
     }
 }
 
+/// `--color`, set once when the arguments are read.
+static COLOR: std::sync::OnceLock<args::ColorChoice> = std::sync::OnceLock::new();
+
+/// Colour for what goes to stdout.
+pub fn paint_stdout() -> crate::report::Paint {
+    paint(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+}
+
+/// Colour for what goes to stderr (diagnostics).
+pub fn paint_stderr() -> crate::report::Paint {
+    paint(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+}
+
 /// Colour for a stream: `always`, `never`, or on a terminal unless `NO_COLOR` is set
 /// (to anything but the empty string, as no-color.org asks).
-fn paint(choice: args::ColorChoice, stream_is_tty: bool) -> crate::report::Paint {
+fn paint(stream_is_tty: bool) -> crate::report::Paint {
+    let choice = COLOR.get().copied().unwrap_or(args::ColorChoice::Auto);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     match choice {
         args::ColorChoice::Always => crate::report::Paint::on(),
@@ -101,13 +115,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { 0 });
         }
     };
-    let paint = |stream_is_tty: bool| paint(cli.color, stream_is_tty);
-    let stdout_tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let _ = COLOR.set(cli.color);
     let code = match cli.command {
         Command::Run(a) => run::run(&a),
-        Command::Test(a) => test(&a, paint(stdout_tty)),
+        Command::Test(a) => test(&a),
         Command::Check(a) => check(&a),
-        Command::Explain(a) => explain::explain(&a, paint(stdout_tty)),
+        Command::Explain(a) => explain::explain(&a),
         Command::Normalize(a) => normalize::normalize(&a),
         Command::Rules(a) => rules::rules(&a),
         Command::Completions(a) => rules::completions(&a),
@@ -216,12 +229,17 @@ impl RuleSources {
 }
 
 fn print_diagnostics(d: &Diagnostics, texts: &[(String, String)], to_stderr: bool) {
+    let paint = if to_stderr {
+        paint_stderr()
+    } else {
+        paint_stdout()
+    };
     for diag in d.iter() {
         let text = texts
             .iter()
             .find(|(p, _)| *p == diag.path)
             .map(|(_, t)| t.as_str());
-        let s = render(diag, text);
+        let s = render_painted(diag, text, paint);
         if to_stderr {
             eprint!("{s}");
         } else {
@@ -230,7 +248,8 @@ fn print_diagnostics(d: &Diagnostics, texts: &[(String, String)], to_stderr: boo
     }
 }
 
-fn test(a: &args::TestArgs, paint: crate::report::Paint) -> u8 {
+fn test(a: &args::TestArgs) -> u8 {
+    let paint = paint_stdout();
     let sources = match RuleSources::load_with(&a.rules, &a.paths) {
         Ok(s) => s,
         Err(c) => return c,

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 struct Output<W: Write> {
     out: W,
     format: crate::alert::Format,
+    /// Colour of text alerts (`--color`, stdout a terminal).
+    paint: crate::report::Paint,
     line_flush: bool,
     error: Option<std::io::Error>,
 }
@@ -26,7 +28,7 @@ impl<W: Write> AlertSink for Output<W> {
         if self.error.is_some() {
             return;
         }
-        let line = self.format.render(&alert);
+        let line = self.format.render_painted(&alert, self.paint);
         let r = writeln!(self.out, "{line}").and_then(|()| {
             if self.line_flush {
                 self.out.flush()
@@ -97,6 +99,7 @@ pub fn run(a: &RunArgs) -> u8 {
     let mut sink = Output {
         out: BufWriter::new(stdout.lock()),
         format: a.engine.format.into(),
+        paint: super::paint_stdout(),
         // A live input's alerts go out as they are written (a pipeline stage downstream
         // sees them at once); files are read as fast as they can be, so their alerts go out
         // in buffer-sized writes, not a system call per alert.
