@@ -114,17 +114,30 @@ pub enum TimePart {
 }
 
 impl TimePart {
+    /// Every part with its modifier name.
+    const NAMES: [(TimePart, &'static str); 6] = [
+        (TimePart::Minute, "minute"),
+        (TimePart::Hour, "hour"),
+        (TimePart::Day, "day"),
+        (TimePart::Week, "week"),
+        (TimePart::Month, "month"),
+        (TimePart::Year, "year"),
+    ];
+
     /// The part named by a modifier, if it is one.
     pub fn from_modifier(name: &str) -> Option<TimePart> {
-        Some(match name {
-            "minute" => TimePart::Minute,
-            "hour" => TimePart::Hour,
-            "day" => TimePart::Day,
-            "week" => TimePart::Week,
-            "month" => TimePart::Month,
-            "year" => TimePart::Year,
-            _ => return None,
-        })
+        Self::NAMES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(p, _)| *p)
+    }
+
+    /// The modifier that names it (`hour`).
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(p, _)| *p == self)
+            .map_or("?", |(_, n)| n)
     }
 }
 

@@ -829,3 +829,12 @@ fn a_chained_alert_carries_the_events_behind_it() {
         )
     );
 }
+
+#[test]
+fn the_plan_of_a_correlation_reads_as_written() {
+    let o = run(&["explain", "three_failures", "--rules", BRUTE]);
+    assert_eq!(
+        stdout(&o),
+        "rule three_failures (three failures of one user in ten minutes)\n  file: tests/data/author/brute.yml\n  type: event_count\n  rules: [failed]\n  group-by: [user]\n  timespan: 10m\n  condition: value >= 3\n"
+    );
+}

@@ -271,7 +271,15 @@ fn test(a: &args::TestArgs) -> u8 {
             None => println!("{head}{}", paint.green("ok")),
             Some(f) => {
                 failed += 1;
-                println!("{head}{}\n{f}", paint.red("FAILED"));
+                // Where the test is, then each expectation that failed.
+                println!(
+                    "{head}{}\n  {}:{}:{}: this test",
+                    paint.red("FAILED"),
+                    o.path,
+                    o.span.line,
+                    o.span.col + 1
+                );
+                println!("{f}");
             }
         }
     }

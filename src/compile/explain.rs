@@ -50,7 +50,7 @@ pub(super) fn explain(set: &RuleSet, rule: RuleRef) -> String {
                 .collect();
             let _ = writeln!(out, "  group-by: [{}]", groups.join(", "));
             if let Some(t) = c.def.timespan {
-                let _ = writeln!(out, "  timespan: {}s", t / 1_000_000_000);
+                let _ = writeln!(out, "  timespan: {}", crate::time::format_duration(t));
             }
             for (what, refs) in [
                 ("expected", &c.expected),
@@ -134,16 +134,22 @@ fn describe(set: &RuleSet, t: &Test) -> String {
         },
         Test::Cidr(n) => format!("cidr {} /{}", if n.v4 { "ipv4" } else { "ipv6" }, n.prefix),
         Test::Compare(op, n) => format!("number {} {n}", op.symbol()),
-        Test::TimePart(p, op, n) => format!("{p:?} of timestamp {} {n}", op.symbol()),
+        Test::TimePart(p, op, n) => format!("{} of timestamp {} {n}", p.name(), op.symbol()),
         Test::FieldRef {
             slot,
             position,
             cased,
         } => {
+            let how = match position {
+                crate::rule::Position::Whole => "equals",
+                crate::rule::Position::Contains => "contains",
+                crate::rule::Position::Start => "starts with",
+                crate::rule::Position::End => "ends with",
+            };
             format!(
-                "field `{}` ({position:?}{})",
+                "{how} field `{}`{}",
                 set.fields.path(*slot).name,
-                if *cased { ", cased" } else { "" }
+                if *cased { " (cased)" } else { "" }
             )
         }
     }
