@@ -7,6 +7,7 @@ mod cli;
 mod cluster;
 mod common;
 mod conformance;
+mod folders;
 mod fuzz_regressions;
 mod hostile;
 mod layout;

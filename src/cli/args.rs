@@ -226,10 +226,37 @@ pub struct RunArgs {
     /// January turn moves to the next year.
     #[arg(long, value_name = "YYYY")]
     pub year: Option<i64>,
-    /// Event files: session JSON lines, Windows JSON, .evtx, syslog (see --input-format).
-    /// None or "-" reads stdin.
+    /// Memory for sorting several files into one event-time stream before sorted runs
+    /// are written to the temporary folder (TMPDIR): bytes, or with K, M or G.
+    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
+    pub sort_memory: usize,
+    /// Event files or directories (read recursively): session JSON lines, Windows JSON,
+    /// .evtx, syslog (see --input-format). Several files are one stream in event-time
+    /// order. None or "-" reads stdin.
     #[arg(value_name = "EVENTS")]
     pub events: Vec<PathBuf>,
+}
+
+/// `512M`, `2G`, `64K` or a number of bytes.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size such as 512M"))?;
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(format!("`{s}` is not a size such as 512M")),
+    };
+    n.checked_mul(1 << shift)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{s}` is not a size such as 512M"))
 }
 
 /// Options of the engine and its output, shared by `run` and `cluster`.

@@ -37,7 +37,9 @@ mod args;
 #[cfg(feature = "cluster")]
 mod cluster;
 mod explain;
+mod files;
 mod input;
+mod merge;
 mod normalize;
 mod parallel;
 mod reports;

@@ -80,14 +80,16 @@ pub fn run(a: &RunArgs) -> u8 {
         Ok(s) => s,
         Err(c) => return c,
     };
-    let inputs: Vec<Option<PathBuf>> = if a.events.is_empty() {
-        vec![None]
-    } else {
-        a.events
-            .iter()
-            .map(|p| (p.as_os_str() != "-").then(|| p.clone()))
-            .collect()
+    let expanded = match super::files::expand(&a.events) {
+        Ok(e) => e,
+        Err(m) => {
+            eprintln!("error: {m}");
+            return EXIT_ERROR;
+        }
     };
+    report_skipped_files(&expanded.skipped);
+    let merged = expanded.had_directory || expanded.inputs.len() > 1;
+    let inputs = expanded.inputs;
     // Live input (stdin not redirected from a file) and state runs read on a thread, so
     // that held alerts are written when the input goes quiet and signals are handled.
     let live = inputs.iter().any(|i| match i {
@@ -131,7 +133,7 @@ pub fn run(a: &RunArgs) -> u8 {
             engine: &mut engine,
             sink: &mut sink,
         };
-        let mut status = read_all(a, &set, inputs, live, threads, &mut runner);
+        let mut status = read_all(a, &set, inputs, live, merged, threads, &mut runner);
         let skipped = runner.adapter.accounting().skipped.clone();
         let stats = match end_of_input(a, &mut engine, &mut sink) {
             Ok(stats) => stats,
@@ -160,11 +162,13 @@ pub fn run(a: &RunArgs) -> u8 {
 /// Reads every input through the runner: on a reader thread for live input and state
 /// runs, on worker threads for session JSON with `--threads` above 1, else in place.
 /// Returns the exit status contribution of the inputs.
+#[allow(clippy::too_many_arguments)]
 fn read_all(
     a: &RunArgs,
     set: &crate::compile::RuleSet,
     inputs: Vec<Option<PathBuf>>,
     live: bool,
+    merged: bool,
     threads: usize,
     runner: &mut Runner<'_, '_, impl Write>,
 ) -> u8 {
@@ -172,6 +176,19 @@ fn read_all(
     let max_line = a.engine.max_line_bytes;
     if a.state.is_some() || live {
         return read_threaded(inputs, format, max_line, runner, a.state.is_some(), live);
+    }
+    // Several files (no stdin among them): one stream in event-time order.
+    let files: Option<Vec<PathBuf>> = inputs.iter().cloned().collect();
+    if let (true, Some(files)) = (merged, files) {
+        let tmp = std::env::temp_dir();
+        return super::merge::read(
+            &files,
+            format,
+            max_line,
+            a.sort_memory,
+            &tmp,
+            &mut |n, p, i| runner.handle(n, p, i),
+        );
     }
     if threads > 1 && parallel_reading(a, format, live) {
         return super::parallel::read(set, inputs, format, max_line, threads, &mut |data, e| {
@@ -191,6 +208,26 @@ fn read_all(
         }
     }
     status
+}
+
+/// Says on stderr which files of the input directories were left out, by reason.
+fn report_skipped_files(skipped: &[(PathBuf, &'static str)]) {
+    for why in ["hidden", "unknown kind"] {
+        let these: Vec<String> = skipped
+            .iter()
+            .filter(|(_, w)| *w == why)
+            .map(|(p, _)| p.display().to_string())
+            .collect();
+        if these.is_empty() {
+            continue;
+        }
+        let shown = these.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        let more = if these.len() > 3 { ", …" } else { "" };
+        eprintln!(
+            "skipped {} file(s) of the input folders ({why}): {shown}{more}",
+            these.len()
+        );
+    }
 }
 
 /// Whether the input is read (and correlated) on worker threads when `--threads` allows:
