@@ -28,13 +28,134 @@ pub struct Alert {
     pub anchor_timestamp: Option<Timestamp>,
     /// Absence alerts flushed at end of input.
     pub incomplete: bool,
-    /// The contributing events, as JSON text.
+    /// The contributing events, as JSON text. An event read with an [`Origin`] carries it
+    /// under a key of its own at its end (see [`Alert::event_texts`] and
+    /// [`Alert::origins`]); the JSON output writes the origins apart, as `origins`.
     pub events: Vec<Arc<str>>,
 }
 
-impl Alert {
-    /// The alert as one line of JSON (no trailing newline).
+/// Where an event came from: its file, and its line (or EVTX record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The file as it was named (a folder's files with the folder's path).
+    pub file: Arc<str>,
+    /// Line number (from 1) of a text file, or record number of an EVTX file.
+    pub at: OriginPlace,
+}
+
+/// A place in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OriginPlace {
+    /// A line, from 1.
+    Line(u64),
+    /// An EVTX record (`EventRecordID`).
+    Record(u64),
+}
+
+/// The key an origin is carried under inside an event's text: it starts with a NUL, which
+/// no field of an input event starts with (JSON would have to write it escaped, and no
+/// source does), so it never meets a rule's field or the output.
+const ORIGIN_KEY: &str = ",\"\\u0000origin\":";
+
+impl Origin {
+    /// `{"file":"…","line":N}` (or `"record":N`).
     pub fn to_json(&self) -> String {
+        let mut s = String::new();
+        self.write_json(&mut s);
+        s
+    }
+
+    /// [`Origin::to_json`] appended to `out` (a name with nothing to escape is copied as it
+    /// is: this runs for every event that raises an alert).
+    fn write_json(&self, out: &mut String) {
+        let (k, n) = match self.at {
+            OriginPlace::Line(n) => ("line", n),
+            OriginPlace::Record(n) => ("record", n),
+        };
+        out.push_str("{\"file\":");
+        if self.file.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            out.push_str(&json_str(&self.file));
+        } else {
+            out.push('"');
+            out.push_str(&self.file);
+            out.push('"');
+        }
+        let _ = write!(out, ",\"{k}\":{n}}}");
+    }
+
+    /// `file:line` (or `file#record`), for text output.
+    pub fn to_text(&self) -> String {
+        match self.at {
+            OriginPlace::Line(n) => format!("{}:{n}", self.file),
+            OriginPlace::Record(n) => format!("{}#{n}", self.file),
+        }
+    }
+
+    /// The event text `text` (a JSON object) carrying this origin at its end.
+    pub fn embed(&self, text: &str) -> Arc<str> {
+        self.embed_with(text, &mut String::new())
+    }
+
+    /// [`Origin::embed`] built in `buf` (cleared first; reused by the engine).
+    pub(crate) fn embed_with(&self, text: &str, buf: &mut String) -> Arc<str> {
+        let body = text.trim_end();
+        let Some(open) = body.strip_suffix('}') else {
+            return Arc::from(text);
+        };
+        buf.clear();
+        buf.push_str(open);
+        // `{}` has no member to follow.
+        if open.trim_end().ends_with('{') {
+            buf.push_str(&ORIGIN_KEY[1..]);
+        } else {
+            buf.push_str(ORIGIN_KEY);
+        }
+        self.write_json(buf);
+        buf.push('}');
+        Arc::from(buf.as_str())
+    }
+}
+
+/// An event text as (the event without its closing `}`, the origin's JSON) when it carries
+/// an origin, else (the text, `None`).
+fn origin_parts(text: &str) -> (&str, Option<&str>) {
+    // A carried origin is the last member: the text ends with its object and the event's.
+    let found = if text.ends_with("}}") {
+        text.rfind(&ORIGIN_KEY[1..])
+    } else {
+        None
+    };
+    let Some(at) = found else {
+        return (text, None);
+    };
+    let origin = &text[at + ORIGIN_KEY.len() - 1..text.len() - 1];
+    let before = &text[..at];
+    // Drop the comma that joined it, or keep `{` alone for an empty event.
+    (before.strip_suffix(',').unwrap_or(before), Some(origin))
+}
+
+/// An event text split into the event as read and the JSON of its origin, if it carries one.
+pub fn split_origin(text: &str) -> (std::borrow::Cow<'_, str>, Option<&str>) {
+    match origin_parts(text) {
+        (event, None) => (std::borrow::Cow::Borrowed(event), None),
+        (open, origin) => (std::borrow::Cow::Owned(format!("{open}}}")), origin),
+    }
+}
+
+impl Alert {
+    /// The alert as one line of JSON (no trailing newline): DESIGN 4.1's object, the events
+    /// as they were read.
+    pub fn to_json(&self) -> String {
+        self.json(false)
+    }
+
+    /// [`Alert::to_json`] with `"origins"`: for each event, `{"file":…,"line":N}` (or
+    /// `"record":N`) or `null` when unknown; left out when no event's origin is known.
+    pub fn to_json_with_origins(&self) -> String {
+        self.json(true)
+    }
+
+    fn json(&self, with_origins: bool) -> String {
         let mut s = String::with_capacity(256);
         s.push_str("{\"rule\":{");
         let mut first = true;
@@ -78,14 +199,47 @@ impl Alert {
             s.push_str(",\"incomplete\":true");
         }
         s.push_str(",\"events\":[");
+        let mut origins: Vec<Option<&str>> = Vec::new();
         for (i, e) in self.events.iter().enumerate() {
             if i > 0 {
                 s.push(',');
             }
-            s.push_str(e);
+            let (event, origin) = origin_parts(e);
+            s.push_str(event);
+            if origin.is_some() {
+                s.push('}');
+            }
+            origins.push(origin);
         }
-        s.push_str("]}");
+        s.push(']');
+        if with_origins && origins.iter().any(Option::is_some) {
+            s.push_str(",\"origins\":[");
+            for (i, o) in origins.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                s.push_str(o.unwrap_or("null"));
+            }
+            s.push(']');
+        }
+        s.push('}');
         s
+    }
+
+    /// The events as they were read (without the origins they carry).
+    pub fn event_texts(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .map(|e| split_origin(e).0.into_owned())
+            .collect()
+    }
+
+    /// Where each event came from, when known.
+    pub fn origins(&self) -> Vec<Option<Origin>> {
+        self.events
+            .iter()
+            .map(|e| split_origin(e).1.and_then(parse_origin))
+            .collect()
     }
 
     /// The alert as one human-readable line.
@@ -134,10 +288,26 @@ impl Alert {
             let _ = write!(s, " events={}", self.events.len());
         }
         if let Some(e) = self.events.last() {
-            let _ = write!(s, " event={e}");
+            let (event, origin) = split_origin(e);
+            if let Some(o) = origin.and_then(parse_origin) {
+                let _ = write!(s, " at={}", o.to_text());
+            }
+            let _ = write!(s, " event={event}");
         }
         s
     }
+}
+
+/// An origin's JSON, as [`Origin::to_json`] writes it.
+fn parse_origin(json: &str) -> Option<Origin> {
+    let v: Value = serde_json::from_str(json).ok()?;
+    let file: Arc<str> = Arc::from(v.get("file")?.as_str()?);
+    let at = match (v.get("line"), v.get("record")) {
+        (Some(n), _) => OriginPlace::Line(n.as_u64()?),
+        (_, Some(n)) => OriginPlace::Record(n.as_u64()?),
+        _ => return None,
+    };
+    Some(Origin { file, at })
 }
 
 /// A value in text output: a string as it is, anything else as JSON.
@@ -164,6 +334,8 @@ pub enum Format {
     /// One JSON object per line (docs/semantics.md §4.1).
     #[default]
     Jsonl,
+    /// [`Format::Jsonl`] with each alert's `origins` ([`Alert::to_json_with_origins`]).
+    JsonlWithOrigins,
     /// One human-readable line.
     Text,
 }
@@ -178,6 +350,7 @@ impl Format {
     pub fn render_painted(self, alert: &Alert, paint: Paint) -> String {
         match self {
             Format::Jsonl => alert.to_json(),
+            Format::JsonlWithOrigins => alert.to_json_with_origins(),
             Format::Text => alert.to_text_painted(paint),
         }
     }
@@ -337,6 +510,76 @@ mod tests {
             a.to_text(),
             r#"2024-05-01T10:00:00Z [high] T "q" (r) event={"a":1}"#
         );
+    }
+
+    #[test]
+    fn an_origin_rides_at_the_end_of_an_event_and_comes_off_whole() {
+        let o = Origin {
+            file: Arc::from("logs/a \"b\".jsonl"),
+            at: OriginPlace::Line(7),
+        };
+        for event in [r#"{"a":1,"b":{"c":[1,2]}}"#, "{}", "{ }", r#"{"x":"}"}  "#] {
+            let carried = o.embed(event);
+            let v: Value = serde_json::from_str(&carried).expect("still one JSON object");
+            assert_eq!(v["\u{0}origin"]["line"], 7);
+            let (back, origin) = split_origin(&carried);
+            let want: Value = serde_json::from_str(event).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Value>(&back).unwrap(),
+                want,
+                "{event}"
+            );
+            assert_eq!(origin.and_then(parse_origin), Some(o.clone()));
+        }
+        // An event that carries none comes back as it is.
+        assert_eq!(
+            split_origin(r#"{"a":1}"#),
+            (std::borrow::Cow::Borrowed(r#"{"a":1}"#), None)
+        );
+        let r = Origin {
+            file: Arc::from("x.evtx"),
+            at: OriginPlace::Record(42),
+        };
+        assert_eq!(
+            (r.to_json(), r.to_text()),
+            (
+                r#"{"file":"x.evtx","record":42}"#.to_string(),
+                "x.evtx#42".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn json_has_origins_only_when_asked() {
+        let o = Origin {
+            file: Arc::from("a.jsonl"),
+            at: OriginPlace::Line(3),
+        };
+        let a = Alert {
+            rule: Arc::new(RuleMeta {
+                name: Some("r".into()),
+                title: "T".into(),
+                ..Default::default()
+            }),
+            rule_type: "detection",
+            timestamp: None,
+            group: None,
+            value: None,
+            values: None,
+            anchor_timestamp: None,
+            incomplete: false,
+            events: vec![o.embed(r#"{"a":1}"#), Arc::from(r#"{"b":2}"#)],
+        };
+        assert_eq!(
+            a.to_json(),
+            r#"{"rule":{"name":"r","title":"T","type":"detection"},"timestamp":null,"events":[{"a":1},{"b":2}]}"#
+        );
+        assert_eq!(
+            a.to_json_with_origins(),
+            r#"{"rule":{"name":"r","title":"T","type":"detection"},"timestamp":null,"events":[{"a":1},{"b":2}],"origins":[{"file":"a.jsonl","line":3},null]}"#
+        );
+        assert_eq!(a.event_texts(), [r#"{"a":1}"#, r#"{"b":2}"#]);
+        assert_eq!(a.origins(), [Some(o), None]);
     }
 
     #[test]

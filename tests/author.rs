@@ -785,7 +785,7 @@ fn diagnostics_and_text_alerts_are_coloured_when_asked() {
         "--color", "always", "run", "--rules", RDP, "--format", "text", EVENTS,
     ]);
     assert!(
-        stdout(&alerts).starts_with("2024-05-01T10:07:00Z \u{1b}[31m[high]\u{1b}[0m RDP logon from a public address (rdp_public) event="),
+        stdout(&alerts).starts_with("2024-05-01T10:07:00Z \u{1b}[31m[high]\u{1b}[0m RDP logon from a public address (rdp_public) at=tests/data/author/events.jsonl:8 event="),
         "{}",
         stdout(&alerts)
     );
@@ -824,7 +824,8 @@ fn a_chained_alert_carries_the_events_behind_it() {
     assert_eq!(
         line,
         format!(
-            "2024-05-01T10:06:00Z [high] Brute Force Followed by a Successful Logon (brute_force_then_logon_success) group[user=CORP\\bob] value=2 events=6 event={}",
+            "2024-05-01T10:06:00Z [high] Brute Force Followed by a Successful Logon (brute_force_then_logon_success) group[user=CORP\\bob] value=2 events=6 at={}:6 event={}",
+            events.display(),
             lines[5]
         )
     );

@@ -282,6 +282,10 @@ pub struct EngineArgs {
     /// Alert output format.
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: OutputFormat,
+    /// JSON alerts also say where each event came from: `"origins": [{"file": …, "line":
+    /// N}, …]` in step with `events` (`"record": N` for EVTX). Text output always shows it.
+    #[arg(long)]
+    pub origins: bool,
     /// Most groups one correlation keeps; the least recently used group is evicted (counted).
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_groups: usize,
@@ -294,6 +298,14 @@ pub struct EngineArgs {
 }
 
 impl EngineArgs {
+    /// How alerts are written (`--format`, `--origins`).
+    pub fn alert_format(&self) -> crate::alert::Format {
+        match (self.format, self.origins) {
+            (OutputFormat::Jsonl, true) => crate::alert::Format::JsonlWithOrigins,
+            (f, _) => f.into(),
+        }
+    }
+
     /// The engine settings, or a usage error (reported on stderr).
     pub fn settings(&self) -> Result<crate::engine::Settings, u8> {
         let fail = |m: String| {

@@ -51,7 +51,7 @@ fn job_of(a: &ClusterArgs) -> Result<(Job, Box<dyn std::io::Write + Send>), u8> 
         set,
         settings,
         format: Format::from(a.engine.input_format),
-        output: a.engine.format.into(),
+        output: a.engine.alert_format(),
         spec,
         max_line: a.engine.max_line_bytes,
         topology,

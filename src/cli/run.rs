@@ -100,7 +100,7 @@ pub fn run(a: &RunArgs) -> u8 {
     let stdout = std::io::stdout();
     let mut sink = Output {
         out: BufWriter::new(stdout.lock()),
-        format: a.engine.format.into(),
+        format: a.engine.alert_format(),
         paint: super::paint_stdout(),
         // A live input's alerts go out as they are written (a pipeline stage downstream
         // sees them at once); files are read as fast as they can be, so their alerts go out
@@ -132,6 +132,7 @@ pub fn run(a: &RunArgs) -> u8 {
             adapter: Adapter::new(format, a.year),
             engine: &mut engine,
             sink: &mut sink,
+            file: None,
         };
         let mut status = read_all(a, &set, inputs, live, merged, threads, &mut runner);
         let skipped = runner.adapter.accounting().skipped.clone();
@@ -281,13 +282,32 @@ struct Runner<'e, 'r, W: Write> {
     adapter: Adapter,
     engine: &'e mut Engine<'r>,
     sink: &'e mut Output<W>,
+    /// The name of the input being read, shared by its records' origins.
+    file: Option<Arc<str>>,
 }
 
 impl<W: Write> Runner<'_, '_, W> {
+    /// Tells the engine where the next record comes from.
+    fn locate(&mut self, name: &str, place: Place) {
+        if self.file.as_deref() != Some(name) {
+            self.file = Some(Arc::from(name));
+        }
+        let at = match place {
+            Place::Line(n) => Some(crate::alert::OriginPlace::Line(n)),
+            Place::Record(n) => Some(crate::alert::OriginPlace::Record(n)),
+            Place::Position(_) => None,
+        };
+        let origin = at
+            .zip(self.file.clone())
+            .map(|(at, file)| crate::alert::Origin { file, at });
+        self.engine.set_origin(origin);
+    }
+
     /// A record from the parallel reader: a line already matched by a worker goes to the
     /// engine without being read again; anything else as in [`Runner::handle`].
     fn handle_entry(&mut self, data: &[u8], e: super::parallel::Entry) -> bool {
         use super::parallel::Owned;
+        self.locate(&e.name, e.place);
         match (e.owned, e.detected) {
             (Owned::Line(range), Some(d)) => {
                 let bytes = &data[range];
@@ -306,6 +326,7 @@ impl<W: Write> Runner<'_, '_, W> {
     /// Processes one record; reports invalid ones. Returns false when output failed and
     /// reading should stop.
     fn handle(&mut self, name: &str, place: Place, item: Item<'_>) -> bool {
+        self.locate(name, place);
         let fed = match item {
             Item::Line(bytes) => feed_line(self.engine, &mut self.adapter, bytes, self.sink),
             item => {

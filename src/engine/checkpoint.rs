@@ -35,6 +35,9 @@ struct Checkpoint {
     /// and session events with a Windows `raw`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     buffer_views: Vec<(u64, View)>,
+    /// Where the buffered records came from (by `seq`), when known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    buffer_origins: Vec<(u64, crate::alert::Origin)>,
     correlator: CorrelatorSnapshot,
     /// Alerts held for ordering (all at `held_at`), written by the next segment.
     held_at: Option<Timestamp>,
@@ -99,6 +102,12 @@ impl Engine<'_> {
             .map(|Reverse(b)| (b.seq, b.view))
             .collect();
         buffer_views.sort_unstable_by_key(|v| v.0);
+        let mut buffer_origins: Vec<(u64, crate::alert::Origin)> = self
+            .buffer
+            .iter()
+            .filter_map(|Reverse(b)| b.origin.clone().map(|o| (b.seq, o)))
+            .collect();
+        buffer_origins.sort_unstable_by_key(|v| v.0);
         let cp = Checkpoint {
             format: FORMAT.to_string(),
             version: VERSION,
@@ -107,6 +116,7 @@ impl Engine<'_> {
             seq: self.seq,
             buffer,
             buffer_views,
+            buffer_origins,
             correlator: self.correlator.snapshot(self.set),
             // Held alerts are those of the latest time processed: all at one time.
             held_at: self.held.iter().map(|(o, _)| o.time()).next(),
@@ -187,6 +197,8 @@ impl Engine<'_> {
         self.max_seen = cp.max_seen;
         self.seq = cp.seq;
         let views: ahash::AHashMap<u64, View> = cp.buffer_views.into_iter().collect();
+        let mut origins: ahash::AHashMap<u64, crate::alert::Origin> =
+            cp.buffer_origins.into_iter().collect();
         self.buffer = cp
             .buffer
             .into_iter()
@@ -196,6 +208,7 @@ impl Engine<'_> {
                     seq,
                     view: views.get(&seq).copied().unwrap_or_default(),
                     text: Arc::from(text),
+                    origin: origins.remove(&seq),
                 })
             })
             .collect();

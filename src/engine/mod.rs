@@ -19,7 +19,7 @@ pub use checkpoint::StateError;
 pub(crate) use export::{CorrRecord, Exports};
 pub use stats::Stats;
 
-use crate::alert::{Alert, AlertOrder, AlertSink, Emitted};
+use crate::alert::{Alert, AlertOrder, AlertSink, Emitted, Origin};
 use crate::compile::RuleSet;
 use crate::correlate::row::Row;
 use crate::correlate::{Correlator, Input, Limits};
@@ -52,6 +52,7 @@ struct Buffered {
     seq: u64,
     view: View,
     text: Arc<str>,
+    origin: Option<Origin>,
 }
 
 impl PartialEq for Buffered {
@@ -106,6 +107,12 @@ pub struct Engine<'r> {
     /// The correlation fields of the next event to consume, read by a [`detector::Detector`]
     /// (`process_detected`).
     prefilled: Option<Box<Row>>,
+    /// Where the next record comes from ([`Engine::set_origin`]).
+    origin: Option<Origin>,
+    /// Where the record being processed came from (its alerts' events carry it).
+    active_origin: Option<Origin>,
+    /// Reused to build an event text with its origin.
+    origin_buf: String,
 }
 
 impl<'r> Engine<'r> {
@@ -136,6 +143,9 @@ impl<'r> Engine<'r> {
             last_in_order: None,
             shards: None,
             prefilled: None,
+            origin: None,
+            active_origin: None,
+            origin_buf: String::new(),
         }
     }
 
@@ -177,6 +187,12 @@ impl<'r> Engine<'r> {
     /// engine's own correlator, not shards).
     pub(crate) fn describe_groups(&self, ci: u32) -> Vec<crate::correlate::GroupView> {
         self.correlator.describe(self.set, ci)
+    }
+
+    /// Says where the records given next come from (a file and line, or EVTX record):
+    /// their alerts' events carry it ([`Alert::origins`]). `None`: unknown (the default).
+    pub fn set_origin(&mut self, origin: Option<Origin>) {
+        self.origin = origin;
     }
 
     /// The counters so far.
@@ -308,6 +324,7 @@ impl<'r> Engine<'r> {
             self.set.event_slots.timestamp
         };
         let ts = self.projector.fields(text).timestamp(time_slot);
+        self.active_origin.clone_from(&self.origin);
         let Some(ts) = ts else {
             self.stats.no_timestamp += 1;
             self.detect_only(text, view, None, seq, sink);
@@ -330,6 +347,7 @@ impl<'r> Engine<'r> {
                 seq,
                 view,
                 text: Arc::from(text),
+                origin: self.origin.clone(),
             }));
             let w = self.watermark().unwrap_or(ts);
             self.release(w, sink);
@@ -344,6 +362,7 @@ impl<'r> Engine<'r> {
                 break;
             };
             self.fire_deadlines_before(b.ts, sink);
+            self.active_origin = b.origin;
             self.in_order(&b.text, false, b.view, b.ts, b.seq, sink);
         }
         self.fire_deadlines_before(w, sink);
@@ -436,7 +455,10 @@ impl<'r> Engine<'r> {
         if self.matched.is_empty() {
             return;
         }
-        let shared: Arc<str> = Arc::from(text);
+        let shared: Arc<str> = match &self.active_origin {
+            Some(o) => o.embed_with(text, &mut self.origin_buf),
+            None => Arc::from(text),
+        };
         self.detection_alerts(ts, &shared, seq, step);
         // Late events and events without a time run detection rules only (S3).
         let Some(ts) = ts.filter(|_| self.correlating) else {

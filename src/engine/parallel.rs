@@ -36,6 +36,7 @@ impl Engine<'_> {
         self.stats.events += 1;
         self.seq += 1;
         let seq = self.seq;
+        self.active_origin.clone_from(&self.origin);
         let in_order = ts.filter(|t| self.watermark().is_none_or(|w| *t >= w));
         match (ts, in_order) {
             (None, _) => self.stats.no_timestamp += 1,
