@@ -73,7 +73,11 @@ impl Origin {
             OriginPlace::Record(n) => ("record", n),
         };
         out.push_str("{\"file\":");
-        if self.file.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        if self
+            .file
+            .bytes()
+            .any(|b| b == b'"' || b == b'\\' || b < 0x20)
+        {
             out.push_str(&json_str(&self.file));
         } else {
             out.push('"');

@@ -181,7 +181,7 @@ fn auth_log_events() {
         run.event(3),
         json!({
             "timestamp": "2023-12-31T23:02:11Z", "action": "remote", "hostname": "bastion",
-            "user": "alice", "logon_id": "20133", "src_ip": "203.0.113.7", "src_port": 50022,
+            "user": "alice", "user_name": "alice", "user_domain": null, "logon_id": "20133", "src_ip": "203.0.113.7", "src_port": 50022,
             "src_host": null, "login_type": "remote", "source": "syslog",
             "raw": raw("bastion", "sshd", Some(20133),
                 "Accepted publickey for alice from 203.0.113.7 port 50022 ssh2: ED25519 SHA256:5sQ9cYb0mPq2v1TQw6Zr4Jm8kLx3Hn7uVd1eRf0gAa4",
@@ -193,7 +193,7 @@ fn auth_log_events() {
         run.event(14),
         json!({
             "timestamp": "2023-12-31T23:40:05Z", "action": "failed", "hostname": "bastion",
-            "user": null, "logon_id": "20240", "src_ip": "198.51.100.23", "src_port": null,
+            "user": null, "user_name": null, "user_domain": null, "logon_id": "20240", "src_ip": "198.51.100.23", "src_port": null,
             "src_host": null, "login_type": "remote", "source": "syslog",
             "raw": raw("bastion", "sshd", Some(20240),
                 "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=198.51.100.23",
@@ -205,7 +205,7 @@ fn auth_log_events() {
         run.event(19),
         json!({
             "timestamp": "2023-12-31T23:51:40Z", "action": "failed", "hostname": "bastion",
-            "user": "root", "logon_id": "20260", "src_ip": "198.51.100.23", "src_port": 41300,
+            "user": "root", "user_name": "root", "user_domain": null, "logon_id": "20260", "src_ip": "198.51.100.23", "src_port": 41300,
             "src_host": null, "login_type": "remote", "source": "syslog",
             "raw": raw("bastion", "sshd", Some(20260),
                 "message repeated 2 times: [ Failed password for root from 198.51.100.23 port 41300 ssh2]",
@@ -220,7 +220,7 @@ fn auth_log_events() {
         run.event(28),
         json!({
             "timestamp": "2023-12-31T23:59:59Z", "action": "failed", "hostname": "bastion",
-            "user": "root", "logon_id": "20302", "src_ip": "198.51.100.23", "src_port": 41388,
+            "user": "root", "user_name": "root", "user_domain": null, "logon_id": "20302", "src_ip": "198.51.100.23", "src_port": 41388,
             "src_host": null, "login_type": "remote", "source": "syslog",
             "raw": raw("bastion", "sshd", Some(20302),
                 "Failed password for root from 198.51.100.23 port 41388 ssh2", run.line(28)),
@@ -231,7 +231,7 @@ fn auth_log_events() {
         run.event(33),
         json!({
             "timestamp": "2024-01-01T00:03:12Z", "action": "logout", "hostname": "bastion",
-            "user": "alice", "logon_id": "41", "src_ip": null, "src_port": null,
+            "user": "alice", "user_name": "alice", "user_domain": null, "logon_id": "41", "src_ip": null, "src_port": null,
             "src_host": null, "login_type": null, "source": "syslog",
             "raw": raw("bastion", "systemd-logind", Some(612), "Removed session 41.", run.line(33)),
         })
@@ -241,7 +241,7 @@ fn auth_log_events() {
         run.event(36),
         json!({
             "timestamp": "2024-01-01T00:10:51Z", "action": "interactive", "hostname": "bastion",
-            "user": "dave", "logon_id": "2210", "src_ip": null, "src_port": null,
+            "user": "dave", "user_name": "dave", "user_domain": null, "logon_id": "2210", "src_ip": null, "src_port": null,
             "src_host": null, "login_type": "interactive", "source": "syslog",
             "raw": raw("bastion", "gdm-password", Some(2210),
                 "pam_unix(gdm-password:session): session opened for user dave(uid=1003) by (uid=0)",
@@ -334,7 +334,7 @@ fn secure_iso_events() {
         run.event(3),
         json!({
             "timestamp": "2024-05-01T08:00:00.123456Z", "action": "remote", "hostname": "db01",
-            "user": "bob", "logon_id": "4242", "src_ip": "192.0.2.44", "src_port": 53211,
+            "user": "bob", "user_name": "bob", "user_domain": null, "logon_id": "4242", "src_ip": "192.0.2.44", "src_port": 53211,
             "src_host": null, "login_type": "remote", "source": "syslog",
             "raw": raw("db01", "sshd-session", Some(4242),
                 "Accepted password for bob from 192.0.2.44 port 53211 ssh2", run.line(3)),
@@ -345,7 +345,7 @@ fn secure_iso_events() {
         run.event(11),
         json!({
             "timestamp": "2024-05-01T08:05:39.790Z", "action": "login", "hostname": "ws07",
-            "user": "erin", "logon_id": "7", "src_ip": null, "src_port": null,
+            "user": "erin", "user_name": "erin", "user_domain": null, "logon_id": "7", "src_ip": null, "src_port": null,
             "src_host": null, "login_type": null, "source": "syslog",
             "raw": raw("ws07.corp.example.com", "systemd-logind", Some(690),
                 "New session '7' of user 'erin' with class 'user' and type 'x11'.", run.line(11)),
@@ -355,7 +355,7 @@ fn secure_iso_events() {
         run.event(21),
         json!({
             "timestamp": "2024-05-01T08:31:09.411870Z", "action": "failed", "hostname": "db01",
-            "user": "git", "logon_id": "4501", "src_ip": "198.51.100.77", "src_port": 39120,
+            "user": "git", "user_name": "git", "user_domain": null, "logon_id": "4501", "src_ip": "198.51.100.77", "src_port": 39120,
             "src_host": null, "login_type": "remote", "source": "syslog",
             "raw": raw("db01", "sshd-session", Some(4501),
                 "message repeated 3 times: [ Failed publickey for invalid user git from 198.51.100.77 port 39120 ssh2: RSA SHA256:Yd0Qv7zBf2nW1kT9uLm4sPx6cHa3Ej8rGi5oNb2Dq0M]",
@@ -429,7 +429,7 @@ fn journal_counts_and_events() {
         run.event(1),
         json!({
             "timestamp": "2024-03-14T09:00:12.104221Z", "action": "remote", "hostname": "app02",
-            "user": "alice", "logon_id": "30511", "src_ip": "192.0.2.15", "src_port": 48812,
+            "user": "alice", "user_name": "alice", "user_domain": null, "logon_id": "30511", "src_ip": "192.0.2.15", "src_port": 48812,
             "src_host": null, "login_type": "remote", "source": "journald", "raw": record(1),
         })
     );
@@ -438,7 +438,7 @@ fn journal_counts_and_events() {
         run.event(6),
         json!({
             "timestamp": "2024-03-14T09:05:01.771305Z", "action": "failed", "hostname": "app02",
-            "user": "ren\u{fffd}", "logon_id": "30620", "src_ip": "198.51.100.9", "src_port": 52230,
+            "user": "ren\u{fffd}", "user_name": "ren\u{fffd}", "user_domain": null, "logon_id": "30620", "src_ip": "198.51.100.9", "src_port": 52230,
             "src_host": null, "login_type": "remote", "source": "journald", "raw": record(6),
         })
     );
@@ -447,7 +447,7 @@ fn journal_counts_and_events() {
         run.event(9),
         json!({
             "timestamp": "2024-03-14T09:10:00.002Z", "action": "logout", "hostname": "app02",
-            "user": "grace", "logon_id": "9", "src_ip": null, "src_port": null,
+            "user": "grace", "user_name": "grace", "user_domain": null, "logon_id": "9", "src_ip": null, "src_port": null,
             "src_host": null, "login_type": null, "source": "journald", "raw": record(9),
         })
     );

@@ -175,7 +175,7 @@ fn nxlog_local_session_manager_fields_come_from_the_message() {
     assert_event(
         &nth_event(&f, "rdp", 0),
         json!({"timestamp": "2020-09-04T07:08:23.381Z", "action": "rdp", "hostname": "WORKSTATION5",
-               "user": "THESHIRE\\pgustavo", "logon_id": "2", "src_ip": "1.2.3.4", "src_port": null,
+               "user": "THESHIRE\\pgustavo", "user_name": "pgustavo", "user_domain": "THESHIRE", "logon_id": "2", "src_ip": "1.2.3.4", "src_port": null,
                "src_host": null, "login_type": "rdp", "source": "nxlog"}),
         &[
             ("EventID", json!(21)),
@@ -191,7 +191,7 @@ fn nxlog_local_session_manager_fields_come_from_the_message() {
     assert_event(
         &nth_event(&f, "disconnect", 1),
         json!({"timestamp": "2020-09-04T07:09:30.859Z", "action": "disconnect", "hostname": "WORKSTATION5",
-               "user": "THESHIRE\\pgustavo", "logon_id": "0xa992d", "src_ip": "1.2.3.4", "src_port": null,
+               "user": "THESHIRE\\pgustavo", "user_name": "pgustavo", "user_domain": "THESHIRE", "logon_id": "0xa992d", "src_ip": "1.2.3.4", "src_port": null,
                "src_host": "robertos-mbp", "login_type": "rdp", "source": "nxlog"}),
         &[
             ("EventID", json!(4779)),
@@ -201,7 +201,7 @@ fn nxlog_local_session_manager_fields_come_from_the_message() {
     assert_event(
         &nth_event(&f, "lock", 0),
         json!({"timestamp": "2020-09-04T07:09:30.860Z", "action": "lock", "hostname": "WORKSTATION5",
-               "user": "THESHIRE\\pgustavo", "logon_id": "0xa992d", "src_ip": null, "src_port": null,
+               "user": "THESHIRE\\pgustavo", "user_name": "pgustavo", "user_domain": "THESHIRE", "logon_id": "0xa992d", "src_ip": null, "src_port": null,
                "src_host": null, "login_type": null, "source": "nxlog"}),
         &[("EventID", json!(4800))],
     );
@@ -220,7 +220,7 @@ fn sentinel_winlogbeat_and_splunk_nxlog_shapes() {
     assert_event(
         &nth_event(&sentinel, "remote", 0),
         json!({"timestamp": "2021-08-02T13:06:38.330Z", "action": "remote", "hostname": "DC01",
-               "user": "SIMULANDLABS.COM\\wardog", "logon_id": "0x8f0cd568", "src_ip": "192.168.2.5",
+               "user": "SIMULANDLABS.COM\\wardog", "user_name": "wardog", "user_domain": "SIMULANDLABS.COM", "logon_id": "0x8f0cd568", "src_ip": "192.168.2.5",
                "src_port": 53085, "src_host": null, "login_type": "remote", "source": "sentinel"}),
         &[
             ("EventID", json!(4624)),
@@ -248,7 +248,7 @@ fn sentinel_winlogbeat_and_splunk_nxlog_shapes() {
     assert_event(
         &e,
         json!({"timestamp": "2020-08-01T05:46:45Z", "action": "login", "hostname": "win-dc-881393",
-               "user": "NT AUTHORITY\\SYSTEM", "logon_id": "0x3e7", "src_ip": null, "src_port": null,
+               "user": "NT AUTHORITY\\SYSTEM", "user_name": "system", "user_domain": "NT AUTHORITY", "logon_id": "0x3e7", "src_ip": null, "src_port": null,
                "src_host": null, "login_type": null, "source": "nxlog"}),
         &[("EventID", json!(4624)), ("LogonType", json!("5"))],
     );
@@ -261,7 +261,7 @@ fn evtx_dump_json_with_string_values_and_evtx_files() {
     assert_event(
         &nth_event(&f, "remote", 0),
         json!({"timestamp": "2021-05-03T08:58:25.921033600Z", "action": "remote", "hostname": "atanids01",
-               "user": "OFFSEC.LAN\\admmig", "logon_id": "0x88f313a8", "src_ip": "10.23.23.9",
+               "user": "OFFSEC.LAN\\admmig", "user_name": "admmig", "user_domain": "OFFSEC.LAN", "logon_id": "0x88f313a8", "src_ip": "10.23.23.9",
                "src_port": 62173, "src_host": null, "login_type": "remote", "source": "evtx_dump"}),
         &[("EventID", json!(4624)), ("LogonType", json!("3"))],
     );
@@ -270,7 +270,7 @@ fn evtx_dump_json_with_string_values_and_evtx_files() {
     assert_event(
         &nth_event(&f, "failed", 0),
         json!({"timestamp": "2021-10-23T21:50:11.666519700Z", "action": "failed", "hostname": "FS03",
-               "user": null, "logon_id": null, "src_ip": "10.23.23.9", "src_port": null,
+               "user": null, "user_name": null, "user_domain": null, "logon_id": null, "src_ip": "10.23.23.9", "src_port": null,
                "src_host": null, "login_type": "rdp", "source": "evtx"}),
         &[
             ("EventID", json!(4625)),

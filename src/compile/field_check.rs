@@ -10,6 +10,8 @@ pub const SESSION_FIELDS: &[&str] = &[
     "action",
     "hostname",
     "user",
+    "user_name",
+    "user_domain",
     "logon_id",
     "src_ip",
     "src_port",

@@ -110,6 +110,27 @@ pub fn login_type_of(logon_type: u64) -> Option<&'static str> {
     }
 }
 
+/// The person behind a `user` value, so that one account joins across sources: the bare
+/// account name, lower-case, and the domain as written. `DOMAIN\\name` and `name@domain`
+/// (a UPN, as OpenSSH and Kerberos write it) split at the separator (the first `\\`, the
+/// last `@`); a bare name has no domain. `CORP\\Bob`, `bob@corp.example` and `BOB` are all
+/// `bob`.
+pub fn identity(user: &str) -> (Option<String>, Option<String>) {
+    let (name, domain) = if let Some((d, n)) = user.split_once('\\') {
+        (n, Some(d))
+    } else if let Some((n, d)) = user.rsplit_once('@') {
+        (n, Some(d))
+    } else {
+        (user, None)
+    };
+    let name = name.trim();
+    let domain = domain.map(str::trim).filter(|d| !d.is_empty());
+    (
+        (!name.is_empty()).then(|| name.to_lowercase()),
+        domain.map(str::to_string),
+    )
+}
+
 impl SessionEvent {
     /// An event of `action` from adapter `source`, every other field unknown.
     pub fn new(action: &'static str, source: &'static str) -> Self {
@@ -167,7 +188,10 @@ impl SessionEvent {
         );
         m.insert("action".into(), Value::String(self.action.into()));
         m.insert("hostname".into(), s(self.hostname));
-        m.insert("user".into(), s(self.user));
+        let (name, domain) = self.user.as_deref().map_or((None, None), identity);
+        m.insert("user".into(), s(self.user.clone()));
+        m.insert("user_name".into(), s(name));
+        m.insert("user_domain".into(), s(domain));
         m.insert("logon_id".into(), s(self.logon_id));
         m.insert("src_ip".into(), s(self.src_ip));
         m.insert(
@@ -190,6 +214,19 @@ impl SessionEvent {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn identity_joins_windows_upn_and_bare_names() {
+        let id = |u: &str| identity(u);
+        let s = |x: &str| Some(x.to_string());
+        assert_eq!(id("OFFSEC\\admmig"), (s("admmig"), s("OFFSEC")));
+        assert_eq!(id("admmig@offsec.lan"), (s("admmig"), s("offsec.lan")));
+        assert_eq!(id("AdmMig"), (s("admmig"), None));
+        assert_eq!(id("NT AUTHORITY\\SYSTEM"), (s("system"), s("NT AUTHORITY")));
+        assert_eq!(id("a@b@corp"), (s("a@b"), s("corp")));
+        assert_eq!(id("CORP\\"), (None, s("CORP")));
+        assert_eq!(id("@corp"), (None, s("corp")));
+    }
 
     #[test]
     fn field_rules() {

@@ -52,7 +52,7 @@ fn sshd_accepted_full_event() {
             "timestamp": "2024-05-01T10:00:00Z",
             "action": "remote",
             "hostname": "web01",
-            "user": "alice",
+            "user": "alice", "user_name": "alice", "user_domain": null,
             "logon_id": "4242",
             "src_ip": "203.0.113.7",
             "src_port": 50022,
@@ -104,7 +104,7 @@ fn every_message_kind() {
     assert_eq!(
         e,
         json!({"timestamp": "2024-05-01T10:00:04Z", "action": "failed", "hostname": "h",
-               "user": "admin", "logon_id": "9", "src_ip": "198.51.100.23", "src_port": 41234,
+               "user": "admin", "user_name": "admin", "user_domain": null, "logon_id": "9", "src_ip": "198.51.100.23", "src_port": 41234,
                "src_host": null, "login_type": "remote", "source": "syslog"})
     );
     let e = one(
@@ -174,7 +174,7 @@ fn logind_remembers_users() {
     assert_eq!(
         e,
         json!({"timestamp": "2024-05-01T10:00:00Z", "action": "login", "hostname": "h1",
-               "user": "alice", "logon_id": "5", "src_ip": null, "src_port": null,
+               "user": "alice", "user_name": "alice", "user_domain": null, "logon_id": "5", "src_ip": null, "src_port": null,
                "src_host": null, "login_type": null, "source": "syslog"})
     );
     // The same id on another host is another session.
@@ -396,7 +396,7 @@ fn journal_records() {
             "timestamp": "2024-05-01T10:00:00.123456Z",
             "action": "remote",
             "hostname": "web01",
-            "user": "alice",
+            "user": "alice", "user_name": "alice", "user_domain": null,
             "logon_id": "4242",
             "src_ip": "203.0.113.7",
             "src_port": 50022,

@@ -37,7 +37,7 @@ fn winlogbeat_7_documents() {
     assert_eq!(
         event(doc),
         json!({"timestamp": "2024-05-01T10:00:00.123Z", "action": "rdp", "hostname": "WS7",
-               "user": "CORP\\eve", "logon_id": "0x1a2b", "src_ip": "198.51.100.4", "src_port": 50123,
+               "user": "CORP\\eve", "user_name": "eve", "user_domain": "CORP", "logon_id": "0x1a2b", "src_ip": "198.51.100.4", "src_port": 50123,
                "src_host": "LAPTOP9", "login_type": "rdp", "source": "winlogbeat"})
     );
 }
