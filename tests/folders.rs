@@ -398,3 +398,38 @@ fn evtx_alerts_name_their_records() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(check_origins(&out) > 100);
 }
+
+/// Issue 16: `OFFSEC\admmig` (Security 4624) and `admmig@offsec.lan` (OpenSSH) are one
+/// person: every adapter writes `user_name: admmig` for both.
+#[test]
+fn one_account_across_windows_and_openssh_is_one_user_name() {
+    let Some(data) = shared_data() else { return };
+    let o = run(&["normalize", data.join("windows-json").to_str().unwrap()]);
+    let mut seen = std::collections::BTreeMap::new();
+    for l in String::from_utf8_lossy(&o.stdout).lines() {
+        let e: serde_json::Value = serde_json::from_str(l).unwrap();
+        if e["user_name"] == "admmig" {
+            *seen
+                .entry((
+                    e["user"].as_str().unwrap().to_string(),
+                    e["user_domain"].to_string(),
+                ))
+                .or_insert(0) += 1;
+        }
+    }
+    let users: Vec<&(String, String)> = seen.keys().collect();
+    assert_eq!(
+        users,
+        [
+            &(
+                "OFFSEC.LAN\\admmig".to_string(),
+                "\"OFFSEC.LAN\"".to_string()
+            ),
+            &("OFFSEC\\admmig".to_string(), "\"OFFSEC\"".to_string()),
+            &(
+                "admmig@offsec.lan".to_string(),
+                "\"offsec.lan\"".to_string()
+            ),
+        ]
+    );
+}

@@ -17,18 +17,19 @@ pub fn normalize(a: &NormalizeArgs) -> u8 {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut write_error: Option<std::io::Error> = None;
-    let inputs: Vec<Option<&std::path::Path>> = if a.events.is_empty() {
-        vec![None]
-    } else {
-        a.events
-            .iter()
-            .map(|p| (p.as_os_str() != "-").then_some(p.as_path()))
-            .collect()
+    // Folders are read as `run` reads them; records stay in input order.
+    let expanded = match super::files::expand(&a.events) {
+        Ok(e) => e,
+        Err(m) => {
+            eprintln!("error: {m}");
+            return super::EXIT_ERROR;
+        }
     };
+    super::run::report_skipped_files(&expanded.skipped);
     let mut status = 0u8;
-    for input in inputs {
+    for input in &expanded.inputs {
         status = status.max(input::read_input(
-            input,
+            input.as_deref(),
             format,
             a.max_line_bytes,
             &mut |name, place: Place, item: Item<'_>| {

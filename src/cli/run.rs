@@ -212,7 +212,7 @@ fn read_all(
 }
 
 /// Says on stderr which files of the input directories were left out, by reason.
-fn report_skipped_files(skipped: &[(PathBuf, &'static str)]) {
+pub(super) fn report_skipped_files(skipped: &[(PathBuf, &'static str)]) {
     for why in ["hidden", "unknown kind"] {
         let these: Vec<String> = skipped
             .iter()
