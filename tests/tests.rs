@@ -17,4 +17,5 @@ mod regex_sets;
 mod regression;
 mod rules;
 mod sources;
+mod triage;
 mod window;

@@ -179,6 +179,8 @@ pub enum InputFormat {
 pub enum OutputFormat {
     Jsonl,
     Text,
+    Table,
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -237,6 +239,14 @@ pub struct RunArgs {
     pub events: Vec<PathBuf>,
 }
 
+/// `--fields`: the columns of table and CSV output, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldList(pub Vec<crate::alert::columns::Column>);
+
+fn parse_field_list(s: &str) -> Result<FieldList, String> {
+    crate::alert::columns::parse_fields(s).map(FieldList)
+}
+
 /// `512M`, `2G`, `64K` or a number of bytes.
 fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim();
@@ -282,6 +292,11 @@ pub struct EngineArgs {
     /// Alert output format.
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: OutputFormat,
+    /// Columns of --format table and csv, comma-separated: time, level, rule, title, type,
+    /// user, host, src_ip, value, values, group, file, event (default: time, level, rule,
+    /// user, host, src_ip, value; csv adds file).
+    #[arg(long, value_name = "LIST", value_parser = parse_field_list)]
+    pub fields: Option<FieldList>,
     /// JSON alerts also say where each event came from: `"origins": [{"file": …, "line":
     /// N}, …]` in step with `events` (`"record": N` for EVTX). Text output always shows it.
     #[arg(long)]
@@ -300,9 +315,23 @@ pub struct EngineArgs {
 impl EngineArgs {
     /// How alerts are written (`--format`, `--origins`).
     pub fn alert_format(&self) -> crate::alert::Format {
+        use crate::alert::{Format, columns};
+        let fields = |default: &[columns::Column]| {
+            self.fields
+                .clone()
+                .map_or_else(|| default.to_vec(), |f| f.0)
+        };
         match (self.format, self.origins) {
-            (OutputFormat::Jsonl, true) => crate::alert::Format::JsonlWithOrigins,
-            (f, _) => f.into(),
+            (OutputFormat::Jsonl, true) => Format::JsonlWithOrigins,
+            (OutputFormat::Jsonl, false) => Format::Jsonl,
+            (OutputFormat::Text, _) => Format::Text,
+            (OutputFormat::Table, _) => Format::Table(columns::Table {
+                columns: fields(columns::TABLE),
+                // Cut to the terminal's width on a terminal; whole lines on a pipe or file.
+                width: terminal_size::terminal_size_of(std::io::stdout())
+                    .map(|(w, _)| usize::from(w.0)),
+            }),
+            (OutputFormat::Csv, _) => Format::Csv(fields(columns::CSV)),
         }
     }
 
@@ -444,13 +473,4 @@ pub struct NormalizeArgs {
     /// Input files. None or "-" reads stdin.
     #[arg(value_name = "EVENTS")]
     pub events: Vec<PathBuf>,
-}
-
-impl From<OutputFormat> for crate::alert::Format {
-    fn from(f: OutputFormat) -> Self {
-        match f {
-            OutputFormat::Jsonl => crate::alert::Format::Jsonl,
-            OutputFormat::Text => crate::alert::Format::Text,
-        }
-    }
 }

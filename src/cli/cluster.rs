@@ -46,12 +46,18 @@ fn job_of(a: &ClusterArgs) -> Result<(Job, Box<dyn std::io::Write + Send>), u8> 
     // Every worker thread reads the rule set for the life of the process.
     let set: &'static _ = Box::leak(Box::new(set));
     let checkpoint = checkpoint_of(a)?;
+    let output = a.engine.alert_format();
+    if output.header().is_some() {
+        // The output is counted in alert lines on --resume: no header line.
+        eprintln!("error: cluster writes jsonl or text; table and csv are for run");
+        return Err(EXIT_ERROR);
+    }
     let (out, resume) = output_of(a)?;
     let job = Job {
         set,
         settings,
         format: Format::from(a.engine.input_format),
-        output: a.engine.alert_format(),
+        output,
         spec,
         max_line: a.engine.max_line_bytes,
         topology,

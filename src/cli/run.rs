@@ -98,9 +98,14 @@ pub fn run(a: &RunArgs) -> u8 {
         Some(p) => std::fs::metadata(p).is_ok_and(|m| !m.is_file()),
     });
     let stdout = std::io::stdout();
+    let format = a.engine.alert_format();
+    let mut out = BufWriter::new(stdout.lock());
+    if let Some(h) = format.header() {
+        let _ = writeln!(out, "{h}");
+    }
     let mut sink = Output {
-        out: BufWriter::new(stdout.lock()),
-        format: a.engine.alert_format(),
+        out,
+        format,
         paint: super::paint_stdout(),
         // A live input's alerts go out as they are written (a pipeline stage downstream
         // sees them at once); files are read as fast as they can be, so their alerts go out

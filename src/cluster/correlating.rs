@@ -183,7 +183,7 @@ impl Correlating {
 
     /// Correlation alerts carry global input positions already: no partition to map.
     fn drain(&mut self, out: &mut Vec<Msg>) {
-        let format = self.output;
+        let format = &self.output;
         out.extend(self.emitted.drain(..).map(|e| Msg::alert(format, &e, None)));
     }
 

@@ -333,8 +333,14 @@ fn build(
         process: job.topology.process,
         worker: index as usize,
     });
-    let state = match Correlating::new(job.set, &job.settings, job.output, restored, index, workers)
-    {
+    let state = match Correlating::new(
+        job.set,
+        &job.settings,
+        job.output.clone(),
+        restored,
+        index,
+        workers,
+    ) {
         Ok(mut s) => {
             if let Some(c) = &job.checkpoint {
                 s.incremental(c.full_every);

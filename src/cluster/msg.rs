@@ -108,7 +108,7 @@ pub struct Counts {
 impl Msg {
     /// An alert for the output, rendered in `format`. `partition`: the alert carries that
     /// partition's own input positions, which become global ([`global_seq`]).
-    pub fn alert(format: Format, e: &Emitted, partition: Option<u32>) -> Msg {
+    pub fn alert(format: &Format, e: &Emitted, partition: Option<u32>) -> Msg {
         let key = match partition {
             Some(p) => e.order.clone().map_positions(|s| global_seq(p, s)),
             None => e.order.clone(),

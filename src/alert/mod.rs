@@ -1,6 +1,8 @@
 //! Alerts, their output formats and their output order (docs/semantics.md §4.1), and the
 //! sink trait.
 
+pub mod columns;
+
 use crate::report::Paint;
 use crate::rule::RuleMeta;
 use crate::time::Timestamp;
@@ -258,14 +260,7 @@ impl Alert {
             .timestamp
             .map_or_else(|| "-".to_string(), |t| t.to_string());
         let level = self.rule.level.as_deref().unwrap_or("-");
-        let shown = format!("[{level}]");
-        let shown = match level {
-            "critical" | "high" => paint.red(&shown),
-            "medium" => paint.yellow(&shown),
-            "low" => paint.green(&shown),
-            "informational" => paint.dim(&shown),
-            _ => shown,
-        };
+        let shown = columns::level_paint(level, &format!("[{level}]"), paint);
         let mut s = format!("{ts} {shown} {} ({})", self.rule.title, self.rule.handle());
         if let Some(group) = &self.group {
             let g: Vec<String> = group
@@ -332,7 +327,7 @@ fn number(v: f64) -> String {
 }
 
 /// How alerts are written, one per line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Format {
     /// One JSON object per line (docs/semantics.md §4.1).
@@ -342,20 +337,36 @@ pub enum Format {
     JsonlWithOrigins,
     /// One human-readable line.
     Text,
+    /// Aligned columns under a header line.
+    Table(columns::Table),
+    /// Comma-separated values under a header line.
+    Csv(Vec<columns::Column>),
 }
 
 impl Format {
     /// The alert as one line of this format (no trailing newline).
-    pub fn render(self, alert: &Alert) -> String {
+    pub fn render(&self, alert: &Alert) -> String {
         self.render_painted(alert, Paint::off())
     }
 
-    /// [`Format::render`], text coloured by level when `paint` is on (JSON never is).
-    pub fn render_painted(self, alert: &Alert, paint: Paint) -> String {
+    /// [`Format::render`], text coloured by level when `paint` is on (JSON and CSV never
+    /// are).
+    pub fn render_painted(&self, alert: &Alert, paint: Paint) -> String {
         match self {
             Format::Jsonl => alert.to_json(),
             Format::JsonlWithOrigins => alert.to_json_with_origins(),
             Format::Text => alert.to_text_painted(paint),
+            Format::Table(t) => t.row(alert, paint),
+            Format::Csv(c) => columns::csv_row(alert, c),
+        }
+    }
+
+    /// The line written before the first alert (tables and CSV).
+    pub fn header(&self) -> Option<String> {
+        match self {
+            Format::Table(t) => Some(t.header()),
+            Format::Csv(c) => Some(columns::csv_header(c)),
+            _ => None,
         }
     }
 }
