@@ -232,6 +232,13 @@ pub struct RunArgs {
     /// are written to the temporary folder (TMPDIR): bytes, or with K, M or G.
     #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
     pub sort_memory: usize,
+    /// At the end, a table on stderr: events per input, skipped by reason, invalid, late,
+    /// alerts per rule and level (the default on a terminal).
+    #[arg(long)]
+    pub stats: bool,
+    /// No progress bar and no end-of-run table, even on a terminal.
+    #[arg(long, short = 'q', conflicts_with = "stats")]
+    pub quiet: bool,
     /// Event files or directories (read recursively): session JSON lines, Windows JSON,
     /// .evtx, syslog (see --input-format). Several files are one stream in event-time
     /// order. None or "-" reads stdin.

@@ -248,6 +248,7 @@ pub fn read(
     max_line: usize,
     budget: usize,
     tmp: &Path,
+    read_bytes: &mut dyn FnMut(u64),
     f: &mut dyn FnMut(&str, Place, Item<'_>) -> bool,
 ) -> u8 {
     let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
@@ -270,6 +271,11 @@ pub fn read(
             max_line,
             &mut |_, place, item| {
                 seq += 1;
+                read_bytes(match &item {
+                    Item::Line(b) => b.len() as u64 + 1,
+                    Item::TooLong(n) => *n as u64 + 1,
+                    Item::Record(_) => super::run::EVTX_RECORD_BYTES,
+                });
                 let (ts, body) = match item {
                     Item::Line(b) => (time_of(&timing.line(b)), Body::Line(b.to_vec())),
                     Item::TooLong(n) => (None, Body::TooLong(n)),

@@ -45,6 +45,7 @@ mod parallel;
 mod reports;
 mod rules;
 mod run;
+mod stats;
 
 use crate::compile::{Options, RuleSet, RuleSetBuilder};
 use crate::diag::Diagnostics;

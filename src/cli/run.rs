@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 /// Writes alerts to stdout, one per line, flushing each line unless stdout is a file.
 struct Output<W: Write> {
     out: W,
+    /// Alerts per rule (and records per input) for the end-of-run table.
+    counts: super::stats::RunCounts,
     format: crate::alert::Format,
     /// Colour of text alerts (`--color`, stdout a terminal).
     paint: crate::report::Paint,
@@ -28,6 +30,7 @@ impl<W: Write> AlertSink for Output<W> {
         if self.error.is_some() {
             return;
         }
+        self.counts.alert(&alert);
         let line = self.format.render_painted(&alert, self.paint);
         let r = writeln!(self.out, "{line}").and_then(|()| {
             if self.line_flush {
@@ -105,6 +108,7 @@ pub fn run(a: &RunArgs) -> u8 {
     }
     let mut sink = Output {
         out,
+        counts: super::stats::RunCounts::default(),
         format,
         paint: super::paint_stdout(),
         // A live input's alerts go out as they are written (a pipeline stage downstream
@@ -113,6 +117,18 @@ pub fn run(a: &RunArgs) -> u8 {
         line_flush: live && !stdout_is_file(),
         error: None,
     };
+    // On a terminal (unless --quiet): a progress bar over the file inputs' bytes, and the
+    // end-of-run table (also with --stats).
+    let stderr_tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let total_bytes: u64 = inputs
+        .iter()
+        .flatten()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let show_progress = stderr_tty && !a.quiet && !live;
+    let show_stats = a.stats || (stderr_tty && !a.quiet);
+    let started = Instant::now();
     let mut engine = Engine::with_settings(&set, settings);
     if let Some(path) = &a.state {
         if let Err(code) = load_state(&mut engine, path) {
@@ -138,8 +154,14 @@ pub fn run(a: &RunArgs) -> u8 {
             engine: &mut engine,
             sink: &mut sink,
             file: None,
+            // Several files are read twice: once to sort them, once to run them.
+            progress: super::stats::Progress::new(
+                if merged { 2 * total_bytes } else { total_bytes },
+                show_progress,
+            ),
         };
         let mut status = read_all(a, &set, inputs, live, merged, threads, &mut runner);
+        runner.progress.finish();
         let skipped = runner.adapter.accounting().skipped.clone();
         let stats = match end_of_input(a, &mut engine, &mut sink) {
             Ok(stats) => stats,
@@ -160,6 +182,9 @@ pub fn run(a: &RunArgs) -> u8 {
         }
     }
     status = status.max(finish_report(&stats, a.engine.summary.as_deref()));
+    if show_stats {
+        eprint!("{}", sink.counts.render(&stats, started.elapsed()));
+    }
     // The process ends here: freeing millions of groups one by one would only cost time.
     std::mem::forget(engine);
     status
@@ -187,12 +212,14 @@ fn read_all(
     let files: Option<Vec<PathBuf>> = inputs.iter().cloned().collect();
     if let (true, Some(files)) = (merged, files) {
         let tmp = std::env::temp_dir();
+        let mut read_bytes = runner.progress.reader();
         return super::merge::read(
             &files,
             format,
             max_line,
             a.sort_memory,
             &tmp,
+            &mut read_bytes,
             &mut |n, p, i| runner.handle(n, p, i),
         );
     }
@@ -215,6 +242,10 @@ fn read_all(
     }
     status
 }
+
+/// What the progress bar counts for one EVTX record (records are decoded, not read as
+/// bytes; a Security record is about this size).
+pub(super) const EVTX_RECORD_BYTES: u64 = 600;
 
 /// Says on stderr which files of the input directories were left out, by reason.
 pub(super) fn report_skipped_files(skipped: &[(PathBuf, &'static str)]) {
@@ -289,6 +320,7 @@ struct Runner<'e, 'r, W: Write> {
     sink: &'e mut Output<W>,
     /// The name of the input being read, shared by its records' origins.
     file: Option<Arc<str>>,
+    progress: super::stats::Progress,
 }
 
 impl<W: Write> Runner<'_, '_, W> {
@@ -311,6 +343,28 @@ impl<W: Write> Runner<'_, '_, W> {
     /// A record from the parallel reader: a line already matched by a worker goes to the
     /// engine without being read again; anything else as in [`Runner::handle`].
     fn handle_entry(&mut self, data: &[u8], e: super::parallel::Entry) -> bool {
+        let before = self.engine.stats().events;
+        let bytes = match &e.owned {
+            super::parallel::Owned::Line(r) => r.len() as u64 + 1,
+            super::parallel::Owned::TooLong(n) => *n as u64 + 1,
+            super::parallel::Owned::Record(_) => EVTX_RECORD_BYTES,
+        };
+        let name = e.name.clone();
+        let go = self.entry(data, e);
+        self.counted(&name, bytes, before);
+        go
+    }
+
+    /// Counts a record of `name` for the table and the progress bar.
+    fn counted(&mut self, name: &str, bytes: u64, events_before: u64) {
+        let made = self.engine.stats().events - events_before;
+        if let Some(f) = self.file.clone().filter(|f| &**f == name) {
+            self.sink.counts.record(&f, made);
+        }
+        self.progress.advance(bytes, made);
+    }
+
+    fn entry(&mut self, data: &[u8], e: super::parallel::Entry) -> bool {
         use super::parallel::Owned;
         self.locate(&e.name, e.place);
         match (e.owned, e.detected) {
@@ -322,15 +376,29 @@ impl<W: Write> Runner<'_, '_, W> {
                     None => self.handle_adapter(&e.name, e.place, bytes),
                 }
             }
-            (Owned::Line(range), None) => self.handle(&e.name, e.place, Item::Line(&data[range])),
-            (Owned::TooLong(n), _) => self.handle(&e.name, e.place, Item::TooLong(n)),
-            (Owned::Record(o), _) => self.handle(&e.name, e.place, Item::Record(o)),
+            (Owned::Line(range), None) => {
+                self.handle_item(&e.name, e.place, Item::Line(&data[range]))
+            }
+            (Owned::TooLong(n), _) => self.handle_item(&e.name, e.place, Item::TooLong(n)),
+            (Owned::Record(o), _) => self.handle_item(&e.name, e.place, Item::Record(o)),
         }
     }
 
     /// Processes one record; reports invalid ones. Returns false when output failed and
     /// reading should stop.
     fn handle(&mut self, name: &str, place: Place, item: Item<'_>) -> bool {
+        let before = self.engine.stats().events;
+        let bytes = match &item {
+            Item::Line(b) => b.len() as u64 + 1,
+            Item::TooLong(n) => *n as u64 + 1,
+            Item::Record(_) => EVTX_RECORD_BYTES,
+        };
+        let go = self.handle_item(name, place, item);
+        self.counted(name, bytes, before);
+        go
+    }
+
+    fn handle_item(&mut self, name: &str, place: Place, item: Item<'_>) -> bool {
         self.locate(name, place);
         let fed = match item {
             Item::Line(bytes) => feed_line(self.engine, &mut self.adapter, bytes, self.sink),
