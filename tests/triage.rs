@@ -194,3 +194,248 @@ fn on_a_terminal_a_progress_bar_and_the_table_unless_quiet() {
     .unwrap();
     assert_eq!(quiet, "");
 }
+
+/// Issue 16: every Windows channel (Sysmon, PowerShell, System, Task Scheduler, …) reaches
+/// `product: windows` rules, not only Security: a rule matching any record with a channel
+/// fires once per record of each channel, counted here from the JSON itself.
+#[test]
+fn every_windows_channel_reaches_windows_rules() {
+    let Some(data) = super::common::shared_data() else {
+        return;
+    };
+    let dir = data.join("windows-json");
+    let rule =
+        std::env::temp_dir().join(format!("session-sigma-channels-{}.yml", std::process::id()));
+    std::fs::write(
+        &rule,
+        "title: any channel\nname: any_channel\nlogsource: {product: windows}\ndetection:\n  sel: {Channel|exists: true}\n  condition: sel\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "run",
+        "--rules",
+        rule.to_str().unwrap(),
+        dir.to_str().unwrap(),
+    ]);
+    let mut got = std::collections::BTreeMap::<String, u64>::new();
+    for l in stdout(&o).lines() {
+        let a: serde_json::Value = serde_json::from_str(l).unwrap();
+        let ch = a["events"][0]["Channel"]
+            .as_str()
+            .unwrap()
+            .to_ascii_lowercase();
+        // A record whose export names no channel is read with an empty one.
+        if !ch.is_empty() {
+            *got.entry(ch).or_default() += 1;
+        }
+    }
+    // Independently: the channel of each JSON line, in the shapes these exports use.
+    let mut want = std::collections::BTreeMap::<String, u64>::new();
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+            for line in text.lines() {
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                    continue;
+                };
+                let ch = [
+                    &v["Channel"],
+                    &v["log_name"],
+                    &v["winlog"]["channel"],
+                    &v["Event"]["System"]["Channel"],
+                    &v["channel"],
+                ]
+                .into_iter()
+                .find_map(|c| c.as_str().map(str::to_ascii_lowercase));
+                if let Some(ch) = ch {
+                    *want.entry(ch).or_default() += 1;
+                }
+            }
+        }
+    }
+    assert!(want.len() >= 5, "{want:?}");
+    assert!(want.contains_key("microsoft-windows-sysmon/operational"));
+    assert_eq!(got, want);
+}
+
+/// A folder of rules: one good, one with an unknown modifier, one with a placeholder that
+/// has no value, and a correlation that needs the broken one.
+fn mixed_rules(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("session-sigma-mixed-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let w = |n: &str, t: &str| std::fs::write(d.join(n), t).unwrap();
+    w(
+        "a_good.yml",
+        "title: rdp\nname: rdp\nlogsource: {category: user_session}\ndetection:\n  sel: {action: rdp}\n  condition: sel\n",
+    );
+    w(
+        "b_bad.yml",
+        "title: bad\nname: bad\nlogsource: {category: user_session}\ndetection:\n  sel: {action|contians: rdp}\n  condition: sel\n",
+    );
+    w(
+        "c_expand.yml",
+        "title: dcs\nname: dcs\nlogsource: {category: user_session}\ndetection:\n  sel: {hostname|expand: '%DomainControllers%'}\n  condition: sel\n",
+    );
+    w(
+        "d_needs_bad.yml",
+        "title: twice\nname: twice\ncorrelation: {type: event_count, rules: [bad], group-by: [user], timespan: 1h, condition: {gte: 2}}\n",
+    );
+    d
+}
+
+#[test]
+fn invalid_rules_are_reported_and_the_rest_run_when_asked() {
+    let d = mixed_rules("skip");
+    let r = d.to_str().unwrap();
+    // Without the flag: nothing runs, and the error says the flag exists.
+    let o = run(&["run", "--rules", r, "examples/events.jsonl"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).ends_with(
+        "error: 3 rule error(s); nothing was run (--skip-invalid-rules runs the rules that compile)\n"
+    ), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    // With it: each broken rule reported at file:line:col, the good one runs, the summary counts them.
+    let summary = d.join("summary.json");
+    let o = run(&[
+        "run",
+        "--skip-invalid-rules",
+        "--summary",
+        summary.to_str().unwrap(),
+        "--rules",
+        r,
+        "examples/events.jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let heads: Vec<&str> = err.lines().filter(|l| l.contains(": error[")).collect();
+    assert_eq!(
+        heads,
+        [
+            format!("{r}/b_bad.yml:5:16: error[E302]: unknown modifier `contians`").as_str(),
+            format!(
+                "{r}/c_expand.yml:5:26: error[E305]: placeholder `%DomainControllers%` has no value"
+            )
+            .as_str(),
+            format!(
+                "{r}/d_needs_bad.yml:3:42: error[E308]: no loaded rule has the name or id `bad`"
+            )
+            .as_str(),
+        ]
+    );
+    assert!(
+        err.ends_with("warning: 3 rule(s) do not compile and were left out; 1 rule(s) run\n"),
+        "{err}"
+    );
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(s["rules_skipped"], 3);
+    let rdp = run(&[
+        "run",
+        "--rules",
+        &format!("{r}/a_good.yml"),
+        "examples/events.jsonl",
+    ]);
+    assert_eq!(stdout(&o), stdout(&rdp));
+    // check counts what compiles apart from what does not.
+    let c = run(&["check", r]);
+    assert_eq!(c.status.code(), Some(1));
+    assert!(
+        stderr(&c).ends_with(
+            "checked 4 file(s): 1 rule(s) compiled, 3 failed, 3 error(s), 0 warning(s)\n"
+        ),
+        "{}",
+        stderr(&c)
+    );
+}
+
+#[test]
+fn placeholders_with_no_value_follow_the_policy() {
+    let d = mixed_rules("unset");
+    std::fs::remove_file(d.join("b_bad.yml")).unwrap();
+    std::fs::remove_file(d.join("d_needs_bad.yml")).unwrap();
+    let r = d.to_str().unwrap();
+    // A template of every placeholder the rules use.
+    let t = run(&["placeholders", r]);
+    assert_eq!(
+        stdout(&t),
+        format!(
+            "# Placeholder values for `expand` (session-sigma run --placeholders FILE).\n# Each name takes a value or a list of values; a name left empty is an error\n# unless --unset-placeholders skip|wildcard says otherwise.\nDomainControllers: []  # {r}/c_expand.yml:5\n"
+        )
+    );
+    // error (the default): nothing runs.
+    assert_eq!(
+        run(&["run", "--rules", r, "examples/events.jsonl"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // skip: the rule is left out (and counted), the others run.
+    let summary = d.join("s.json");
+    let o = run(&[
+        "run",
+        "--unset-placeholders",
+        "skip",
+        "--summary",
+        summary.to_str().unwrap(),
+        "--rules",
+        r,
+        "examples/events.jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("\"name\":\"dcs\""));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(s["rules_skipped"], 1);
+    // wildcard: `%name%` is `*`: every event with a hostname matches.
+    let o = run(&[
+        "run",
+        "--unset-placeholders",
+        "wildcard",
+        "--rules",
+        r,
+        "examples/events.jsonl",
+    ]);
+    let dcs = stdout(&o)
+        .lines()
+        .filter(|l| l.contains("\"name\":\"dcs\""))
+        .count();
+    let with_host = std::fs::read_to_string(root().join("examples/events.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["hostname"].is_string())
+        .count();
+    assert_eq!(dcs, with_host);
+    // A filled template runs the rule on its values.
+    // (Outside the rule folder: every YAML file in it is read as rules.)
+    let file = d.with_extension("placeholders.yml");
+    std::fs::write(&file, "DomainControllers: [DC01]\n").unwrap();
+    let o = run(&[
+        "run",
+        "--placeholders",
+        file.to_str().unwrap(),
+        "--rules",
+        r,
+        "examples/events.jsonl",
+    ]);
+    let hosts: Vec<String> = stdout(&o)
+        .lines()
+        .filter(|l| l.contains("\"name\":\"dcs\""))
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["events"][0]["hostname"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        !hosts.is_empty() && hosts.iter().all(|h| h == "DC01"),
+        "{hosts:?}"
+    );
+}

@@ -36,6 +36,8 @@ pub enum Command {
     Normalize(NormalizeArgs),
     /// List rules (id, name, level, type, file), or export the bundled pack to a folder.
     Rules(RulesArgs),
+    /// Print a placeholder file template: every `expand` placeholder name the rules use.
+    Placeholders(PlaceholdersArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout: `session-sigma man > session-sigma.1`.
@@ -203,6 +205,20 @@ pub struct RuleArgs {
     /// warning); repeatable.
     #[arg(long = "extra-field", value_name = "NAME")]
     pub extra_fields: Vec<String>,
+    /// Report each rule that does not compile (as `check` does) and run the others.
+    #[arg(long)]
+    pub skip_invalid_rules: bool,
+    /// A placeholder name with no value: `error` (E305), `skip` (leave the rule out, counted)
+    /// or `wildcard` (`*`, as pySigma's placeholder step).
+    #[arg(long, value_enum, default_value = "error")]
+    pub unset_placeholders: UnsetChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UnsetChoice {
+    Error,
+    Skip,
+    Wildcard,
 }
 
 #[derive(Debug, Args)]
@@ -457,6 +473,13 @@ pub struct RulesExportArgs {
     /// The folder (created if needed).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PlaceholdersArgs {
+    /// Rule files or directories (default: the bundled pack).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

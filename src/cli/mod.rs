@@ -126,6 +126,7 @@ pub fn main() -> ExitCode {
         Command::Explain(a) => explain::explain(&a),
         Command::Normalize(a) => normalize::normalize(&a),
         Command::Rules(a) => rules::rules(&a),
+        Command::Placeholders(a) => rules::placeholders(&a),
         Command::Completions(a) => rules::completions(&a),
         Command::Man => rules::man(),
         #[cfg(feature = "cluster")]
@@ -146,13 +147,54 @@ pub struct RuleSources {
 impl RuleSources {
     /// Loads and compiles the rules of `--rules`/`--placeholders` (diagnostics on stderr).
     pub fn compile(a: &args::RuleArgs) -> Result<RuleSet, u8> {
-        RuleSources::load_with(a, &[])?.build(false)
+        RuleSources::compile_counting(a).map(|(set, _)| set)
+    }
+
+    /// [`RuleSources::compile`], with `--skip-invalid-rules` leaving out the rules that do
+    /// not compile: the rule set and how many were left out.
+    pub fn compile_counting(a: &args::RuleArgs) -> Result<(RuleSet, usize), u8> {
+        let sources = RuleSources::load_with(a, &[])?;
+        let skip_unset = a.unset_placeholders == args::UnsetChoice::Skip;
+        if !a.skip_invalid_rules && !skip_unset {
+            return sources.build(false).map(|set| (set, 0));
+        }
+        let partial = sources.builder.build_skipping();
+        let only_unset = partial
+            .errors
+            .iter()
+            .all(|d| d.code == crate::diag::Code::UnresolvedPlaceholder);
+        if !a.skip_invalid_rules && !only_unset {
+            // `--unset-placeholders skip` leaves out those rules only.
+            return sources.build(false).map(|set| (set, 0));
+        }
+        print_diagnostics(&partial.errors, &sources.texts, true);
+        match partial.set {
+            Some(set) => {
+                if partial.skipped > 0 {
+                    eprintln!(
+                        "warning: {} rule(s) do not compile and were left out; {} rule(s) run",
+                        partial.skipped,
+                        set.len()
+                    );
+                }
+                Ok((set, partial.skipped))
+            }
+            None => {
+                eprintln!("error: rule errors that no rule can be left out for; nothing was run");
+                Err(EXIT_ERROR)
+            }
+        }
     }
 
     /// Loads `--rules` and positional rule paths (test, check) together.
     pub fn load_with(a: &args::RuleArgs, more: &[PathBuf]) -> Result<RuleSources, u8> {
         let all: Vec<PathBuf> = a.rules.iter().chain(more).cloned().collect();
-        RuleSources::load(&all, a.placeholders.as_ref(), &a.extra_fields)
+        RuleSources::load(
+            &all,
+            a.placeholders.as_ref(),
+            &a.extra_fields,
+            a.unset_placeholders,
+        )
     }
 
     /// Loads `paths` (`bundled` stands for the bundled pack), or the bundled pack when
@@ -161,10 +203,15 @@ impl RuleSources {
         paths: &[PathBuf],
         placeholders: Option<&PathBuf>,
         extra_fields: &[String],
+        unset: args::UnsetChoice,
     ) -> Result<RuleSources, u8> {
         let mut options = Options {
             extra_fields: extra_fields.to_vec(),
             ..Options::default()
+        };
+        let unset = match unset {
+            args::UnsetChoice::Wildcard => crate::rule::UnsetPlaceholders::Wildcard,
+            _ => crate::rule::UnsetPlaceholders::Error,
         };
         if let Some(p) = placeholders {
             let shown = p.display().to_string();
@@ -179,6 +226,12 @@ impl RuleSources {
                     print_diagnostics(&d, &[(shown.clone(), text.clone())], true);
                     EXIT_ERROR
                 })?);
+        }
+        if unset != crate::rule::UnsetPlaceholders::Error {
+            options
+                .placeholders
+                .get_or_insert_with(Default::default)
+                .unset = unset;
         }
         let mut builder = RuleSet::builder();
         builder.options(options);
@@ -224,7 +277,10 @@ impl RuleSources {
             }
             Err(d) => {
                 print_diagnostics(&d, &self.texts, true);
-                eprintln!("error: {} rule error(s); nothing was run", d.error_count());
+                eprintln!(
+                    "error: {} rule error(s); nothing was run (--skip-invalid-rules runs the rules that compile)",
+                    d.error_count()
+                );
                 Err(EXIT_ERROR)
             }
         }
@@ -310,9 +366,13 @@ fn check(a: &args::CheckArgs) -> u8 {
         Ok(s) => s,
         Err(c) => return c,
     };
-    let (diags, rules) = match sources.builder.build() {
-        Ok(set) => (set.warnings().clone(), set.len()),
-        Err(d) => (d, 0),
+    // With errors, the rules that compile are counted apart from those that do not.
+    let (diags, rules, failed) = match sources.builder.build() {
+        Ok(set) => (set.warnings().clone(), set.len(), 0),
+        Err(d) => {
+            let partial = sources.builder.build_skipping();
+            (d, partial.set.map_or(0, |s| s.len()), partial.skipped)
+        }
     };
     match a.format {
         args::CheckFormat::Text => print_diagnostics(&diags, &sources.texts, false),
@@ -336,8 +396,13 @@ fn check(a: &args::CheckArgs) -> u8 {
         }
     }
     let errors = diags.error_count();
+    let failed = if failed > 0 {
+        format!(", {failed} failed")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "checked {} file(s): {} rule(s) compiled, {} error(s), {} warning(s)",
+        "checked {} file(s): {} rule(s) compiled{failed}, {} error(s), {} warning(s)",
         sources.texts.len(),
         rules,
         errors,

@@ -78,6 +78,96 @@ fn export(a: &RulesExportArgs) -> u8 {
     0
 }
 
+/// Every `%name%` of an `expand` value in the rule files, with where it is used, as a
+/// placeholder file to fill in (YAML: `name: []`).
+pub fn placeholders(a: &super::args::PlaceholdersArgs) -> u8 {
+    let sources = match RuleSources::load(&a.paths, None, &[], super::args::UnsetChoice::Error) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let mut names: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (path, text) in &sources.texts {
+        let Ok(docs) = crate::rule::yaml::parse(text, path) else {
+            continue;
+        };
+        for d in &docs {
+            expand_names(&d.root, false, path, &mut names);
+        }
+    }
+    if names.is_empty() {
+        eprintln!("no rule uses an `expand` placeholder");
+        return 0;
+    }
+    println!("# Placeholder values for `expand` (session-sigma run --placeholders FILE).");
+    println!("# Each name takes a value or a list of values; a name left empty is an error");
+    println!("# unless --unset-placeholders skip|wildcard says otherwise.");
+    for (name, places) in &names {
+        let shown: Vec<&String> = places.iter().take(3).collect();
+        let more = if places.len() > 3 {
+            format!(" and {} more", places.len() - 3)
+        } else {
+            String::new()
+        };
+        // A plain name as it is; anything else quoted (a JSON string is a YAML scalar).
+        let key = if name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            name.clone()
+        } else {
+            serde_json::Value::String(name.clone()).to_string()
+        };
+        println!(
+            "{key}: []  # {}{more}",
+            shown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    0
+}
+
+/// The `%name%` tokens of scalars under keys with the `expand` modifier.
+fn expand_names(
+    n: &crate::rule::yaml::Node,
+    expanding: bool,
+    path: &str,
+    out: &mut std::collections::BTreeMap<String, Vec<String>>,
+) {
+    use crate::rule::yaml::NodeKind;
+    match &n.kind {
+        NodeKind::Map(entries) => {
+            for (k, v) in entries {
+                let key = k.as_str().unwrap_or_default();
+                let expands = key.split('|').skip(1).any(|m| m == "expand");
+                expand_names(v, expands, path, out);
+            }
+        }
+        NodeKind::Seq(items) => items
+            .iter()
+            .for_each(|i| expand_names(i, expanding, path, out)),
+        NodeKind::Scalar(s, _) if expanding => {
+            let mut rest = s.as_str();
+            while let Some(start) = rest.find('%') {
+                let after = &rest[start + 1..];
+                let Some(end) = after.find('%') else { break };
+                let name = &after[..end];
+                if !name.is_empty() {
+                    let place = format!("{path}:{}", n.span.line);
+                    let places = out.entry(name.to_string()).or_default();
+                    if !places.contains(&place) {
+                        places.push(place);
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+        }
+        NodeKind::Scalar(..) => {}
+    }
+}
+
 pub fn completions(a: &CompletionsArgs) -> u8 {
     let mut cmd = Cli::command();
     // Into a buffer: the generator panics when its writer fails (`| head`).

@@ -79,7 +79,7 @@ pub fn run(a: &RunArgs) -> u8 {
         eprintln!("error: --threads must be at least 1");
         return EXIT_ERROR;
     }
-    let set = match RuleSources::compile(&a.rules) {
+    let (set, rules_skipped) = match RuleSources::compile_counting(&a.rules) {
         Ok(s) => s,
         Err(c) => return c,
     };
@@ -173,7 +173,11 @@ pub fn run(a: &RunArgs) -> u8 {
         engine.stop_shards();
         (status, skipped, stats)
     });
-    let stats = crate::engine::Stats { skipped, ..stats };
+    let stats = crate::engine::Stats {
+        skipped,
+        rules_skipped: rules_skipped as u64,
+        ..stats
+    };
     let _ = sink.out.flush();
     if let Some(e) = &sink.error {
         if e.kind() != std::io::ErrorKind::BrokenPipe {

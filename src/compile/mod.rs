@@ -293,6 +293,14 @@ impl RuleSetBuilder {
     /// Loads and compiles everything added. On any error, returns every diagnostic
     /// (warnings included); on success the warnings stay available on the rule set.
     pub fn build(&self) -> Result<RuleSet, Diagnostics> {
+        let (items, test_documents, mut diags) = self.load();
+        check_unique(&items, &mut diags);
+        assemble::assemble(items, test_documents, self.options.clone(), diags)
+    }
+
+    /// Every document read and lowered; those that fail are left out (their errors are in
+    /// the diagnostics).
+    fn load(&self) -> (Vec<Item>, Vec<TestDocument>, Diagnostics) {
         let mut diags = self.diags.clone();
         let mut items = Vec::new();
         let mut test_documents = Vec::new();
@@ -307,9 +315,78 @@ impl RuleSetBuilder {
                 }
             }
         }
-        check_unique(&items, &mut diags);
-        assemble::assemble(items, test_documents, self.options.clone(), diags)
+        (items, test_documents, diags)
     }
+
+    /// Builds the rule set of every rule that compiles, leaving out the others (and the
+    /// correlations and test files that need them): what `run --skip-invalid-rules` runs.
+    pub fn build_skipping(&self) -> Partial {
+        let (mut items, mut tests, loaded) = self.load();
+        let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
+            loaded.0.into_iter().partition(Diagnostic::is_error);
+        // A document that failed to load counts once (one per file and document start).
+        let mut failed: Vec<(String, u32)> = Vec::new();
+        for e in &errors {
+            let doc = (e.path.clone(), 0);
+            if !failed.contains(&doc) {
+                failed.push(doc);
+            }
+        }
+        let mut skipped_errors = Diagnostics(errors);
+        loop {
+            let mut d = Diagnostics(warnings.clone());
+            check_unique(&items, &mut d);
+            match assemble::assemble(items.clone(), tests.clone(), self.options.clone(), d) {
+                Ok(set) => {
+                    return Partial {
+                        set: Some(set),
+                        errors: skipped_errors,
+                        skipped: failed.len(),
+                    };
+                }
+                Err(d) => {
+                    let errors: Vec<Diagnostic> = d.0.into_iter().filter(Diagnostic::is_error).collect();
+                    let before = items.len() + tests.len();
+                    for e in &errors {
+                        // The document the error is in: the last one starting at or before it.
+                        let line = e.span.map_or(u32::MAX, |s| s.line);
+                        let at = items
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, it)| it.meta().path == e.path && it.meta().span.line <= line)
+                            .max_by_key(|(_, it)| it.meta().span.line)
+                            .map(|(i, _)| i);
+                        if let Some(i) = at {
+                            let m = items[i].meta();
+                            failed.push((m.path.clone(), m.span.line));
+                            items.remove(i);
+                        }
+                        tests.retain(|t| t.path != e.path);
+                    }
+                    skipped_errors.extend(Diagnostics(errors));
+                    if items.len() + tests.len() == before {
+                        // Nothing to leave out: the errors are not any rule's.
+                        return Partial {
+                            set: None,
+                            errors: skipped_errors,
+                            skipped: failed.len(),
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What [`RuleSetBuilder::build_skipping`] made.
+#[derive(Debug)]
+pub struct Partial {
+    /// The rule set of the rules that compile (`None` when errors belong to no rule).
+    pub set: Option<RuleSet>,
+    /// The errors of the rules left out.
+    pub errors: Diagnostics,
+    /// How many rule documents were left out.
+    pub skipped: usize,
 }
 
 fn collect_files(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {

@@ -26,6 +26,8 @@ pub struct Stats {
     pub evicted_entries: u64,
     /// Input records that are not session events, by reason (filled by the source adapter).
     pub skipped: std::collections::BTreeMap<String, u64>,
+    /// Rules left out because they do not compile (`run --skip-invalid-rules`).
+    pub rules_skipped: u64,
 }
 
 /// Most pending obligations the summary lists (docs/semantics.md §4.2); `pending_total` counts all.
@@ -55,6 +57,7 @@ impl Stats {
             ("pending_total", self.pending.len() as u64),
             ("evicted_groups", self.evicted_groups),
             ("evicted_entries", self.evicted_entries),
+            ("rules_skipped", self.rules_skipped),
         ] {
             let shown = if key == "pending_total" {
                 self.pending.len() > MAX_PENDING_LISTED

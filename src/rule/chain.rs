@@ -411,7 +411,7 @@ fn expand(
     v: &Node,
     cx: &ItemContext<'_>,
 ) -> Result<Vec<Pattern>, Diagnostic> {
-    let lookup = |name: &str| cx.placeholders.and_then(|p| p.get(name).cloned());
+    let lookup = |name: &str| cx.placeholders.and_then(|p| p.get(name));
     let mut out = Vec::new();
     for p in &variants {
         match p.expand(&lookup) {

@@ -15,7 +15,7 @@ pub mod yaml;
 pub use check::{SearchNames, glob};
 pub use lower::Loaded;
 pub use model::*;
-pub use modifiers::Placeholders;
+pub use modifiers::{Placeholders, UnsetPlaceholders};
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 

@@ -49,7 +49,45 @@ pub const MODIFIERS: &[&str] = &[
 ];
 
 /// Placeholder values for `expand`, by name.
-pub type Placeholders = ahash::AHashMap<String, Vec<String>>;
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placeholders {
+    values: ahash::AHashMap<String, Vec<String>>,
+    /// What a name with no value becomes.
+    pub unset: UnsetPlaceholders,
+}
+
+/// What `expand` does with a placeholder name that has no value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnsetPlaceholders {
+    /// An error (E305): the rule does not compile.
+    #[default]
+    Error,
+    /// `*`: the value matches anything (as pySigma's wildcard placeholder step).
+    Wildcard,
+}
+
+impl Placeholders {
+    /// The values of `name`: its own, or `*` under [`UnsetPlaceholders::Wildcard`].
+    pub fn get(&self, name: &str) -> Option<Vec<String>> {
+        self.values.get(name).cloned().or_else(|| {
+            (self.unset == UnsetPlaceholders::Wildcard).then(|| vec!["*".to_string()])
+        })
+    }
+
+    /// Sets the values of `name`.
+    pub fn insert(&mut self, name: String, values: Vec<String>) {
+        self.values.insert(name, values);
+    }
+}
+
+impl FromIterator<(String, Vec<String>)> for Placeholders {
+    fn from_iter<I: IntoIterator<Item = (String, Vec<String>)>>(iter: I) -> Self {
+        Placeholders {
+            values: iter.into_iter().collect(),
+            unset: UnsetPlaceholders::Error,
+        }
+    }
+}
 
 /// Context for lowering one item.
 pub struct ItemContext<'a> {
