@@ -439,3 +439,130 @@ fn placeholders_with_no_value_follow_the_policy() {
         "{hosts:?}"
     );
 }
+
+/// Debian's chromium, or `None` (the test says it skipped; under CI=true a failure).
+fn chromium() -> Option<String> {
+    for c in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
+        if std::path::Path::new(c).exists() {
+            return Some(c.to_string());
+        }
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "chromium is missing (CI=true): apt-get install chromium"
+    );
+    eprintln!("skipped: no chromium for the HTML report test");
+    None
+}
+
+/// The page after its script ran, as chromium renders it.
+fn rendered(chromium: &str, url: &str) -> String {
+    let o = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+            url,
+        ])
+        .output()
+        .expect("chromium runs");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn html_report_draws_sessions_and_alerts_in_a_real_browser() {
+    let out = root().join("target/report-test");
+    std::fs::create_dir_all(&out).unwrap();
+    let html = out.join("timeline.html");
+    let o = run(&[
+        "report",
+        "--html",
+        html.to_str().unwrap(),
+        "examples/events.jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Independently: sessions start at logons, marks at lock/unlock/disconnect/reconnect.
+    let events: Vec<serde_json::Value> =
+        std::fs::read_to_string(root().join("examples/events.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let count = |acts: &[&str]| {
+        events
+            .iter()
+            .filter(|e| acts.contains(&e["action"].as_str().unwrap_or("")))
+            .count()
+    };
+    let sessions = count(&["interactive", "local", "login", "rdp", "remote"]);
+    let marks = count(&["lock", "unlock", "disconnect", "reconnect"]);
+    let alerts = stdout(&run(&["run", "examples/events.jsonl"]))
+        .lines()
+        .count();
+    assert!(
+        stderr(&o).contains(&format!(
+            ", {sessions} sessions, {alerts} alerts on them ({alerts} alerts in all), 42 events\n"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    // Self-contained: nothing to fetch.
+    for fetch in ["src=\"http", "href=\"http", "url(http", "<link", "import("] {
+        assert!(!page.contains(fetch), "the page fetches: {fetch}");
+    }
+    let Some(chromium) = chromium() else { return };
+    let url = format!("file://{}", html.display());
+    let dom = rendered(&chromium, &url);
+    let n = |needle: &str| dom.matches(needle).count();
+    assert_eq!(n("class=\"session "), sessions, "session bars");
+    assert_eq!(n("class=\"alert "), alerts, "alert markers");
+    assert_eq!(
+        n("class=\"mark "),
+        marks,
+        "lock/unlock/disconnect/reconnect marks"
+    );
+    assert_eq!(n("class=\"failed\""), count(&["failed"]), "failed logons");
+    assert!(
+        dom.contains(
+            "title=\"Remote Desktop Logon (rdp_logon, informational) 2024-05-01T08:02:11.000Z\""
+        ),
+        "alert titles"
+    );
+    // A rule filter (from the link) hides the rows without that rule's alerts.
+    let filtered = rendered(&chromium, &format!("{url}#rule=rdp_logon"));
+    let rows = filtered.matches("class=\"row\"").count();
+    let hidden = filtered
+        .matches("style=\"display: none;\"><div class=\"label\"")
+        .count();
+    let with_rdp = dom
+        .split("<div class=\"row\"")
+        .skip(1)
+        .filter(|r| r.contains("data-rule=\"rdp_logon\""))
+        .count();
+    assert!(
+        with_rdp > 0 && hidden > 0,
+        "{with_rdp} rows with rdp_logon, {hidden} hidden"
+    );
+    assert_eq!(rows - hidden, with_rdp, "rows shown under the rule filter");
+    // A screenshot for the eyes, kept in the test's output folder.
+    let png = out.join("timeline.png");
+    let _ = std::fs::remove_file(&png);
+    let o = Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1400,900",
+            &format!("--screenshot={}", png.display()),
+            &url,
+        ])
+        .output()
+        .expect("chromium runs");
+    assert!(o.status.success());
+    assert!(
+        std::fs::metadata(&png).unwrap().len() > 10_000,
+        "a screenshot with something in it"
+    );
+}

@@ -38,6 +38,8 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print a placeholder file template: every `expand` placeholder name the rules use.
     Placeholders(PlaceholdersArgs),
+    /// Write a self-contained HTML session timeline: sessions per user and host, alerts on them.
+    Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout: `session-sigma man > session-sigma.1`.
@@ -473,6 +475,27 @@ pub struct RulesExportArgs {
     /// The folder (created if needed).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// The HTML file to write.
+    #[arg(long, value_name = "FILE")]
+    pub html: PathBuf,
+    /// How to read the input.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub input_format: InputFormat,
+    /// Longest accepted input line in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::event::lines::DEFAULT_MAX_LINE)]
+    pub max_line_bytes: usize,
+    /// Memory for sorting several files into one event-time stream.
+    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
+    pub sort_memory: usize,
+    /// Event files or directories (as `run`).
+    #[arg(value_name = "EVENTS")]
+    pub events: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

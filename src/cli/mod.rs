@@ -42,6 +42,8 @@ mod input;
 mod merge;
 mod normalize;
 mod parallel;
+mod report;
+mod report_html;
 mod reports;
 mod rules;
 mod run;
@@ -127,6 +129,7 @@ pub fn main() -> ExitCode {
         Command::Normalize(a) => normalize::normalize(&a),
         Command::Rules(a) => rules::rules(&a),
         Command::Placeholders(a) => rules::placeholders(&a),
+        Command::Report(a) => report::report(&a),
         Command::Completions(a) => rules::completions(&a),
         Command::Man => rules::man(),
         #[cfg(feature = "cluster")]

@@ -273,6 +273,8 @@ impl Output {
                 })
                 .collect(),
             evicted_groups: c.evicted_groups,
+            // Rules left out by --skip-invalid-rules are reported on stderr at start.
+            rules_skipped: 0,
             evicted_entries: c.evicted_entries,
             skipped,
         }
