@@ -566,3 +566,77 @@ fn html_report_draws_sessions_and_alerts_in_a_real_browser() {
         "a screenshot with something in it"
     );
 }
+
+#[test]
+fn logon_summary_per_user_and_host() {
+    let o = run(&["logons", "examples/events.jsonl"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    golden("logons_table.txt", &stdout(&o));
+    // The JSON form against a tally of the events made here.
+    let j = run(&["logons", "--format", "json", "examples/events.jsonl"]);
+    let got: std::collections::BTreeMap<(String, String), (u64, u64, usize)> = stdout(&j)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                (
+                    v["user"].as_str().unwrap().to_string(),
+                    v["host"].as_str().unwrap().to_string(),
+                ),
+                (
+                    v["logons"].as_u64().unwrap(),
+                    v["failed"].as_u64().unwrap(),
+                    v["sources"].as_array().unwrap().len(),
+                ),
+            )
+        })
+        .collect();
+    let mut want: std::collections::BTreeMap<
+        (String, String),
+        (u64, u64, std::collections::BTreeSet<String>),
+    > = Default::default();
+    for l in std::fs::read_to_string(root().join("examples/events.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let e: serde_json::Value = serde_json::from_str(l).unwrap();
+        let a = e["action"].as_str().unwrap_or("");
+        let ok = [
+            "interactive",
+            "local",
+            "login",
+            "rdp",
+            "remote",
+            "reconnect",
+        ]
+        .contains(&a);
+        if !ok && a != "failed" {
+            continue;
+        }
+        let key = (
+            e["user"].as_str().unwrap_or("-").to_string(),
+            e["hostname"].as_str().unwrap_or("-").to_string(),
+        );
+        let t = want.entry(key).or_default();
+        if ok {
+            t.0 += 1;
+        } else {
+            t.1 += 1;
+        }
+        if let Some(s) = e["src_ip"].as_str() {
+            t.2.insert(s.to_string());
+        }
+    }
+    let want: std::collections::BTreeMap<_, _> = want
+        .into_iter()
+        .map(|(k, (a, b, c))| (k, (a, b, c.len())))
+        .collect();
+    assert_eq!(got, want);
+    // CSV: strict, one row per user and host.
+    let c = run(&["logons", "--format", "csv", "examples/events.jsonl"]);
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(c.stdout.as_slice());
+    assert_eq!(&r.headers().unwrap()[0], "user");
+    assert_eq!(r.records().count(), want.len());
+}

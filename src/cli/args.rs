@@ -40,6 +40,8 @@ pub enum Command {
     Placeholders(PlaceholdersArgs),
     /// Write a self-contained HTML session timeline: sessions per user and host, alerts on them.
     Report(ReportArgs),
+    /// A logon summary per user and host: logons by type, failures, first and last, sources.
+    Logons(LogonsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout: `session-sigma man > session-sigma.1`.
@@ -496,6 +498,32 @@ pub struct ReportArgs {
     /// Event files or directories (as `run`).
     #[arg(value_name = "EVENTS")]
     pub events: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogonsArgs {
+    /// Output: an aligned table, CSV, or JSON lines.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: LogonsFormat,
+    /// How to read the input.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub input_format: InputFormat,
+    /// Longest accepted input line in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::event::lines::DEFAULT_MAX_LINE)]
+    pub max_line_bytes: usize,
+    /// Memory for sorting several files into one event-time stream.
+    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
+    pub sort_memory: usize,
+    /// Event files or directories (as `run`).
+    #[arg(value_name = "EVENTS")]
+    pub events: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogonsFormat {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -344,3 +344,33 @@ pub fn read(
     }
     status
 }
+
+/// Reads the expanded inputs as `run` does on one thread: several files (or a folder) as one
+/// event-time stream, else each input in turn (stdin in arrival order).
+pub fn read_expanded(
+    expanded: &super::files::Expanded,
+    format: Format,
+    max_line: usize,
+    budget: usize,
+    f: &mut dyn FnMut(&str, Place, Item<'_>) -> bool,
+) -> u8 {
+    let files: Option<Vec<PathBuf>> = expanded.inputs.iter().cloned().collect();
+    match files {
+        Some(files) if files.len() > 1 || expanded.had_directory => read(
+            &files,
+            format,
+            max_line,
+            budget,
+            &std::env::temp_dir(),
+            &mut |_| {},
+            f,
+        ),
+        _ => {
+            let mut status = 0;
+            for i in &expanded.inputs {
+                status = status.max(input::read_input(i.as_deref(), format, max_line, f));
+            }
+            status
+        }
+    }
+}

@@ -39,6 +39,7 @@ mod cluster;
 mod explain;
 mod files;
 mod input;
+mod logons;
 mod merge;
 mod normalize;
 mod parallel;
@@ -130,6 +131,7 @@ pub fn main() -> ExitCode {
         Command::Rules(a) => rules::rules(&a),
         Command::Placeholders(a) => rules::placeholders(&a),
         Command::Report(a) => report::report(&a),
+        Command::Logons(a) => logons::logons(&a),
         Command::Completions(a) => rules::completions(&a),
         Command::Man => rules::man(),
         #[cfg(feature = "cluster")]

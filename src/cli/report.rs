@@ -181,30 +181,13 @@ pub fn report(a: &ReportArgs) -> u8 {
         }
         true
     };
-    let files: Option<Vec<std::path::PathBuf>> = expanded.inputs.iter().cloned().collect();
-    let mut status = match files {
-        Some(files) if files.len() > 1 || expanded.had_directory => super::merge::read(
-            &files,
-            format,
-            a.max_line_bytes,
-            a.sort_memory,
-            &std::env::temp_dir(),
-            &mut |_| {},
-            &mut handle,
-        ),
-        _ => {
-            let mut s = 0;
-            for i in &expanded.inputs {
-                s = s.max(input::read_input(
-                    i.as_deref(),
-                    format,
-                    a.max_line_bytes,
-                    &mut handle,
-                ));
-            }
-            s
-        }
-    };
+    let mut status = super::merge::read_expanded(
+        &expanded,
+        format,
+        a.max_line_bytes,
+        a.sort_memory,
+        &mut handle,
+    );
     let mut stats = engine.finish(&mut alerts);
     stats.skipped = adapter.accounting().skipped.clone();
     for al in &alerts {
