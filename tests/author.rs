@@ -3,13 +3,9 @@
 //! composable rule sets, colour. Outputs are compared with golden files under
 //! `tests/golden/` (`UPDATE_GOLDEN=1 cargo test author::` rewrites them; review the diff).
 
-use super::common::{bin, root};
+use super::common::{bin, golden, root, run, stderr, stdout};
 use serde::Deserialize;
 use std::process::{Command, Output};
-
-fn run(args: &[&str]) -> Output {
-    run_env(args, &[])
-}
 
 fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(bin());
@@ -18,26 +14,6 @@ fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         c.env(k, v);
     }
     c.output().expect("binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Compares `actual` with `tests/golden/NAME`, or rewrites it under `UPDATE_GOLDEN=1`.
-fn golden(name: &str, actual: &str) {
-    let path = root().join("tests/golden").join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).expect("golden file written");
-        return;
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
-    assert_eq!(actual, want, "output differs from {}", path.display());
 }
 
 fn tmp_dir(name: &str) -> std::path::PathBuf {

@@ -3,17 +3,9 @@
 //! late because of it, and the sort spills to disk past its memory budget with the same
 //! result.
 
-use super::common::{bin, root, shared_data};
+use super::common::{root, run, shared_data};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn run(args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("binary runs")
-}
+use std::process::Output;
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(

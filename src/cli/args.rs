@@ -479,13 +479,9 @@ pub struct RulesExportArgs {
     pub dir: PathBuf,
 }
 
+/// The inputs of `report` and `logons`, read as `run` reads them.
 #[derive(Debug, Args)]
-pub struct ReportArgs {
-    #[command(flatten)]
-    pub rules: RuleArgs,
-    /// The HTML file to write.
-    #[arg(long, value_name = "FILE")]
-    pub html: PathBuf,
+pub struct InputArgs {
     /// How to read the input.
     #[arg(long, value_enum, default_value = "auto")]
     pub input_format: InputFormat,
@@ -501,22 +497,23 @@ pub struct ReportArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// The HTML file to write.
+    #[arg(long, value_name = "FILE")]
+    pub html: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct LogonsArgs {
     /// Output: an aligned table, CSV, or JSON lines.
     #[arg(long, value_enum, default_value = "table")]
     pub format: LogonsFormat,
-    /// How to read the input.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub input_format: InputFormat,
-    /// Longest accepted input line in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = crate::event::lines::DEFAULT_MAX_LINE)]
-    pub max_line_bytes: usize,
-    /// Memory for sorting several files into one event-time stream.
-    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
-    pub sort_memory: usize,
-    /// Event files or directories (as `run`).
-    #[arg(value_name = "EVENTS")]
-    pub events: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

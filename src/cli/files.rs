@@ -85,6 +85,17 @@ pub fn expand(paths: &[PathBuf]) -> Result<Expanded, String> {
     Ok(out)
 }
 
+/// [`expand`] for a command: an error is reported (exit status 2), the files left out of
+/// the folders are said on stderr.
+pub fn expand_reported(paths: &[PathBuf]) -> Result<Expanded, u8> {
+    let e = expand(paths).map_err(|m| {
+        eprintln!("error: {m}");
+        super::EXIT_ERROR
+    })?;
+    super::run::report_skipped_files(&e.skipped);
+    Ok(e)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

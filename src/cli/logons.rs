@@ -51,23 +51,19 @@ impl Tally {
 }
 
 pub fn logons(a: &LogonsArgs) -> u8 {
-    let expanded = match super::files::expand(&a.events) {
+    let expanded = match super::files::expand_reported(&a.input.events) {
         Ok(e) => e,
-        Err(m) => {
-            eprintln!("error: {m}");
-            return super::EXIT_ERROR;
-        }
+        Err(c) => return c,
     };
-    super::run::report_skipped_files(&expanded.skipped);
-    let format = Format::from(a.input_format);
+    let format = Format::from(a.input.input_format);
     let mut adapter = Adapter::new(format, None);
     let mut tallies: BTreeMap<(String, String), Tally> = BTreeMap::new();
     let mut invalid = 0u64;
     let status = super::merge::read_expanded(
         &expanded,
         format,
-        a.max_line_bytes,
-        a.sort_memory,
+        a.input.max_line_bytes,
+        a.input.sort_memory,
         &mut |name: &str, place: Place, item: Item<'_>| {
             match input::outcome(&mut adapter, item).0 {
                 Outcome::Event(r) => {

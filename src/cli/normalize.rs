@@ -18,14 +18,10 @@ pub fn normalize(a: &NormalizeArgs) -> u8 {
     let mut out = BufWriter::new(stdout.lock());
     let mut write_error: Option<std::io::Error> = None;
     // Folders are read as `run` reads them; records stay in input order.
-    let expanded = match super::files::expand(&a.events) {
+    let expanded = match super::files::expand_reported(&a.events) {
         Ok(e) => e,
-        Err(m) => {
-            eprintln!("error: {m}");
-            return super::EXIT_ERROR;
-        }
+        Err(c) => return c,
     };
-    super::run::report_skipped_files(&expanded.skipped);
     let mut status = 0u8;
     for input in &expanded.inputs {
         status = status.max(input::read_input(

@@ -158,15 +158,11 @@ pub fn report(a: &ReportArgs) -> u8 {
         Ok(s) => s,
         Err(c) => return c,
     };
-    let expanded = match super::files::expand(&a.events) {
+    let expanded = match super::files::expand_reported(&a.input.events) {
         Ok(e) => e,
-        Err(m) => {
-            eprintln!("error: {m}");
-            return EXIT_ERROR;
-        }
+        Err(c) => return c,
     };
-    super::run::report_skipped_files(&expanded.skipped);
-    let format = Format::from(a.input_format);
+    let format = Format::from(a.input.input_format);
     let mut adapter = Adapter::new(format, None);
     let mut engine = Engine::new(&set);
     let mut alerts: Vec<Alert> = Vec::new();
@@ -184,8 +180,8 @@ pub fn report(a: &ReportArgs) -> u8 {
     let mut status = super::merge::read_expanded(
         &expanded,
         format,
-        a.max_line_bytes,
-        a.sort_memory,
+        a.input.max_line_bytes,
+        a.input.sort_memory,
         &mut handle,
     );
     let mut stats = engine.finish(&mut alerts);

@@ -83,14 +83,10 @@ pub fn run(a: &RunArgs) -> u8 {
         Ok(s) => s,
         Err(c) => return c,
     };
-    let expanded = match super::files::expand(&a.events) {
+    let expanded = match super::files::expand_reported(&a.events) {
         Ok(e) => e,
-        Err(m) => {
-            eprintln!("error: {m}");
-            return EXIT_ERROR;
-        }
+        Err(c) => return c,
     };
-    report_skipped_files(&expanded.skipped);
     let merged = expanded.had_directory || expanded.inputs.len() > 1;
     let inputs = expanded.inputs;
     // Live input (stdin not redirected from a file) and state runs read on a thread, so
