@@ -608,7 +608,7 @@ fn rules_list_names_each_rule_with_its_type_and_place() {
             .iter()
             .any(|l| l.contains(" brute_force_then_logon_success ")
                 && l.contains(" temporal_ordered ")
-                && l.ends_with("rules/correlation/brute_force_then_logon_success.yml:128")),
+                && l.ends_with("rules/correlation/brute_force_then_logon_success.yml:132")),
         "{lines:?}"
     );
 }
@@ -800,7 +800,7 @@ fn a_chained_alert_carries_the_events_behind_it() {
     assert_eq!(
         line,
         format!(
-            "2024-05-01T10:06:00Z [high] Brute Force Followed by a Successful Logon (brute_force_then_logon_success) group[user=CORP\\bob] value=2 events=6 at={}:6 event={}",
+            "2024-05-01T10:06:00Z [high] Brute Force Followed by a Successful Logon (brute_force_then_logon_success) group[user_name=bob] value=2 events=6 at={}:6 event={}",
             events.display(),
             lines[5]
         )

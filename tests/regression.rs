@@ -590,3 +590,85 @@ correlation: {type: absence, rules: [count], expected: [logon], group-by: [user]
     assert_eq!(events_of("twice"), vec![(0..8).map(l).collect::<Vec<_>>()]);
     assert_eq!(events_of("no_logon"), vec![vec![l(8), l(9), l(10)]]);
 }
+
+/// Issue 16: session events written by hand carry `user`, not `user_name`; rules naming
+/// `user_name` (detection fields, group-by, value fields, absence groups) read it derived
+/// from `user` as the adapters write it, and a `user_name` the event has wins.
+#[test]
+fn user_name_and_domain_are_derived_from_user_when_absent() {
+    use super::common::{rules, run_lines};
+    let set = rules(
+        r#"
+title: bob anywhere
+name: bob
+logsource: {category: user_session}
+detection:
+  sel: {user_name: bob, user_domain|exists: true}
+  condition: sel
+---
+title: failed
+name: failed
+logsource: {category: user_session}
+detection: {sel: {action: failed}, condition: sel}
+---
+title: two failures of one person
+name: two
+correlation: {type: event_count, rules: [failed], group-by: [user_name], timespan: 1h, condition: {gte: 2}}
+---
+title: logon
+name: logon
+logsource: {category: user_session}
+detection: {sel: {action: rdp}, condition: sel}
+---
+title: failure without logon
+name: absent
+correlation: {type: absence, rules: [failed], expected: [logon], group-by: [user_name, user_domain], timespan: 5m}
+"#,
+    );
+    let alerts = run_lines(
+        &set,
+        &[
+            r#"{"timestamp":"2024-05-01T10:00:00Z","action":"failed","user":"CORP\\Bob"}"#,
+            r#"{"timestamp":"2024-05-01T10:01:00Z","action":"failed","user":"bob@corp.example"}"#,
+            r#"{"timestamp":"2024-05-01T10:02:00Z","action":"rdp","user":"CORP\\alice","user_name":"bob","user_domain":"X"}"#,
+            r#"{"timestamp":"2024-05-01T10:30:00Z","action":"boot"}"#,
+        ],
+    );
+    let shown: Vec<(String, String, String)> = alerts
+        .iter()
+        .map(|a| {
+            let g = a
+                .group
+                .as_ref()
+                .map(|g| serde_json::Value::Object(g.iter().cloned().collect()).to_string());
+            (
+                a.rule.name.clone().unwrap(),
+                a.timestamp.unwrap().to_string(),
+                g.unwrap_or_default(),
+            )
+        })
+        .collect();
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        shown,
+        [
+            s("bob", "2024-05-01T10:00:00Z", ""),
+            s("bob", "2024-05-01T10:01:00Z", ""),
+            s("two", "2024-05-01T10:01:00Z", r#"{"user_name":"bob"}"#),
+            // The event's own user_name wins over the one `user` would give.
+            s("bob", "2024-05-01T10:02:00Z", ""),
+            // The failures' obligations: each person and domain of its own; the 10:02 logon
+            // (bob, X) discharges neither.
+            s(
+                "absent",
+                "2024-05-01T10:05:00Z",
+                r#"{"user_name":"bob","user_domain":"CORP"}"#
+            ),
+            s(
+                "absent",
+                "2024-05-01T10:06:00Z",
+                r#"{"user_name":"bob","user_domain":"corp.example"}"#
+            ),
+        ]
+    );
+}

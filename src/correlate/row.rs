@@ -111,6 +111,13 @@ impl Row {
         for (col, path) in set.correlation_paths.iter().enumerate() {
             if let Some(v) = path.resolve(event) {
                 self.put_value(col, v);
+            } else if let Some(d) = event
+                .get("user")
+                .and_then(Value::as_str)
+                .and_then(|u| crate::event::derived_from_user(&path.name, u))
+            {
+                // As the projection does for events that do not carry it.
+                self.put(col, Kind::Str, &d);
             }
         }
     }

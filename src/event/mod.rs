@@ -139,6 +139,44 @@ pub fn lower(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// The person behind a `user` value, so that one account joins across sources: the bare
+/// account name, lower-case, and the domain as written. `DOMAIN\\name` and `name@domain`
+/// (a UPN, as OpenSSH and Kerberos write it) split at the separator (the first `\\`, the
+/// last `@`); a bare name has no domain. `CORP\\Bob`, `bob@corp.example` and `BOB` are all
+/// `bob`.
+pub fn identity(user: &str) -> (Option<String>, Option<String>) {
+    let (name, domain) = identity_parts(user);
+    (name.map(str::to_lowercase), domain.map(str::to_string))
+}
+
+/// [`identity`] as slices of `user` (the name not yet lower-cased).
+pub fn identity_parts(user: &str) -> (Option<&str>, Option<&str>) {
+    let (name, domain) = if let Some((d, n)) = user.split_once('\\') {
+        (n, Some(d))
+    } else if let Some((n, d)) = user.rsplit_once('@') {
+        (n, Some(d))
+    } else {
+        (user, None)
+    };
+    let name = name.trim();
+    let domain = domain.map(str::trim).filter(|d| !d.is_empty());
+    ((!name.is_empty()).then_some(name), domain)
+}
+
+/// The fields derived from `user` when an event does not carry them (`user_name`: the bare
+/// account, lower-case; `user_domain`: the domain as written), by name.
+pub const DERIVED_FROM_USER: [&str; 2] = ["user_name", "user_domain"];
+
+/// The value of a [`DERIVED_FROM_USER`] field for `user`.
+pub fn derived_from_user(field: &str, user: &str) -> Option<String> {
+    let (name, domain) = identity(user);
+    match field {
+        "user_name" => name,
+        "user_domain" => domain,
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

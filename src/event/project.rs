@@ -156,6 +156,10 @@ pub struct Projector {
     doc: Span,
     /// Every string and number text of the loaded event, for keyword search.
     texts: std::cell::RefCell<super::texts::EventTexts>,
+    /// Slots of `user_name` / `user_domain` (true: the domain) and the key of `user` they
+    /// are derived from when an event does not carry them.
+    derived: Vec<(usize, bool)>,
+    user_key: u32,
 }
 
 impl Projector {
@@ -176,7 +180,20 @@ impl Projector {
             });
         }
         let markers = markers.iter().map(|m| top.id(m)).collect();
+        let derived: Vec<(usize, bool)> = table
+            .names()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                super::DERIVED_FROM_USER
+                    .iter()
+                    .position(|d| *d == n)
+                    .map(|k| (i, k == 1))
+            })
+            .collect();
+        let user_key = top.id("user");
         Projector {
+            derived,
+            user_key,
             key_spans: vec![None; top.len as usize],
             top,
             markers,
@@ -233,7 +250,68 @@ impl Projector {
             };
             self.slots[i] = self.read(text, span, self.plans[i].uses);
         }
+        if doc.kind == Kind::Object && !self.derived.is_empty() {
+            self.derive_identity(text);
+        }
         Ok(doc)
+    }
+
+    /// `user_name` and `user_domain` of an event that has a `user` but not them: the person
+    /// behind it (as the adapters write them, [`super::identity`]), so that rules grouping
+    /// by the person work on session events written by hand too.
+    fn derive_identity(&mut self, text: &str) {
+        let Some(user) = self.key_spans[self.user_key as usize] else {
+            return;
+        };
+        let Kind::Str { escaped } = user.kind else {
+            return;
+        };
+        let raw = user.raw(text);
+        let mut tmp = std::mem::take(&mut self.tmp);
+        tmp.clear();
+        if escaped {
+            scan::unescape(raw, &mut tmp);
+        } else {
+            tmp.push_str(raw);
+        }
+        let (name, domain) = super::identity_parts(&tmp);
+        for k in 0..self.derived.len() {
+            let (i, is_domain) = self.derived[k];
+            if self.slots[i].span.is_some() {
+                continue;
+            }
+            let Some(value) = (if is_domain { domain } else { name }) else {
+                continue;
+            };
+            // Into the scratch buffer: the name lower-case, the domain as written.
+            let start = self.scratch.len();
+            if is_domain {
+                self.scratch.push_str(value);
+            } else {
+                push_lower(&mut self.scratch, value);
+            }
+            let t = loc(start, self.scratch.len() - start, true);
+            let lowered = self.plans[i].uses.lower.then(|| {
+                if is_domain {
+                    let start = self.scratch.len();
+                    push_lower(&mut self.scratch, value);
+                    loc(start, self.scratch.len() - start, true)
+                } else {
+                    t
+                }
+            });
+            self.slots[i] = SlotValue {
+                // Where it comes from in the text: the `user` string.
+                span: Some(Span {
+                    kind: Kind::Str { escaped: false },
+                    ..user
+                }),
+                text: Some(t),
+                lowered,
+                ..SlotValue::default()
+            };
+        }
+        self.tmp = tmp;
     }
 
     /// Did the loaded event have one of the marker keys at its top level?

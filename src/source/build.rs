@@ -110,26 +110,7 @@ pub fn login_type_of(logon_type: u64) -> Option<&'static str> {
     }
 }
 
-/// The person behind a `user` value, so that one account joins across sources: the bare
-/// account name, lower-case, and the domain as written. `DOMAIN\\name` and `name@domain`
-/// (a UPN, as OpenSSH and Kerberos write it) split at the separator (the first `\\`, the
-/// last `@`); a bare name has no domain. `CORP\\Bob`, `bob@corp.example` and `BOB` are all
-/// `bob`.
-pub fn identity(user: &str) -> (Option<String>, Option<String>) {
-    let (name, domain) = if let Some((d, n)) = user.split_once('\\') {
-        (n, Some(d))
-    } else if let Some((n, d)) = user.rsplit_once('@') {
-        (n, Some(d))
-    } else {
-        (user, None)
-    };
-    let name = name.trim();
-    let domain = domain.map(str::trim).filter(|d| !d.is_empty());
-    (
-        (!name.is_empty()).then(|| name.to_lowercase()),
-        domain.map(str::to_string),
-    )
-}
+pub use crate::event::identity;
 
 impl SessionEvent {
     /// An event of `action` from adapter `source`, every other field unknown.
