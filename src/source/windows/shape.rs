@@ -215,6 +215,17 @@ fn add_fields(flat: &mut Map<String, Value>, data: Option<&Value>, nested: bool)
             flat.insert(k.clone(), v.clone());
         }
     }
+    // Some providers name their data with spaces (Windows Defender: `Threat Name`,
+    // `Process Name`); Sigma rules write them without (`ThreatName`): both are there (after
+    // every name as written, which wins).
+    for (k, v) in data {
+        if k.contains(' ') && !v.is_object() {
+            let joined: String = k.split(' ').collect();
+            if !flat.contains_key(&joined) {
+                flat.insert(joined, v.clone());
+            }
+        }
+    }
 }
 
 /// `evtx_dump` / `evtx` crate JSON.

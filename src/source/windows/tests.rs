@@ -220,3 +220,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn data_names_with_spaces_are_also_there_without_them() {
+    // Windows Defender writes `Threat Name`, `Process Name`; Sigma rules read `ThreatName`.
+    let o = one(json!({"Event": {"System": {
+        "EventID": 1119, "Channel": "Microsoft-Windows-Windows Defender/Operational",
+        "Computer": "WS1", "TimeCreated": {"#attributes": {"SystemTime": "2024-05-01T09:00:00Z"}}},
+        "EventData": {"Threat Name": "Virus:DOS/EICAR_Test_File", "Source Name": "Real-Time Protection",
+                      "SourceName": "kept as written"}}}));
+    let Outcome::Skipped { windows: Some(w), .. } = o else {
+        panic!("a Windows record: {o:?}")
+    };
+    assert_eq!(w["ThreatName"], "Virus:DOS/EICAR_Test_File");
+    assert_eq!(w["Threat Name"], "Virus:DOS/EICAR_Test_File");
+    // A name already there is not overwritten.
+    assert_eq!(w["SourceName"], "kept as written");
+}
