@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 pub struct RunCounts {
     /// Per input, in the order first read: records and events.
     inputs: Vec<(Arc<str>, u64, u64)>,
+    /// Where each input is in `inputs` (a folder's files interleave in a merged run).
+    index: HashMap<Arc<str>, usize>,
     /// Per rule (by identity): the rule and its alerts.
     rules: HashMap<usize, (Arc<RuleMeta>, u64)>,
 }
@@ -22,19 +24,16 @@ pub struct RunCounts {
 impl RunCounts {
     /// One record of `input`, which made `events` events (0 or 1).
     pub fn record(&mut self, input: &Arc<str>, events: u64) {
-        match self.inputs.last_mut() {
-            Some((name, r, e)) if Arc::ptr_eq(name, input) => {
-                *r += 1;
-                *e += events;
-            }
-            _ => match self.inputs.iter_mut().find(|(n, ..)| n == input) {
-                Some((_, r, e)) => {
-                    *r += 1;
-                    *e += events;
-                }
-                None => self.inputs.push((input.clone(), 1, events)),
-            },
-        }
+        let i = match self.inputs.last() {
+            Some((name, ..)) if Arc::ptr_eq(name, input) => self.inputs.len() - 1,
+            _ => *self.index.entry(input.clone()).or_insert_with(|| {
+                self.inputs.push((input.clone(), 0, 0));
+                self.inputs.len() - 1
+            }),
+        };
+        let (_, r, e) = &mut self.inputs[i];
+        *r += 1;
+        *e += events;
     }
 
     /// One alert written.

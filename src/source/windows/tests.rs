@@ -229,7 +229,10 @@ fn data_names_with_spaces_are_also_there_without_them() {
         "Computer": "WS1", "TimeCreated": {"#attributes": {"SystemTime": "2024-05-01T09:00:00Z"}}},
         "EventData": {"Threat Name": "Virus:DOS/EICAR_Test_File", "Source Name": "Real-Time Protection",
                       "SourceName": "kept as written"}}}));
-    let Outcome::Skipped { windows: Some(w), .. } = o else {
+    let Outcome::Skipped {
+        windows: Some(w), ..
+    } = o
+    else {
         panic!("a Windows record: {o:?}")
     };
     assert_eq!(w["ThreatName"], "Virus:DOS/EICAR_Test_File");
