@@ -358,8 +358,10 @@ impl<W: Write> Runner<'_, '_, W> {
     /// Counts a record of `name` for the table and the progress bar.
     fn counted(&mut self, name: &str, bytes: u64, events_before: u64) {
         let made = self.engine.stats().events - events_before;
-        if let Some(f) = self.file.clone().filter(|f| &**f == name) {
-            self.sink.counts.record(&f, made);
+        if let Some(f) = &self.file {
+            if &**f == name {
+                self.sink.counts.record(f, made);
+            }
         }
         self.progress.advance(bytes, made);
     }

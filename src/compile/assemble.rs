@@ -334,6 +334,7 @@ fn slot_uses(set: &RuleSet) -> Vec<crate::event::Uses> {
     for node in &set.plan.nodes {
         let Node::Pred(p) = node else { continue };
         let Some(slot) = p.slot else { continue };
+        uses[slot as usize].read = true;
         for t in &p.tests {
             match t {
                 Test::Cidr(_) => uses[slot as usize].ip = true,

@@ -82,9 +82,14 @@ impl Row {
     /// Fills the row from a projection of the event (the projector holds its text).
     pub fn fill(&mut self, set: &RuleSet, fields: &Fields<'_>) {
         self.reset(set.correlation_fields.len());
-        for (col, (slot, _)) in set.correlation_fields.iter().enumerate() {
+        for (col, (slot, name)) in set.correlation_fields.iter().enumerate() {
             match fields.get(*slot) {
-                None => {}
+                // `user_name` and `user_domain` of an event that has only `user`.
+                None => {
+                    if let Some(d) = fields.derived_from_user(name) {
+                        self.put(col, Kind::Str, &d);
+                    }
+                }
                 Some(Val::Scalar(Scalar::Null)) => self.put(col, Kind::Null, ""),
                 Some(Val::Scalar(Scalar::Bool(b))) => {
                     self.put(col, Kind::Bool, if b { "true" } else { "false" })

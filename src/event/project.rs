@@ -72,6 +72,8 @@ pub struct Uses {
     pub time: bool,
     /// Compared as lower-cased text (string and boolean tests, the rule index).
     pub lower: bool,
+    /// Read by a detection predicate (a derived field is then made for every event).
+    pub read: bool,
 }
 
 /// Where a text lives: in the line, or in the scratch buffer.
@@ -159,7 +161,7 @@ pub struct Projector {
     /// Slots of `user_name` / `user_domain` (true: the domain) and the key of `user` they
     /// are derived from when an event does not carry them.
     derived: Vec<(usize, bool)>,
-    user_key: u32,
+    user_key: Option<u32>,
 }
 
 impl Projector {
@@ -180,7 +182,7 @@ impl Projector {
             });
         }
         let markers = markers.iter().map(|m| top.id(m)).collect();
-        let derived: Vec<(usize, bool)> = table
+        let named: Vec<(usize, bool)> = table
             .names()
             .enumerate()
             .filter_map(|(i, n)| {
@@ -190,7 +192,13 @@ impl Projector {
                     .map(|k| (i, k == 1))
             })
             .collect();
-        let user_key = top.id("user");
+        let user_key = (!named.is_empty()).then(|| top.id("user"));
+        // Made for every event only where a predicate reads them; correlations derive
+        // theirs when they take an event ([`Fields::derived_from_user`]).
+        let derived = named
+            .into_iter()
+            .filter(|(i, _)| uses.get(*i).is_some_and(|u| u.read))
+            .collect();
         Projector {
             derived,
             user_key,
@@ -260,7 +268,7 @@ impl Projector {
     /// behind it (as the adapters write them, [`super::identity`]), so that rules grouping
     /// by the person work on session events written by hand too.
     fn derive_identity(&mut self, text: &str) {
-        let Some(user) = self.key_spans[self.user_key as usize] else {
+        let Some(user) = self.user_key.and_then(|k| self.key_spans[k as usize]) else {
             return;
         };
         let Kind::Str { escaped } = user.kind else {
@@ -493,6 +501,28 @@ impl<'a> Fields<'a> {
 
     fn text_of(&self, l: Loc) -> &'a str {
         self.projector.text_at(self.text, l)
+    }
+
+    /// A field derived from `user` ([`super::DERIVED_FROM_USER`]) for an event that does
+    /// not carry it.
+    pub fn derived_from_user(&self, field: &str) -> Option<String> {
+        if !super::DERIVED_FROM_USER.contains(&field) {
+            return None;
+        }
+        let p = self.projector;
+        let span = p.user_key.and_then(|k| p.key_spans[k as usize])?;
+        let Kind::Str { escaped } = span.kind else {
+            return None;
+        };
+        let raw = span.raw(self.text);
+        let user = if escaped {
+            let mut s = String::new();
+            scan::unescape(raw, &mut s);
+            std::borrow::Cow::Owned(s)
+        } else {
+            std::borrow::Cow::Borrowed(raw)
+        };
+        super::derived_from_user(field, &user)
     }
 
     /// The lower-cased text of a slot holding a string.
