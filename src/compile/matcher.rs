@@ -44,6 +44,51 @@ pub struct StrMatcher {
     /// For case-insensitive matchers made only of ASCII `contains` patterns (keyword lists):
     /// an ASCII-case-insensitive automaton that reads ASCII text as it is, without lowering.
     ascii_ci: Option<AhoCorasick>,
+    /// The same patterns as JSON writes them inside a string (`\\` and `\"` escaped), read
+    /// case-insensitively: a filter over a whole event line ([`Self::raw_line_filter`]).
+    raw_line: Option<RawLineFilter>,
+}
+
+/// Lower-cased ASCII `contains` patterns as JSON writes them inside a string, searched in a
+/// lower-cased event line: a few with `memchr`'s SIMD substring search (a line holds the
+/// bytes of `dc0` in every key and time, which stops the automata's prefilters at every
+/// other byte), many with one automaton.
+#[derive(Debug, Clone)]
+pub enum RawLineFilter {
+    /// One finder per pattern.
+    Finders(Vec<memchr::memmem::Finder<'static>>),
+    /// One automaton over all of them.
+    Automaton(AhoCorasick),
+}
+
+/// Up to this many patterns are searched one by one.
+const RAW_FINDERS_MAX: usize = 4;
+
+impl RawLineFilter {
+    fn new(lowered: &[String]) -> Result<RawLineFilter, MatcherError> {
+        let escaped: Vec<String> = lowered
+            .iter()
+            .map(|c| c.replace('\\', "\\\\").replace('"', "\\\""))
+            .collect();
+        Ok(if escaped.len() <= RAW_FINDERS_MAX {
+            RawLineFilter::Finders(
+                escaped
+                    .iter()
+                    .map(|p| memchr::memmem::Finder::new(p.as_bytes()).into_owned())
+                    .collect(),
+            )
+        } else {
+            RawLineFilter::Automaton(automaton_builder(&escaped).build(&escaped)?)
+        })
+    }
+
+    /// Is any pattern in `lowered_line` (the line, ASCII, lower-cased)?
+    pub fn is_match(&self, lowered_line: &str) -> bool {
+        match self {
+            RawLineFilter::Finders(f) => f.iter().any(|f| f.find(lowered_line.as_bytes()).is_some()),
+            RawLineFilter::Automaton(ac) => ac.is_match(lowered_line),
+        }
+    }
 }
 
 impl StrMatcher {
@@ -62,6 +107,7 @@ impl StrMatcher {
             globs: Vec::new(),
             glob_set: None,
             ascii_ci: None,
+            raw_line: None,
         };
         let norm = |b: &[u8]| {
             let s = String::from_utf8_lossy(b);
@@ -104,6 +150,9 @@ impl StrMatcher {
                 .build(&m.contains)
                 ?;
             m.ascii_ci = Some(ac);
+            if m.contains.iter().all(|c| !c.bytes().any(|b| b < 0x20)) {
+                m.raw_line = Some(RawLineFilter::new(&m.contains)?);
+            }
         }
         if m.prefixes.len() >= AUTOMATON_THRESHOLD {
             m.prefix_automaton = Some(anchored(m.prefixes.iter().map(|p| p.as_bytes().to_vec()))?);
@@ -145,6 +194,17 @@ impl StrMatcher {
         self.ascii_ci
             .as_ref()
             .filter(|_| !self.any && self.contains.iter().all(|c| !c.is_empty() && !c.contains(sep)))
+    }
+
+    /// For a [`joinable`](Self::joinable) keyword list: its patterns as they are written
+    /// inside a JSON string. On an ASCII event line whose strings hold no `\u` or `\/`
+    /// escape and whose numbers are written as their texts
+    /// ([`crate::event::project::Fields::raw_line_for_keywords`]), every text of the event
+    /// is in the line with only `\\` and `\"` (and control characters, which no pattern
+    /// here holds) escaped, so a pattern found in a text is found escaped in the line: no
+    /// match in the line means no match in any text.
+    pub fn raw_line_filter(&self) -> Option<&RawLineFilter> {
+        self.joinable().and(self.raw_line.as_ref())
     }
 
     /// Like [`is_match`](Self::is_match), given the text and its lower-cased form.

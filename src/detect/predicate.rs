@@ -91,10 +91,17 @@ fn pred(plan: &Plan, p: &FieldPred, fields: &Fields<'_>, memo: &mut Memo) -> boo
         }
         None => {
             let one = |t: &Test| match t {
-                Test::Str(m) => m
-                    .joinable()
-                    .and_then(|ac| fields.with_joined_texts(&mut |j| ac.is_match(j)))
-                    .unwrap_or_else(|| fields.any_text(&mut |s| m.is_match(s))),
+                Test::Str(m) => {
+                    // Most events hold no keyword anywhere in the line: they are told so
+                    // without finding their texts.
+                    let absent = m.raw_line_filter().is_some_and(|raw| {
+                        fields.with_lowered_line(&mut |line| raw.is_match(line)) == Some(false)
+                    });
+                    !absent
+                        && m.joinable()
+                            .and_then(|ac| fields.with_joined_texts(&mut |j| ac.is_match(j)))
+                            .unwrap_or_else(|| fields.any_text(&mut |s| m.is_match(s)))
+                }
                 Test::Regex(re) => match re.shared {
                     Some(shared) => shared_regex(plan, shared, None, fields, memo),
                     None => fields.any_text(&mut |s| re.regex.is_match(s)),

@@ -594,6 +594,17 @@ impl<'a> Fields<'a> {
         texts.joined(self.text).map(f)
     }
 
+    /// `f` of the whole line lower-cased, when every text of the event is in it as JSON
+    /// writes it in a string (only `\\`, `\"` and control characters escaped; see
+    /// [`crate::compile::matcher::StrMatcher::raw_line_filter`]); `None` otherwise.
+    pub fn with_lowered_line(&self, f: &mut dyn FnMut(&str) -> bool) -> Option<bool> {
+        if self.doc.kind != Kind::Object {
+            return None;
+        }
+        let mut texts = self.projector.texts.try_borrow_mut().ok()?;
+        texts.lowered_line(self.text).map(f)
+    }
+
     /// The raw JSON text of a value (objects, arrays).
     pub fn raw(&self, span: Span) -> &'a str {
         span.raw(self.text)

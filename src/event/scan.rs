@@ -567,13 +567,7 @@ pub fn key_eq(a: &str, a_escaped: bool, b: &str, b_escaped: bool) -> bool {
 /// The text a string matcher sees for a number: as `serde_json` writes it after reading
 /// (`1e3` → `1000.0`, `1.50` → `1.5`); plain integers as written, without allocating.
 pub fn number_text<'a>(raw: &'a str, buf: &'a mut String) -> &'a str {
-    let digits = raw.strip_prefix('-').unwrap_or(raw);
-    let plain = !digits.is_empty()
-        && digits.bytes().all(|c| c.is_ascii_digit())
-        && (digits == "0" || !digits.starts_with('0'))
-        && digits.len() <= 18
-        && raw != "-0";
-    if plain {
+    if is_plain_number(raw) {
         return raw;
     }
     buf.clear();
@@ -582,6 +576,32 @@ pub fn number_text<'a>(raw: &'a str, buf: &'a mut String) -> &'a str {
         Err(_) => buf.push_str(raw),
     }
     buf
+}
+
+/// Is the number `raw` written as [`number_text`] gives it (a plain integer)?
+pub fn is_plain_number(raw: &str) -> bool {
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    !digits.is_empty()
+        && digits.bytes().all(|c| c.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && digits.len() <= 18
+        && raw != "-0"
+}
+
+/// Are the escapes of `line` (a JSON text) only `\\`, `\"` and those of control
+/// characters, so that a text unescaped from it differs from its raw form only there?
+pub fn escapes_are_plain(line: &str) -> bool {
+    let b = line.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'\\', &b[from..]) {
+        let at = from + i;
+        match b.get(at + 1) {
+            Some(b'u' | b'/') => return false,
+            Some(_) => from = at + 2,
+            None => return true,
+        }
+    }
+    true
 }
 
 #[cfg(test)]

@@ -28,6 +28,10 @@ pub(super) struct EventTexts {
     /// The texts joined by [`JOIN`] (`None` until asked for; `Some(false)` when not ASCII).
     joined: Option<bool>,
     join_buf: String,
+    /// Whether keyword search may filter on the raw line (`None` until asked for), and the
+    /// line lower-cased.
+    raw_safe: Option<bool>,
+    lowered_line: String,
 }
 
 impl EventTexts {
@@ -36,6 +40,7 @@ impl EventTexts {
     pub(super) fn start(&mut self) -> &mut Vec<(u32, u32, bool, Span)> {
         self.ready = false;
         self.joined = None;
+        self.raw_safe = None;
         self.members.clear();
         &mut self.members
     }
@@ -100,6 +105,31 @@ impl EventTexts {
                 scan::any_text(text, m.3, &mut self.tmp, &mut keep);
             }
         }
+    }
+
+    /// The line lower-cased, when every text of the event is in it as it is but for `\\`
+    /// and `\"` (and control characters) escaped: when the line is ASCII (no character
+    /// lower-cases to an ASCII letter from outside ASCII), the document's top-level members
+    /// are all scalars, its numbers plain integers (written as their texts) and its escapes
+    /// plain. Found once per event.
+    pub(super) fn lowered_line(&mut self, text: &str) -> Option<&str> {
+        let safe = *self.raw_safe.get_or_insert_with(|| {
+            let safe = text.is_ascii()
+                && !self.members.is_empty()
+                && self.members.iter().all(|m| match m.3.kind {
+                    Kind::Null | Kind::Bool(_) | Kind::Str { .. } => true,
+                    Kind::Num => scan::is_plain_number(m.3.raw(text)),
+                    Kind::Array | Kind::Object => false,
+                })
+                && scan::escapes_are_plain(text);
+            if safe {
+                self.lowered_line.clear();
+                self.lowered_line.push_str(text);
+                self.lowered_line.make_ascii_lowercase();
+            }
+            safe
+        });
+        safe.then_some(self.lowered_line.as_str())
     }
 
     fn get<'a>(&'a self, text: &'a str, l: &Loc) -> &'a str {
