@@ -337,6 +337,7 @@ impl RuleIndex {
             let lits: Vec<&[u8]> = patterns.iter().map(|(_, l, _)| l.as_bytes()).collect();
             let automaton = super::matcher::automaton_builder(&lits)
                 .match_kind(aho_corasick::MatchKind::Standard)
+                .prefilter(false)
                 .build(&lits);
             match automaton {
                 Ok(a) => {
@@ -439,7 +440,13 @@ fn keys_of(
                 // Numbers and booleans: no allocation for the common integer case.
                 if let Scalar::Num(t) = x {
                     push(text, &|s| s.push_str(t));
-                    if let Some(n) = t.parse().ok().and_then(integral) {
+                    if crate::event::scan::is_plain_number(t) {
+                        // A plain integer is written as `int_key` would write it.
+                        push(text, &|s| {
+                            s.push('\0');
+                            s.push_str(t);
+                        });
+                    } else if let Some(n) = t.parse().ok().and_then(integral) {
                         push(text, &|s| int_key(n, s));
                     }
                     return;

@@ -120,6 +120,18 @@ pub fn number_of(v: &Value) -> Option<f64> {
 
 /// Parses a trimmed plain decimal number.
 pub fn parse_decimal(s: &str) -> Option<f64> {
+    // Most strings are words: an ASCII first or last byte that is neither a digit, a sign
+    // (first), a dot (last: refused below) nor white space rules them out at once.
+    let edge = |b: u8, first: bool| {
+        !b.is_ascii()
+            || b.is_ascii_digit()
+            || matches!(b, b'\t'..=b'\r' | b' ')
+            || (first && matches!(b, b'-' | b'+'))
+    };
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if edge(a, true) && edge(z, false) => {}
+        _ => return None,
+    }
     let t = s.trim();
     let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
@@ -181,6 +193,43 @@ pub fn derived_from_user(field: &str, user: &str) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// `parse_decimal` without its quick refusal of words.
+    fn decimal_reference(s: &str) -> Option<f64> {
+        let t = s.trim();
+        let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        let ok = !int.is_empty()
+            && int.bytes().all(|b| b.is_ascii_digit())
+            && frac.bytes().all(|b| b.is_ascii_digit())
+            && !(digits.ends_with('.'));
+        if ok { t.parse().ok() } else { None }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_decimal_refuses_words_quickly_and_reads_numbers_as_before(
+            s in "[ \t\n\u{b}\u{c}\r\u{a0}\u{2003}\u{1c}+.0-9a-z-]{0,8}"
+        ) {
+            proptest::prop_assert_eq!(parse_decimal(&s), decimal_reference(&s), "{:?}", s);
+        }
+    }
+
+    #[test]
+    fn parse_decimal_reads_padded_and_signed_numbers() {
+        for (s, want) in [
+            (" 4624 ", Some(4624.0)),
+            ("\u{a0}-1.5\u{2003}", Some(-1.5)),
+            ("+7", Some(7.0)),
+            ("1.", None),
+            (".5", None),
+            ("WS0028", None),
+            ("0x1f", None),
+            ("\u{1c}1", None),
+        ] {
+            assert_eq!(parse_decimal(s), want, "{s:?}");
+        }
+    }
 
     #[test]
     fn dotted_paths_walk_and_flat_keys_win() {
