@@ -83,9 +83,9 @@ impl RawLineFilter {
     }
 
     /// Is any pattern in `lowered_line` (the line, ASCII, lower-cased)?
-    pub fn is_match(&self, lowered_line: &str) -> bool {
+    pub fn is_match(&self, lowered_line: &[u8]) -> bool {
         match self {
-            RawLineFilter::Finders(f) => f.iter().any(|f| f.find(lowered_line.as_bytes()).is_some()),
+            RawLineFilter::Finders(f) => f.iter().any(|f| f.find(lowered_line).is_some()),
             RawLineFilter::Automaton(ac) => ac.is_match(lowered_line),
         }
     }

@@ -597,7 +597,7 @@ impl<'a> Fields<'a> {
     /// `f` of the whole line lower-cased, when every text of the event is in it as JSON
     /// writes it in a string (only `\\`, `\"` and control characters escaped; see
     /// [`crate::compile::matcher::StrMatcher::raw_line_filter`]); `None` otherwise.
-    pub fn with_lowered_line(&self, f: &mut dyn FnMut(&str) -> bool) -> Option<bool> {
+    pub fn with_lowered_line(&self, f: &mut dyn FnMut(&[u8]) -> bool) -> Option<bool> {
         if self.doc.kind != Kind::Object {
             return None;
         }

@@ -31,7 +31,7 @@ pub(super) struct EventTexts {
     /// Whether keyword search may filter on the raw line (`None` until asked for), and the
     /// line lower-cased.
     raw_safe: Option<bool>,
-    lowered_line: String,
+    lowered_line: Vec<u8>,
 }
 
 impl EventTexts {
@@ -112,7 +112,7 @@ impl EventTexts {
     /// lower-cases to an ASCII letter from outside ASCII), the document's top-level members
     /// are all scalars, its numbers plain integers (written as their texts) and its escapes
     /// plain. Found once per event.
-    pub(super) fn lowered_line(&mut self, text: &str) -> Option<&str> {
+    pub(super) fn lowered_line(&mut self, text: &str) -> Option<&[u8]> {
         let safe = *self.raw_safe.get_or_insert_with(|| {
             let safe = text.is_ascii()
                 && !self.members.is_empty()
@@ -123,13 +123,16 @@ impl EventTexts {
                 })
                 && scan::escapes_are_plain(text);
             if safe {
+                // Branch-free, so that the compiler reads it a vector at a time.
                 self.lowered_line.clear();
-                self.lowered_line.push_str(text);
-                self.lowered_line.make_ascii_lowercase();
+                self.lowered_line.extend_from_slice(text.as_bytes());
+                for c in &mut self.lowered_line {
+                    *c |= u8::from(c.wrapping_sub(b'A') < 26) << 5;
+                }
             }
             safe
         });
-        safe.then_some(self.lowered_line.as_str())
+        safe.then_some(self.lowered_line.as_slice())
     }
 
     fn get<'a>(&'a self, text: &'a str, l: &Loc) -> &'a str {
