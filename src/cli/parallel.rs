@@ -58,7 +58,7 @@ pub fn read(
         for _ in 0..threads {
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
-            scope.spawn(move || detect_batches(set, format, &work_rx, &done_tx));
+            scope.spawn(move || detect_batches(set, format, threads, &work_rx, &done_tx));
         }
         drop(done_tx);
         // Only the workers hold the queue now: when they stop, the reader stops too.
@@ -76,10 +76,12 @@ pub fn read(
 fn detect_batches(
     set: &RuleSet,
     format: Format,
+    threads: usize,
     work: &Mutex<mpsc::Receiver<(u64, Batch)>>,
     done: &mpsc::SyncSender<(u64, Batch)>,
 ) {
-    let mut detector = Detector::new(set);
+    // The engine partitions correlation state over as many shards as there are workers.
+    let mut detector = Detector::new(set).routing_for_shards(threads);
     loop {
         let job = match work.lock() {
             Ok(rx) => rx.recv(),

@@ -8,8 +8,8 @@ use super::input::{Item, Partition, Status};
 use super::msg::{Counts, EventMsg, Msg, global_seq};
 use crate::alert::{Alert, AlertSink, Format};
 use crate::compile::RuleSet;
-use crate::correlate::group_route;
 use crate::correlate::route::Components;
+use crate::correlate::{RouteScratch, routes};
 use crate::engine::Engine;
 use crate::engine::feed::{feed_line, feed_outcome, too_long};
 use crate::source::Adapter;
@@ -428,40 +428,26 @@ fn export(
     for a in x.alerts.iter().filter(|a| !old(a.order.time())) {
         out.push(Msg::alert(format, a, Some(p.id)));
     }
-    let mut mine: Vec<u32> = Vec::new();
-    let mut key = String::new();
+    let mut scratch = RouteScratch::default();
     // Per destination worker, the components of this event it holds.
     let mut to: Vec<(u64, Vec<u32>)> = Vec::new();
     for r in x.records.into_iter().filter(|r| !old(r.ts)) {
         p.n += 1;
-        mine.clear();
-        for d in &r.matched {
-            for &ci in &set.wiring.by_detection[*d as usize] {
-                let c = comps.comps[ci as usize];
-                if !mine.contains(&c) {
-                    mine.push(c);
-                }
-            }
-        }
-        mine.sort_unstable();
         to.clear();
-        for &comp in &mine {
-            let route = if comps.alone[comp as usize] {
-                let Some(route) = group_route(set, comps, comp, &r.row, &r.matched, &mut key)
-                else {
-                    continue;
-                };
-                route
-            } else {
-                // A chain goes whole to one worker, whatever the group.
-                comps.route_key(comp, "")
-            };
-            let w = route % workers;
-            match to.iter_mut().find(|(x, _)| *x == w) {
-                Some((_, v)) => v.push(comp),
-                None => to.push((w, vec![comp])),
-            }
-        }
+        routes(
+            set,
+            comps,
+            &r.row,
+            &r.matched,
+            &mut scratch,
+            &mut |comp, route| {
+                let w = route % workers;
+                match to.iter_mut().find(|(x, _)| *x == w) {
+                    Some((_, v)) => v.push(comp),
+                    None => to.push((w, vec![comp])),
+                }
+            },
+        );
         if to.is_empty() {
             continue;
         }

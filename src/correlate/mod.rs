@@ -664,12 +664,51 @@ fn via_of(c: &CompiledCorrelation, vias: &[RuleRef]) -> RuleRef {
         .unwrap_or(vias[0])
 }
 
+/// Scratch space for [`routes`].
+#[derive(Default)]
+pub struct RouteScratch {
+    comps: Vec<u32>,
+    key: String,
+}
+
+/// Where an event that matched the detection rules `matched` goes when correlation state is
+/// partitioned: `each(component, hash)` for every correlation component that consumes it,
+/// in ascending order. The partition is the hash modulo the number of partitions. A
+/// correlation on its own routes by its group, as [`Correlator::on_event`] finds it, and is
+/// left out when it ignores the event (S4); a chain of correlations goes whole to one
+/// partition, whatever the group.
+pub fn routes(
+    set: &RuleSet,
+    comps: &route::Components,
+    row: &Row,
+    matched: &[u32],
+    scratch: &mut RouteScratch,
+    each: &mut dyn FnMut(u32, u64),
+) {
+    scratch.comps.clear();
+    for d in matched {
+        for &ci in &set.wiring.by_detection[*d as usize] {
+            let c = comps.comps[ci as usize];
+            if !scratch.comps.contains(&c) {
+                scratch.comps.push(c);
+            }
+        }
+    }
+    scratch.comps.sort_unstable();
+    for &comp in &scratch.comps {
+        if !comps.alone[comp as usize] {
+            each(comp, comps.route_key(comp, ""));
+        } else if let Some(h) = group_route(set, comps, comp, row, matched, &mut scratch.key) {
+            each(comp, h);
+        }
+    }
+}
+
 /// The routing hash ([`route::Components::route_key`]) of the group an event that matched
 /// the detection rules `matched` has in correlation `ci`, as [`Correlator::on_event`]
 /// finds it (the key text is left in `buf`); `None` when the correlation does not consume
-/// the event or ignores it (S4). Cluster mode routes by it.
-#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
-pub fn group_route(
+/// the event or ignores it (S4).
+fn group_route(
     set: &RuleSet,
     comps: &route::Components,
     ci: u32,

@@ -7,6 +7,7 @@
 use crate::compile::RuleSet;
 use crate::correlate::Correlator;
 use crate::correlate::row::Row;
+use super::shards::{Mask, Router};
 use crate::event::lines::line_text;
 use crate::event::project::load_into;
 use crate::event::{EventError, Projector};
@@ -28,6 +29,8 @@ pub(crate) enum Kind {
         ts: Option<Timestamp>,
         matched: Vec<u32>,
         row: Option<Box<Row>>,
+        /// The correlation shards that take it, when the detector routes for them.
+        mask: Option<Mask>,
     },
 }
 
@@ -36,6 +39,7 @@ pub struct Detector<'r> {
     set: &'r RuleSet,
     projector: Projector,
     matcher: crate::detect::RuleMatcher,
+    router: Option<Router>,
 }
 
 impl<'r> Detector<'r> {
@@ -45,7 +49,17 @@ impl<'r> Detector<'r> {
             set,
             projector: set.projector(),
             matcher: crate::detect::RuleMatcher::default(),
+            router: None,
         }
+    }
+
+    /// Also finds, for each correlated event, which of `n` correlation shards take it (an
+    /// engine with as many shards then need not: see `run --threads`).
+    pub fn routing_for_shards(mut self, n: usize) -> Self {
+        if n > 1 && self.set.correlation_count() > 0 {
+            self.router = Some(Router::new(self.set, n));
+        }
+        self
     }
 
     /// Reads one line as a session event and matches the session rules.
@@ -71,6 +85,15 @@ impl<'r> Detector<'r> {
             row.fill(self.set, &fields);
             row
         });
-        Detected(Kind::Event { ts, matched, row })
+        let mask = match (&row, &mut self.router) {
+            (Some(row), Some(router)) => Some(router.mask(self.set, row, &matched)),
+            _ => None,
+        };
+        Detected(Kind::Event {
+            ts,
+            matched,
+            row,
+            mask,
+        })
     }
 }

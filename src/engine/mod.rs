@@ -105,8 +105,8 @@ pub struct Engine<'r> {
     /// inputs go there instead of to `correlator`, which then only keeps the stream start.
     shards: Option<shards::Shards>,
     /// The correlation fields of the next event to consume, read by a [`detector::Detector`]
-    /// (`process_detected`).
-    prefilled: Option<Box<Row>>,
+    /// (`process_detected`), with the shards that take it when the detector routed it.
+    prefilled: Option<(Box<Row>, Option<shards::Mask>)>,
     /// Where the next record comes from ([`Engine::set_origin`]).
     origin: Option<Origin>,
     /// Where the record being processed came from (its alerts' events carry it).
@@ -475,11 +475,11 @@ impl<'r> Engine<'r> {
                 self.row.fill(self.set, &self.projector.fields(text));
             }
             if let Some(sh) = &mut self.shards {
-                let row = pre.unwrap_or_else(|| Box::new((*self.row).clone()));
-                sh.push(ts, seq, &self.matched, row, shared);
+                let (row, mask) = pre.unwrap_or_else(|| (Box::new((*self.row).clone()), None));
+                sh.push(self.set, ts, seq, &self.matched, row, mask, shared);
                 return;
             }
-            if let Some(row) = pre {
+            if let Some((row, _)) = pre {
                 self.row = row;
             }
             if let Some(x) = &mut self.exports {

@@ -24,7 +24,12 @@ impl Engine<'_> {
                 return Err(e);
             }
             Kind::Other => return Ok(false),
-            Kind::Event { ts, matched, row } => (ts, matched, row),
+            Kind::Event {
+                ts,
+                matched,
+                row,
+                mask,
+            } => (ts, matched, row.map(|r| (r, mask))),
         };
         if self.settings.max_lateness > 0 {
             // Buffered events are read again when released: take the ordinary path.

@@ -3,9 +3,13 @@
 //! The engine thread keeps what must see every event in order (time, lateness, detection
 //! alerts, the output's order) and hands each correlation input to the shards in batches;
 //! every shard sees every batch and keeps only the groups routed to it
-//! ([`crate::correlate::route::Components`], as cluster workers partition them), so a
-//! group's inputs reach its state in input order and its alerts, keyed by their
-//! [`crate::alert::AlertOrder`], are what one correlator would raise.
+//! ([`crate::correlate::routes`], as cluster workers partition them), so a group's inputs
+//! reach its state in input order and its alerts, keyed by their
+//! [`crate::alert::AlertOrder`], are what one correlator would raise. Each input says which
+//! shards keep a group it feeds (its [`Mask`], found by a detector thread where one read
+//! the event): the others pass it by. A shard fires its deadlines before the time of each
+//! input it takes and after each batch, so the deadlines an input passed by would have
+//! fired fire before anything else changes its state, in the same order.
 //!
 //! Each batch also says up to which time the engine has fired deadlines (`upto`): a shard
 //! fires its own deadlines before that time once the batch's events are in. When every
@@ -14,8 +18,9 @@
 
 use crate::alert::{AlertOrder, Emitted};
 use crate::compile::RuleSet;
+use crate::correlate::route::Components;
 use crate::correlate::row::Row;
-use crate::correlate::{Correlator, Input, Limits, Pending};
+use crate::correlate::{Correlator, Input, Limits, Pending, RouteScratch, routes};
 use crate::time::Timestamp;
 use std::collections::VecDeque;
 use std::sync::{Arc, mpsc};
@@ -31,10 +36,57 @@ const TICKS: usize = 4096;
 /// Batches a shard may have waiting before the engine waits for it.
 const QUEUE: usize = 8;
 
+/// The shards that keep a group an input feeds, of `count` shards: bit `i` for shard `i`
+/// (every bit past 64 shards).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Mask {
+    count: usize,
+    bits: u64,
+}
+
+impl Mask {
+    fn has(self, shard: usize) -> bool {
+        self.bits & (1 << (shard % 64)) != 0
+    }
+}
+
+/// Finds the [`Mask`] of inputs for `count` shards (on any thread).
+pub(crate) struct Router {
+    comps: Components,
+    count: usize,
+    scratch: RouteScratch,
+}
+
+impl Router {
+    pub(crate) fn new(set: &RuleSet, count: usize) -> Router {
+        Router {
+            comps: Components::of(set),
+            count: count.max(1),
+            scratch: RouteScratch::default(),
+        }
+    }
+
+    /// The mask of an event with correlation fields `row` that matched `matched`.
+    pub(crate) fn mask(&mut self, set: &RuleSet, row: &Row, matched: &[u32]) -> Mask {
+        let count = self.count;
+        let mut bits = 0u64;
+        if count > 64 {
+            bits = u64::MAX;
+        } else {
+            routes(set, &self.comps, row, matched, &mut self.scratch, &mut |_, h| {
+                bits |= 1 << (h % count as u64);
+            });
+        }
+        Mask { count, bits }
+    }
+}
+
 /// One correlation input: an in-order event the correlations consume.
 struct ShardInput {
     ts: Timestamp,
     seq: u64,
+    /// The shards that take it.
+    mask: Mask,
     /// Its matched detection rules, in the batch's `matched`.
     matched: std::ops::Range<usize>,
     row: Box<Row>,
@@ -100,6 +152,8 @@ pub(crate) struct Shards {
     upto: Option<Timestamp>,
     /// In-order events since the last batch went.
     ticks: usize,
+    /// Masks of the inputs no detector routed.
+    router: Router,
 }
 
 impl Shards {
@@ -131,24 +185,38 @@ impl Shards {
             frontier: None,
             upto: None,
             ticks: 0,
+            router: Router::new(set, n),
         }
     }
 
-    /// Takes a correlation input (`matched` is copied).
+    /// Takes a correlation input (`matched` is copied), with its mask when a detector
+    /// found it for as many shards. An input no shard takes (each group ignores it) goes
+    /// nowhere.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn push(
         &mut self,
+        set: &RuleSet,
         ts: Timestamp,
         seq: u64,
         matched: &[u32],
         row: Box<Row>,
+        mask: Option<Mask>,
         text: Arc<str>,
     ) {
+        let mask = match mask {
+            Some(m) if m.count == self.router.count => m,
+            _ => self.router.mask(set, &row, matched),
+        };
+        if mask.bits == 0 {
+            return;
+        }
         self.started = true;
         let at = self.current.matched.len();
         self.current.matched.extend_from_slice(matched);
         self.current.inputs.push(ShardInput {
             ts,
             seq,
+            mask,
             matched: at..self.current.matched.len(),
             row,
             text,
@@ -325,7 +393,7 @@ fn shard(
                 if let Some(s) = b.start {
                     corr.observe(s);
                 }
-                for e in &b.inputs {
+                for e in b.inputs.iter().filter(|e| e.mask.has(index)) {
                     // As the engine does before each in-order event.
                     corr.fire_before(set, e.ts, &mut out);
                     let input = Input {
