@@ -2,6 +2,7 @@
 //! sink trait.
 
 pub mod columns;
+pub mod json;
 
 use crate::report::Paint;
 use crate::rule::RuleMeta;
@@ -75,17 +76,7 @@ impl Origin {
             OriginPlace::Record(n) => ("record", n),
         };
         out.push_str("{\"file\":");
-        if self
-            .file
-            .bytes()
-            .any(|b| b == b'"' || b == b'\\' || b < 0x20)
-        {
-            out.push_str(&json_str(&self.file));
-        } else {
-            out.push('"');
-            out.push_str(&self.file);
-            out.push('"');
-        }
+        json::push_str(out, &self.file);
         let _ = write!(out, ",\"{k}\":{n}}}");
     }
 
@@ -170,7 +161,8 @@ impl Alert {
                 s.push(',');
             }
             first = false;
-            let _ = write!(s, "\"{k}\":{}", json_str(v));
+            let _ = write!(s, "\"{k}\":");
+            json::push_str(s, v);
         };
         if let Some(id) = &self.rule.id {
             field(&mut s, "id", id);
@@ -185,21 +177,25 @@ impl Alert {
         field(&mut s, "type", self.rule_type);
         s.push_str("},\"timestamp\":");
         match self.timestamp {
-            Some(t) => s.push_str(&json_str(&t.to_string())),
+            // An RFC 3339 text holds nothing a JSON string escapes.
+            Some(t) => {
+                let _ = write!(s, "\"{t}\"");
+            }
             None => s.push_str("null"),
         }
         if let Some(group) = &self.group {
-            let map: serde_json::Map<String, Value> = group.iter().cloned().collect();
-            let _ = write!(s, ",\"group\":{}", Value::Object(map));
+            s.push_str(",\"group\":");
+            json::push_object(&mut s, group);
         }
         if let Some(v) = self.value {
             let _ = write!(s, ",\"value\":{}", number(v));
         }
         if let Some(values) = &self.values {
-            let _ = write!(s, ",\"values\":{}", Value::Array(values.clone()));
+            s.push_str(",\"values\":");
+            json::push_array(&mut s, values);
         }
         if let Some(t) = self.anchor_timestamp {
-            let _ = write!(s, ",\"anchor_timestamp\":{}", json_str(&t.to_string()));
+            let _ = write!(s, ",\"anchor_timestamp\":\"{t}\"");
         }
         if self.incomplete {
             s.push_str(",\"incomplete\":true");
@@ -312,10 +308,6 @@ fn parse_origin(json: &str) -> Option<Origin> {
 /// A value in text output: a string as it is, anything else as JSON.
 fn text_of(v: &Value) -> String {
     v.as_str().map_or_else(|| v.to_string(), str::to_string)
-}
-
-fn json_str(s: &str) -> String {
-    Value::String(s.to_string()).to_string()
 }
 
 fn number(v: f64) -> String {

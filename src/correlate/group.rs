@@ -42,7 +42,7 @@ impl GroupKey {
             if i > 0 {
                 buf.push(',');
             }
-            json_string(buf, p);
+            crate::alert::json::push_str(buf, p);
         }
         buf.push(']');
     }
@@ -75,37 +75,6 @@ impl<'de> serde::Deserialize<'de> for GroupKey {
         let parts: Vec<String> = serde::Deserialize::deserialize(d)?;
         Ok(GroupKey::of(&parts))
     }
-}
-
-/// Appends `s` as a JSON string, escaped exactly as `serde_json` escapes it.
-fn json_string(buf: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    buf.push('"');
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let esc: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        buf.push_str(&s[start..i]);
-        if esc.is_empty() {
-            buf.push_str("\\u00");
-            buf.push(char::from(HEX[usize::from(b >> 4)]));
-            buf.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            buf.push_str(esc);
-        }
-        start = i + 1;
-    }
-    buf.push_str(&s[start..]);
-    buf.push('"');
 }
 
 /// The group of an input that arrived through `via`, as key text in `buf`. False when a
