@@ -672,3 +672,47 @@ correlation: {type: absence, rules: [failed], expected: [logon], group-by: [user
         ]
     );
 }
+
+/// The summary lists the first 1,000 open obligations by deadline (then group) and counts
+/// them all in `pending_total` (docs/semantics.md §4.2). Every obligation used to be
+/// described (its anchor's JSON read back) before the list was cut: 25,866 reads for the
+/// 200,000 generated events. Now only the listed ones are, with one thread or with shards.
+#[test]
+fn the_summary_lists_the_first_thousand_obligations_and_counts_all() {
+    let d = dir("pending-total");
+    let mut lines = Vec::new();
+    for i in 0..1200u32 {
+        // Two locks per second, 10 minutes in all: every 15-minute wait is still open.
+        lines.push(format!(
+            r#"{{"timestamp":"2024-05-01T10:{:02}:{:02}Z","action":"lock","user":"u{i:04}","hostname":"WS1"}}"#,
+            i / 2 / 60,
+            i / 2 % 60
+        ));
+    }
+    let events = d.join("events.jsonl");
+    std::fs::write(&events, lines.join("\n") + "\n").unwrap();
+    let rules = root().join("rules");
+    for threads in ["1", "2", "3"] {
+        let (_, summary) = run_with(&d, "pending", &rules, &events, &["--threads", threads]);
+        let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
+        assert_eq!(v["pending_total"], 1200, "{threads}");
+        let listed = v["pending"].as_array().expect("pending list");
+        assert_eq!(listed.len(), 1000, "{threads}");
+        for (k, p) in listed.iter().enumerate() {
+            let k = k as u32;
+            let deadline = format!("2024-05-01T10:{:02}:{:02}Z", 15 + k / 2 / 60, k / 2 % 60);
+            assert_eq!(p["rule"], "workstation_locked_not_unlocked", "{threads}");
+            assert_eq!(p["group"]["user"], format!("u{k:04}"), "{threads}: {k}");
+            assert_eq!(p["group"]["hostname"], "WS1", "{threads}");
+            assert_eq!(p["deadline"], deadline, "{threads}: {k}");
+        }
+    }
+    // At the cap exactly, no `pending_total`.
+    let few = d.join("few.jsonl");
+    std::fs::write(&few, lines[..1000].join("\n") + "\n").unwrap();
+    let (_, summary) = run_with(&d, "few", &rules, &few, &[]);
+    let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(v["pending"].as_array().map(Vec::len), Some(1000));
+    assert!(v.get("pending_total").is_none(), "{summary}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -165,7 +165,10 @@ mod tests {
 
     #[test]
     fn every_control_byte_and_the_two_specials_are_escaped() {
-        let all: String = (0u8..0x80).map(char::from).chain("é€😀\u{7f}".chars()).collect();
+        let all: String = (0u8..0x80)
+            .map(char::from)
+            .chain("é€😀\u{7f}".chars())
+            .collect();
         let mut buf = String::new();
         push_str(&mut buf, &all);
         assert_eq!(buf, serde_json::to_string(&all).expect("json"));

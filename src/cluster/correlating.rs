@@ -197,9 +197,10 @@ impl Correlating {
         self.corr
             .end_of_input(self.set, self.max, self.eof_flush, &mut self.emitted);
         self.drain(out);
-        let pending = self
+        let (pending, pending_total) = self
             .corr
-            .pending_keyed(self.set)
+            .pending_keyed(self.set, crate::engine::MAX_PENDING_LISTED);
+        let pending = pending
             .into_iter()
             .map(|((d, pos, g, id), p)| {
                 let group = serde_json::Value::Object(p.group.into_iter().collect());
@@ -210,6 +211,7 @@ impl Correlating {
             evicted_groups: self.corr.evicted_groups(),
             evicted_entries: self.corr.evicted_entries(),
             pending,
+            pending_total,
             ..Counts::default()
         }
     }

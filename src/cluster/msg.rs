@@ -103,6 +103,9 @@ pub struct Counts {
     /// Open obligations: (deadline, rule position, group text, id) for their order, then
     /// the rule's handle and the group as a JSON object.
     pub pending: Vec<(Timestamp, u32, String, u64, String, String)>,
+    /// Open obligations, listed or not.
+    #[serde(default)]
+    pub pending_total: u64,
 }
 
 impl Msg {

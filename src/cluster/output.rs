@@ -88,6 +88,7 @@ impl Output {
                 t.evicted_entries += c.evicted_entries;
                 t.skipped.extend(c.skipped);
                 t.pending.extend(c.pending);
+                t.pending_total += c.pending_total;
             }
             Msg::Resume {
                 partition,
@@ -249,6 +250,7 @@ impl Output {
         let c = &mut self.counts;
         c.pending
             .sort_by(|a, b| (a.0, a.1, &a.2, a.3).cmp(&(b.0, b.1, &b.2, b.3)));
+        c.pending.truncate(crate::engine::MAX_PENDING_LISTED);
         let mut skipped = std::collections::BTreeMap::new();
         for (k, v) in &c.skipped {
             *skipped.entry(k.clone()).or_insert(0) += v;
@@ -272,6 +274,7 @@ impl Output {
                     deadline: p.0,
                 })
                 .collect(),
+            pending_total: c.pending_total,
             evicted_groups: c.evicted_groups,
             // Rules left out by --skip-invalid-rules are reported on stderr at start.
             rules_skipped: 0,

@@ -166,11 +166,6 @@ pub fn value_of<'r>(c: &'r CompiledCorrelation, row: &'r Row) -> Option<Picked<'
     Some(Picked { key, cols, row })
 }
 
-/// The group's strings as one text, for ordering alerts of one time by group.
-pub fn group_order(key: &GroupKey) -> String {
-    key.as_str().to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

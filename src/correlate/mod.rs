@@ -28,7 +28,7 @@ use absence::{AbsenceGroup, Obligation};
 use aggregate::AggregateGroup;
 use ahash::AHashMap;
 use first_seen::FirstSeenGroup;
-use group::{GroupKey, group_key_into, group_order, group_values};
+use group::{GroupKey, group_key_into, group_values};
 use kind::{Deadline, Shared, Step};
 use ordered::OrderedGroup;
 use serde_json::Value;
@@ -616,40 +616,57 @@ impl Correlator {
         self.states.iter().map(State::live_groups).sum()
     }
 
-    /// Obligations still open, by deadline, rule position and group.
-    pub fn pending(&self, set: &RuleSet) -> Vec<Pending> {
-        self.pending_keyed(set).into_iter().map(|x| x.1).collect()
+    /// The first `limit` obligations still open, by deadline, rule position and group, and
+    /// how many are open.
+    pub fn pending(&self, set: &RuleSet, limit: usize) -> (Vec<Pending>, u64) {
+        let (list, total) = self.pending_keyed(set, limit);
+        (list.into_iter().map(|x| x.1).collect(), total)
     }
 
-    /// [`Correlator::pending`] with the key each is ordered by: (deadline, rule position,
-    /// group text, obligation id).
-    pub fn pending_keyed(&self, set: &RuleSet) -> Vec<((Timestamp, u32, String, u64), Pending)> {
-        let mut all: Vec<(Timestamp, u32, String, u64, Pending)> = Vec::new();
+    /// [`Correlator::pending`] with the key each is ordered by. Only the listed ones are
+    /// described (their group read back from the anchor's text).
+    pub fn pending_keyed(&self, set: &RuleSet, limit: usize) -> (Vec<(PendingKey, Pending)>, u64) {
+        let mut all: Vec<(Timestamp, u32, &str, u64, usize, &Obligation)> = Vec::new();
         for (ci, st) in self.states.iter().enumerate() {
             let State::Absence(groups) = st else { continue };
-            let c = &set.correlations[ci];
+            let position = set.correlations[ci].position;
             for (key, g) in groups.iter() {
                 for o in &g.pending {
-                    all.push((
-                        o.deadline,
-                        c.position,
-                        group_order(key),
-                        o.id,
-                        Pending {
-                            rule: c.meta.handle().to_string(),
-                            group: obligation_group(set, c, o),
-                            deadline: o.deadline,
-                        },
-                    ));
+                    all.push((o.deadline, position, key.as_str(), o.id, ci, o));
                 }
             }
         }
-        all.sort_by(|a, b| (a.0, a.1, &a.2, a.3).cmp(&(b.0, b.1, &b.2, b.3)));
-        all.into_iter()
-            .map(|x| ((x.0, x.1, x.2, x.3), x.4))
-            .collect()
+        let total = all.len() as u64;
+        let order = |a: &(Timestamp, u32, &str, u64, usize, &Obligation),
+                     b: &(Timestamp, u32, &str, u64, usize, &Obligation)| {
+            (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3))
+        };
+        if all.len() > limit {
+            if limit == 0 {
+                return (Vec::new(), total);
+            }
+            all.select_nth_unstable_by(limit - 1, order);
+            all.truncate(limit);
+        }
+        all.sort_by(order);
+        let list = all
+            .into_iter()
+            .map(|(deadline, position, key, id, ci, o)| {
+                let c = &set.correlations[ci];
+                let p = Pending {
+                    rule: c.meta.handle().to_string(),
+                    group: obligation_group(set, c, o),
+                    deadline,
+                };
+                ((deadline, position, key.to_string(), id), p)
+            })
+            .collect();
+        (list, total)
     }
 }
+
+/// The order of open obligations: deadline, rule position, group text, obligation id.
+pub type PendingKey = (Timestamp, u32, String, u64);
 
 /// Which of the rules an input came through decides its group-by names (aliases): the
 /// first in the correlation's own lists.

@@ -17,7 +17,7 @@ mod stats;
 
 pub use checkpoint::StateError;
 pub(crate) use export::{CorrRecord, Exports};
-pub use stats::Stats;
+pub use stats::{MAX_PENDING_LISTED, Stats};
 
 use crate::alert::{Alert, AlertOrder, AlertSink, Emitted, Origin};
 use crate::compile::RuleSet;
@@ -651,7 +651,8 @@ impl<'r> Engine<'r> {
     /// still held for ordering go into the checkpoint). The counters report what this
     /// segment read; `pending` lists the open obligations.
     pub fn pause(&mut self) -> Stats {
-        self.stats.pending = self.correlator.pending(self.set);
+        (self.stats.pending, self.stats.pending_total) =
+            self.correlator.pending(self.set, MAX_PENDING_LISTED);
         self.stats.evicted_groups = self.correlator.evicted_groups();
         self.stats.evicted_entries = self.correlator.evicted_entries();
         self.stats.clone()
@@ -667,9 +668,11 @@ impl<'r> Engine<'r> {
         let eof_flush = self.settings.eof_flush;
         if let Some(sh) = self.shards.take() {
             let start = self.correlator.stream_start();
-            let (pending, groups, entries) = sh.end(start, self.max_seen, eof_flush, &mut self.held);
+            let (pending, total, groups, entries) =
+                sh.end(start, self.max_seen, eof_flush, &mut self.held);
             self.flush(sink);
             self.stats.pending = pending;
+            self.stats.pending_total = total;
             self.stats.evicted_groups = groups;
             self.stats.evicted_entries = entries;
             return self.stats.clone();
@@ -680,7 +683,8 @@ impl<'r> Engine<'r> {
         self.hold(&mut step);
         self.step = step;
         self.flush(sink);
-        self.stats.pending = self.correlator.pending(self.set);
+        (self.stats.pending, self.stats.pending_total) =
+            self.correlator.pending(self.set, MAX_PENDING_LISTED);
         self.stats.evicted_groups = self.correlator.evicted_groups();
         self.stats.evicted_entries = self.correlator.evicted_entries();
         self.stats.clone()

@@ -20,7 +20,10 @@ use crate::alert::{AlertOrder, Emitted};
 use crate::compile::RuleSet;
 use crate::correlate::route::Components;
 use crate::correlate::row::Row;
-use crate::correlate::{Correlator, Input, Limits, Pending, RouteScratch, routes};
+use crate::correlate::{
+    Correlator, Input, Limits, Pending, PendingKey, RouteScratch, routes,
+};
+use super::MAX_PENDING_LISTED;
 use crate::time::Timestamp;
 use std::collections::VecDeque;
 use std::sync::{Arc, mpsc};
@@ -113,7 +116,8 @@ enum ToShard {
 
 /// What a shard reports at the end of the input.
 struct Report {
-    pending: Vec<((Timestamp, u32, String, u64), Pending)>,
+    pending: Vec<(PendingKey, Pending)>,
+    pending_total: u64,
     evicted_groups: u64,
     evicted_entries: u64,
 }
@@ -332,15 +336,15 @@ impl Shards {
 
     /// The end of the input (S11): what is batched goes, then every shard ends its
     /// correlations as the engine would (deadlines before `max`, then `eof_flush`). Their
-    /// alerts go to `held`; the shards stop. Returns the shards' counters together, with
-    /// the open obligations in the order one correlator lists them.
+    /// alerts go to `held`; the shards stop. Returns the first open obligations in the order
+    /// one correlator lists them, how many are open, and the evicted groups and entries.
     pub(crate) fn end(
         mut self,
         start: Option<Timestamp>,
         max: Option<Timestamp>,
         eof_flush: bool,
         held: &mut super::Held<crate::alert::Alert>,
-    ) -> (Vec<Pending>, u64, u64) {
+    ) -> (Vec<Pending>, u64, u64, u64) {
         self.sync(start, held);
         for tx in &self.to {
             let _ = tx.send(ToShard::End { max, eof_flush });
@@ -357,8 +361,10 @@ impl Shards {
             .flat_map(|r| std::mem::take(&mut r.pending))
             .collect();
         pending.sort_by(|a, b| a.0.cmp(&b.0));
+        pending.truncate(MAX_PENDING_LISTED);
         (
             pending.into_iter().map(|p| p.1).collect(),
+            reports.iter().map(|r| r.pending_total).sum(),
             reports.iter().map(|r| r.evicted_groups).sum(),
             reports.iter().map(|r| r.evicted_entries).sum(),
         )
@@ -415,8 +421,10 @@ fn shard(
             }
             ToShard::End { max, eof_flush } => {
                 corr.end_of_input(set, max, eof_flush, &mut out);
+                let (pending, pending_total) = corr.pending_keyed(set, MAX_PENDING_LISTED);
                 let report = Report {
-                    pending: corr.pending_keyed(set),
+                    pending,
+                    pending_total,
                     evicted_groups: corr.evicted_groups(),
                     evicted_entries: corr.evicted_entries(),
                 };
