@@ -159,13 +159,10 @@ pub fn run(a: &RunArgs) -> u8 {
         let mut status = read_all(a, &set, inputs, live, merged, threads, &mut runner);
         runner.progress.finish();
         let skipped = runner.adapter.accounting().skipped.clone();
-        let stats = match end_of_input(a, &mut engine, &mut sink) {
-            Ok(stats) => stats,
-            Err(stats) => {
-                status = EXIT_ERROR;
-                stats
-            }
-        };
+        let (stats, saved) = end_of_input(a, &mut engine, &mut sink);
+        if !saved {
+            status = EXIT_ERROR;
+        }
         engine.stop_shards();
         (status, skipped, stats)
     });
@@ -275,14 +272,14 @@ fn parallel_reading(a: &RunArgs, format: Format, live: bool) -> bool {
 
 /// The end of the input: a run with a state file is one segment of a longer stream, so
 /// nothing is released unless this is the end of the stream, and the state is written
-/// (`Err` with the counters when it cannot be).
+/// (`false` with the counters when it cannot be).
 fn end_of_input(
     a: &RunArgs,
     engine: &mut Engine<'_>,
     sink: &mut dyn AlertSink,
-) -> Result<crate::engine::Stats, crate::engine::Stats> {
+) -> (crate::engine::Stats, bool) {
     let Some(path) = &a.state else {
-        return Ok(engine.finish(sink));
+        return (engine.finish(sink), true);
     };
     let stats = if a.end_of_stream {
         engine.finish(sink)
@@ -290,10 +287,10 @@ fn end_of_input(
         engine.pause()
     };
     match save_state(engine, path) {
-        Ok(()) => Ok(stats),
+        Ok(()) => (stats, true),
         Err(e) => {
             eprintln!("error: cannot write state {}: {e}", path.display());
-            Err(stats)
+            (stats, false)
         }
     }
 }
