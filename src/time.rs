@@ -78,6 +78,58 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Appends the RFC 3339 text of [`Display`](fmt::Display) to `out`, digit by digit for
+    /// the years 0 to 9999 (alert lines write one or two per alert), through `Display`
+    /// otherwise.
+    pub fn push_rfc3339(self, out: &mut String) {
+        let (y, mo, d, h, mi, s, ns) = self.civil();
+        if !(0..=9999).contains(&y) {
+            use fmt::Write;
+            let _ = write!(out, "{self}");
+            return;
+        }
+        // ASCII digits and separators only: the bytes are one str.
+        let mut b = [0u8; 30];
+        let two = |b: &mut [u8], v: u32| {
+            b[0] = b'0' + (v / 10) as u8;
+            b[1] = b'0' + (v % 10) as u8;
+        };
+        let y = y as u32;
+        two(&mut b[0..2], y / 100);
+        two(&mut b[2..4], y % 100);
+        b[4] = b'-';
+        two(&mut b[5..7], mo);
+        b[7] = b'-';
+        two(&mut b[8..10], d);
+        b[10] = b'T';
+        two(&mut b[11..13], h);
+        b[13] = b':';
+        two(&mut b[14..16], mi);
+        b[16] = b':';
+        two(&mut b[17..19], s);
+        let mut n = 19;
+        if ns != 0 {
+            let (mut frac, digits) = if ns % 1_000_000 == 0 {
+                (ns / 1_000_000, 3)
+            } else if ns % 1_000 == 0 {
+                (ns / 1_000, 6)
+            } else {
+                (ns, 9)
+            };
+            b[n] = b'.';
+            for i in (0..digits).rev() {
+                b[n + 1 + i] = b'0' + (frac % 10) as u8;
+                frac /= 10;
+            }
+            n += 1 + digits;
+        }
+        b[n] = b'Z';
+        n += 1;
+        out.push_str(std::str::from_utf8(&b[..n]).unwrap_or_default());
+    }
+}
+
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with `Z`; fractional digits only as many as needed (0, 3, 6 or 9).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -473,5 +525,36 @@ mod tests {
             parse_duration("99999999999999999999999s"),
             Err(DurationError::TooLarge)
         );
+    }
+
+    #[test]
+    fn pushed_text_is_the_display_text() {
+        for ns in [
+            0,
+            1,
+            999,
+            1_000,
+            1_000_000,
+            123_456_789,
+            -1,
+            i64::MIN,
+            i64::MAX,
+            1_714_521_600_000_000_000,
+            1_714_521_600_000_001_000,
+            -5_000_000_000_000_000_000, // 1811
+        ] {
+            let mut s = String::from("x");
+            Timestamp(ns).push_rfc3339(&mut s);
+            assert_eq!(s, format!("x{}", Timestamp(ns)), "{ns}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pushed_text_is_the_display_text_for_any_time(ns in proptest::prelude::any::<i64>()) {
+            let mut s = String::new();
+            Timestamp(ns).push_rfc3339(&mut s);
+            proptest::prop_assert_eq!(s, Timestamp(ns).to_string());
+        }
     }
 }

@@ -77,7 +77,11 @@ impl Origin {
         };
         out.push_str("{\"file\":");
         json::push_str(out, &self.file);
-        let _ = write!(out, ",\"{k}\":{n}}}");
+        out.push_str(",\"");
+        out.push_str(k);
+        out.push_str("\":");
+        out.push_str(itoa::Buffer::new().format(n));
+        out.push('}');
     }
 
     /// `file:line` (or `file#record`), for text output.
@@ -118,7 +122,8 @@ impl Origin {
 fn origin_parts(text: &str) -> (&str, Option<&str>) {
     // A carried origin is the last member: the text ends with its object and the event's.
     let found = if text.ends_with("}}") {
-        text.rfind(&ORIGIN_KEY[1..])
+        // The same last match as `str::rfind`, found a vector at a time.
+        memchr::memmem::rfind(text.as_bytes(), ORIGIN_KEY[1..].as_bytes())
     } else {
         None
     };
@@ -161,7 +166,9 @@ impl Alert {
                 s.push(',');
             }
             first = false;
-            let _ = write!(s, "\"{k}\":");
+            s.push('"');
+            s.push_str(k);
+            s.push_str("\":");
             json::push_str(s, v);
         };
         if let Some(id) = &self.rule.id {
@@ -179,7 +186,9 @@ impl Alert {
         match self.timestamp {
             // An RFC 3339 text holds nothing a JSON string escapes.
             Some(t) => {
-                let _ = write!(s, "\"{t}\"");
+                s.push('"');
+                t.push_rfc3339(&mut s);
+                s.push('"');
             }
             None => s.push_str("null"),
         }
@@ -188,14 +197,17 @@ impl Alert {
             json::push_object(&mut s, group);
         }
         if let Some(v) = self.value {
-            let _ = write!(s, ",\"value\":{}", number(v));
+            s.push_str(",\"value\":");
+            push_number(&mut s, v);
         }
         if let Some(values) = &self.values {
             s.push_str(",\"values\":");
             json::push_array(&mut s, values);
         }
         if let Some(t) = self.anchor_timestamp {
-            let _ = write!(s, ",\"anchor_timestamp\":\"{t}\"");
+            s.push_str(",\"anchor_timestamp\":\"");
+            t.push_rfc3339(&mut s);
+            s.push('"');
         }
         if self.incomplete {
             s.push_str(",\"incomplete\":true");
@@ -311,10 +323,22 @@ fn text_of(v: &Value) -> String {
 }
 
 fn number(v: f64) -> String {
+    let mut s = String::new();
+    push_number(&mut s, v);
+    s
+}
+
+/// [`number`] appended to `out`.
+fn push_number(out: &mut String, v: f64) {
     if v.fract() == 0.0 && v.abs() < 9.0e15 {
-        format!("{}", v as i64)
+        out.push_str(itoa::Buffer::new().format(v as i64));
     } else {
-        serde_json::Number::from_f64(v).map_or_else(|| "null".into(), |n| n.to_string())
+        match serde_json::Number::from_f64(v) {
+            Some(n) => {
+                let _ = write!(out, "{n}");
+            }
+            None => out.push_str("null"),
+        }
     }
 }
 

@@ -28,6 +28,12 @@ struct Cell {
     end: u32,
 }
 
+/// A position in a row's text. Rows hold one event's fields: far below 4 GiB (lines are
+/// capped well below).
+fn at(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 const MISSING: Cell = Cell {
     kind: Kind::Missing,
     start: 0,
@@ -60,8 +66,6 @@ impl Row {
     fn put(&mut self, col: usize, kind: Kind, text: &str) {
         let start = self.text.len();
         self.text.push_str(text);
-        // Rows hold one event's fields: far below 4 GiB (lines are capped well below).
-        let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         self.cells[col] = Cell {
             kind,
             start: at(start),
@@ -86,8 +90,13 @@ impl Row {
             match fields.get(*slot) {
                 // `user_name` and `user_domain` of an event that has only `user`.
                 None => {
-                    if let Some(d) = fields.derived_from_user(name) {
-                        self.put(col, Kind::Str, &d);
+                    let start = self.text.len();
+                    if fields.push_derived_from_user(name, &mut self.text) {
+                        self.cells[col] = Cell {
+                            kind: Kind::Str,
+                            start: at(start),
+                            end: at(self.text.len()),
+                        };
                     }
                 }
                 Some(Val::Scalar(Scalar::Null)) => self.put(col, Kind::Null, ""),

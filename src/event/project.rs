@@ -194,7 +194,7 @@ impl Projector {
             .collect();
         let user_key = (!named.is_empty()).then(|| top.id("user"));
         // Made for every event only where a predicate reads them; correlations derive
-        // theirs when they take an event ([`Fields::derived_from_user`]).
+        // theirs when they take an event ([`Fields::push_derived_from_user`]).
         let derived = named
             .into_iter()
             .filter(|(i, _)| uses.get(*i).is_some_and(|u| u.read))
@@ -503,26 +503,53 @@ impl<'a> Fields<'a> {
         self.projector.text_at(self.text, l)
     }
 
-    /// A field derived from `user` ([`super::DERIVED_FROM_USER`]) for an event that does
-    /// not carry it.
-    pub fn derived_from_user(&self, field: &str) -> Option<String> {
-        if !super::DERIVED_FROM_USER.contains(&field) {
-            return None;
-        }
+    /// Appends to `out` the field `field` derived from `user` ([`super::DERIVED_FROM_USER`])
+    /// for an event that does not carry it, as [`super::derived_from_user`] gives it;
+    /// false, with `out` as it was, when there is none. Built in place: no allocation.
+    pub fn push_derived_from_user(&self, field: &str, out: &mut String) -> bool {
+        let is_domain = match field {
+            "user_name" => false,
+            "user_domain" => true,
+            _ => return false,
+        };
         let p = self.projector;
-        let span = p.user_key.and_then(|k| p.key_spans[k as usize])?;
+        let Some(span) = p.user_key.and_then(|k| p.key_spans[k as usize]) else {
+            return false;
+        };
         let Kind::Str { escaped } = span.kind else {
-            return None;
+            return false;
         };
+        let start = out.len();
         let raw = span.raw(self.text);
-        let user = if escaped {
-            let mut s = String::new();
-            scan::unescape(raw, &mut s);
-            std::borrow::Cow::Owned(s)
+        if escaped {
+            scan::unescape(raw, out);
         } else {
-            std::borrow::Cow::Borrowed(raw)
+            out.push_str(raw);
+        }
+        let user = &out[start..];
+        let (name, domain) = super::identity_parts(user);
+        let Some(part) = (if is_domain { domain } else { name }) else {
+            out.truncate(start);
+            return false;
         };
-        super::derived_from_user(field, &user)
+        // The part is a slice of what was just written: keep only it.
+        let (from, len, ascii) = (
+            part.as_ptr() as usize - out.as_ptr() as usize,
+            part.len(),
+            part.is_ascii(),
+        );
+        if !is_domain && !ascii {
+            let lowered = part.to_lowercase();
+            out.truncate(start);
+            out.push_str(&lowered);
+            return true;
+        }
+        out.truncate(from + len);
+        out.replace_range(start..from, "");
+        if !is_domain {
+            out[start..].make_ascii_lowercase();
+        }
+        true
     }
 
     /// The lower-cased text of a slot holding a string.
@@ -643,5 +670,55 @@ pub(crate) fn load_into(projector: &mut Projector, text: &str) -> Result<(), sup
                 message: "invalid JSON".into(),
             },
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::event::{FieldTable, Projector, derived_from_user};
+
+    /// `push_derived_from_user` appends what `derived_from_user` gives for the `user` the
+    /// event holds, and leaves the buffer as it was when there is nothing.
+    fn agrees(user: &str) {
+        let mut table = FieldTable::default();
+        table.intern("user_name");
+        table.intern("user_domain");
+        let mut p = Projector::new(&table, &[], &[]);
+        let text = serde_json::json!({ "user": user }).to_string();
+        assert!(p.load(&text).is_ok());
+        let f = p.fields(&text);
+        for field in ["user_name", "user_domain", "user"] {
+            let mut out = String::from("before|");
+            let pushed = f.push_derived_from_user(field, &mut out);
+            let want = derived_from_user(field, user);
+            assert_eq!(pushed, want.is_some(), "{user:?} {field}");
+            assert_eq!(out, format!("before|{}", want.unwrap_or_default()), "{user:?} {field}");
+        }
+    }
+
+    #[test]
+    fn derived_user_fields_are_built_in_place_as_derived_from_user_gives_them() {
+        for user in [
+            "CORP\\Alice",
+            "alice@Corp.Example",
+            " Bob ",
+            "",
+            "\\",
+            "DOM\\",
+            "@",
+            "ÉVA@x",
+            "DOM\\ÉVA\u{212a}",
+            "a\"b\\c@d",
+            "x\u{1}y",
+        ] {
+            agrees(user);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn derived_user_fields_agree_for_any_user(user in "[a-zA-Z\\\\@ é\"]{0,10}") {
+            agrees(&user);
+        }
     }
 }
