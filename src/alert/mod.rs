@@ -123,7 +123,7 @@ fn origin_parts(text: &str) -> (&str, Option<&str>) {
     // A carried origin is the last member: the text ends with its object and the event's.
     let found = if text.ends_with("}}") {
         // The same last match as `str::rfind`, found a vector at a time.
-        memchr::memmem::rfind(text.as_bytes(), ORIGIN_KEY[1..].as_bytes())
+        memchr::memmem::rfind(text.as_bytes(), &ORIGIN_KEY.as_bytes()[1..])
     } else {
         None
     };
