@@ -200,7 +200,12 @@ impl AggregateGroup {
             .filter(|_| count_distinct)
             .map(|p| {
                 let k = Text::new(&p.key);
-                let v = stored(&k, p.value());
+                // A string value equal to its key is kept as the key alone.
+                let v = if p.is_key_string() {
+                    None
+                } else {
+                    stored(&k, p.value())
+                };
                 (k, v)
             });
         match std::mem::take(&mut self.0) {

@@ -139,6 +139,12 @@ impl Picked<'_> {
         }
     }
 
+    /// True when [`value`](Self::value) is the string [`key`](Self::key) itself (one
+    /// string field): then a state keeps the key alone, and the value is never built.
+    pub fn is_key_string(&self) -> bool {
+        matches!(self.cols, [one] if self.row.is_str(*one))
+    }
+
     /// The value as a number (one field only: sums and averages read one).
     pub fn number(&self) -> Option<f64> {
         match self.cols {

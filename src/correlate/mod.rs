@@ -177,6 +177,10 @@ pub struct Correlator {
     stream_start: Option<Timestamp>,
     /// The current input's group key text (reused).
     key_buf: String,
+    /// Reused for the inputs by which an event reaches a correlation, and for the stages
+    /// it fills (one or two each): no allocation per step.
+    vias_buf: Vec<RuleRef>,
+    stages_buf: Vec<usize>,
     /// A shard of partitioned state: only the groups routed to it are kept here.
     shard: Option<Shard>,
 }
@@ -223,6 +227,8 @@ impl Correlator {
             next_id: 0,
             stream_start: None,
             key_buf: String::new(),
+            vias_buf: Vec::new(),
+            stages_buf: Vec::new(),
             shard: None,
         }
     }
@@ -321,8 +327,11 @@ impl Correlator {
             let hit = |r: &RuleRef| matches!(r, RuleRef::Detection(d) if matched.binary_search(d).is_ok());
             // Most correlations do not consume this event: allocate only for those that do.
             if c.inputs().any(|r| hit(&r)) {
-                let vias: Vec<RuleRef> = c.inputs().filter(hit).collect();
+                let mut vias = std::mem::take(&mut self.vias_buf);
+                vias.clear();
+                vias.extend(c.inputs().filter(hit));
                 self.step(set, ci, input, &vias, out, &mut chain);
+                self.vias_buf = vias;
             }
             if !chain.is_empty() {
                 self.feed_chain(set, ci, out, &mut chain);
@@ -397,9 +406,9 @@ impl Correlator {
     ) {
         let c = &set.correlations[ci as usize];
         let has = |list: &[RuleRef]| vias.iter().any(|v| list.contains(v));
-        let stages: Vec<usize> = (0..c.rules.len())
-            .filter(|k| vias.contains(&c.rules[*k]))
-            .collect();
+        let mut stages = std::mem::take(&mut self.stages_buf);
+        stages.clear();
+        stages.extend((0..c.rules.len()).filter(|k| vias.contains(&c.rules[*k])));
         let span = c.def.timespan.unwrap_or(0);
         let step = Step {
             c,
@@ -440,6 +449,7 @@ impl Correlator {
                 });
             }
         }
+        self.stages_buf = stages;
     }
 
     /// Suppression (S10), then the alert: to the output unless silenced, and to every

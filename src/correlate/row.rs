@@ -166,6 +166,11 @@ impl Row {
         }
     }
 
+    /// Does the column hold a string (whose [`value`](Self::value) is its [`key`](Self::key))?
+    pub fn is_str(&self, col: u32) -> bool {
+        self.cell(col).0 == Kind::Str
+    }
+
     /// The column's value as JSON; `None` when missing.
     pub fn value(&self, col: u32) -> Option<Value> {
         let (kind, t) = self.cell(col);
