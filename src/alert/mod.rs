@@ -122,8 +122,12 @@ impl Origin {
 fn origin_parts(text: &str) -> (&str, Option<&str>) {
     // A carried origin is the last member: the text ends with its object and the event's.
     let found = if text.ends_with("}}") {
-        // The same last match as `str::rfind`, found a vector at a time.
-        memchr::memmem::rfind(text.as_bytes(), &ORIGIN_KEY.as_bytes()[1..])
+        // The same last match as `str::rfind`, by a searcher built once.
+        static KEY: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
+            std::sync::LazyLock::new(|| {
+                memchr::memmem::FinderRev::new(&ORIGIN_KEY.as_bytes()[1..])
+            });
+        KEY.rfind(text.as_bytes())
     } else {
         None
     };

@@ -153,6 +153,17 @@ pub struct Projector {
     key_spans: Vec<Option<Span>>,
     plans: Vec<SlotPlan>,
     slots: Vec<SlotValue>,
+    /// Per top-level key: the slots found through it (their exact key or their path's
+    /// first segment). An event resolves only the slots of the keys it has.
+    by_key: Vec<Vec<u32>>,
+    /// The keys the loaded event has, and the slots it filled: all that the next event
+    /// resets (an event has a few of the rule set's keys).
+    present: Vec<u32>,
+    filled: Vec<u32>,
+    /// Per slot, the load that resolved it last (`epoch`): a slot reached by two keys is
+    /// resolved once.
+    seen: Vec<u32>,
+    epoch: u32,
     scratch: String,
     tmp: String,
     doc: Span,
@@ -199,10 +210,23 @@ impl Projector {
             .into_iter()
             .filter(|(i, _)| uses.get(*i).is_some_and(|u| u.read))
             .collect();
+        let mut by_key = vec![Vec::new(); top.len as usize];
+        for (i, plan) in plans.iter().enumerate() {
+            for k in [plan.exact, plan.first].into_iter().flatten() {
+                if !by_key[k as usize].contains(&(i as u32)) {
+                    by_key[k as usize].push(i as u32);
+                }
+            }
+        }
         Projector {
             derived,
             user_key,
             key_spans: vec![None; top.len as usize],
+            by_key,
+            present: Vec::new(),
+            filled: Vec::new(),
+            seen: vec![0; plans.len()],
+            epoch: 0,
             top,
             markers,
             slots: vec![SlotValue::default(); plans.len()],
@@ -221,10 +245,16 @@ impl Projector {
     /// Reads one event's text: validates it and resolves every slot. The span of the whole
     /// document is returned (the caller checks that it is an object).
     pub fn load(&mut self, text: &str) -> Result<Span, Invalid> {
-        self.key_spans.iter_mut().for_each(|k| *k = None);
+        for k in self.present.drain(..) {
+            self.key_spans[k as usize] = None;
+        }
+        for i in self.filled.drain(..) {
+            self.slots[i as usize] = SlotValue::default();
+        }
         self.scratch.clear();
         let top = &self.top;
         let key_spans = &mut self.key_spans;
+        let present = &mut self.present;
         let mut unescaped = String::new();
         let members = self.texts.get_mut().start();
         let line = text.as_ptr() as usize;
@@ -246,17 +276,32 @@ impl Projector {
             };
             if let Some(id) = id {
                 // A repeated key: the last one wins, as in serde_json.
-                key_spans[id as usize] = Some(span);
+                if key_spans[id as usize].replace(span).is_none() {
+                    present.push(id);
+                }
             }
         })?;
         self.doc = doc;
-        for i in 0..self.plans.len() {
-            let span = if doc.kind == Kind::Object {
-                self.resolve(text, i)
-            } else {
-                None
-            };
-            self.slots[i] = self.read(text, span, self.plans[i].uses);
+        if doc.kind == Kind::Object {
+            self.epoch = self.epoch.wrapping_add(1);
+            if self.epoch == 0 {
+                self.seen.iter_mut().for_each(|e| *e = 0);
+                self.epoch = 1;
+            }
+            // Slots whose keys the event lacks stay empty (reset above).
+            for p in 0..self.present.len() {
+                let k = self.present[p] as usize;
+                for j in 0..self.by_key[k].len() {
+                    let i = self.by_key[k][j] as usize;
+                    if std::mem::replace(&mut self.seen[i], self.epoch) == self.epoch {
+                        continue;
+                    }
+                    if let Some(span) = self.resolve(text, i) {
+                        self.slots[i] = self.read(text, Some(span), self.plans[i].uses);
+                        self.filled.push(i as u32);
+                    }
+                }
+            }
         }
         if doc.kind == Kind::Object && !self.derived.is_empty() {
             self.derive_identity(text);
@@ -308,6 +353,7 @@ impl Projector {
                     t
                 }
             });
+            self.filled.push(i as u32);
             self.slots[i] = SlotValue {
                 // Where it comes from in the text: the `user` string.
                 span: Some(Span {
@@ -715,7 +761,69 @@ mod tests {
         }
     }
 
+    /// Every reading of every slot, as text.
+    fn readings(p: &Projector, table: &FieldTable, text: &str) -> Vec<String> {
+        let f = p.fields(text);
+        (0..table.len() as u32)
+            .map(|slot| {
+                format!(
+                    "{:?} {:?} {:?} {:?}",
+                    f.get(slot),
+                    f.lowered(slot),
+                    f.timestamp(slot),
+                    f.ip(slot)
+                )
+            })
+            .collect()
+    }
+
     proptest::proptest! {
+        /// A projector reused from event to event reads each one as a fresh one does: the
+        /// slots an earlier event filled and its keys do not linger (also after a line that
+        /// is not JSON).
+        #[test]
+        fn a_reused_projector_reads_each_event_as_a_fresh_one(
+            events in proptest::collection::vec(
+                proptest::collection::vec((0usize..6, "[a-zA-Z0-9.:]{0,6}"), 0..6),
+                1..6,
+            ),
+            broken in 0usize..6,
+        ) {
+            let keys = ["a", "x", "x.y", "ts", "ip", "user"];
+            let mut table = FieldTable::default();
+            for name in ["a", "x.y", "x.y.z", "ts", "ip", "user_name", "user_domain", "user"] {
+                table.intern(name);
+            }
+            let uses = vec![
+                super::Uses { ip: true, time: true, lower: true, read: true };
+                table.len()
+            ];
+            let mut reused = Projector::new(&table, &uses, &[]);
+            for (n, members) in events.iter().enumerate() {
+                let mut obj = serde_json::Map::new();
+                for (k, v) in members {
+                    let value = if keys[*k] == "x" {
+                        serde_json::json!({ "y": v, "y.z": v })
+                    } else {
+                        serde_json::json!(v)
+                    };
+                    obj.insert(keys[*k].to_string(), value);
+                }
+                let text = serde_json::Value::Object(obj).to_string();
+                if n == broken {
+                    let cut = &text[..text.len() - 1];
+                    proptest::prop_assert!(reused.load(cut).is_err());
+                }
+                let mut fresh = Projector::new(&table, &uses, &[]);
+                proptest::prop_assert!(reused.load(&text).is_ok());
+                proptest::prop_assert!(fresh.load(&text).is_ok());
+                proptest::prop_assert_eq!(
+                    readings(&reused, &table, &text),
+                    readings(&fresh, &table, &text)
+                );
+            }
+        }
+
         #[test]
         fn derived_user_fields_agree_for_any_user(user in "[a-zA-Z\\\\@ é\"]{0,10}") {
             agrees(&user);
