@@ -173,6 +173,9 @@ pub struct Projector {
     /// are derived from when an event does not carry them.
     derived: Vec<(usize, bool)>,
     user_key: Option<u32>,
+    /// The slot of `user` itself, when the rule set reads it: its text is already
+    /// unescaped.
+    user_slot: Option<usize>,
 }
 
 impl Projector {
@@ -221,6 +224,7 @@ impl Projector {
         Projector {
             derived,
             user_key,
+            user_slot: table.names().position(|n| n == "user"),
             key_spans: vec![None; top.len as usize],
             by_key,
             present: Vec::new(),
@@ -565,6 +569,21 @@ impl<'a> Fields<'a> {
         let Kind::Str { escaped } = span.kind else {
             return false;
         };
+        let slot = p.user_slot.and_then(|i| p.slots[i].text);
+        if let Some(user) = slot.map(|l| p.text_at(self.text, l)) {
+            let (name, domain) = super::identity_parts(user);
+            return match (is_domain, name, domain) {
+                (true, _, Some(d)) => {
+                    out.push_str(d);
+                    true
+                }
+                (false, Some(n), _) => {
+                    push_lower(out, n);
+                    true
+                }
+                _ => false,
+            };
+        }
         let start = out.len();
         let raw = span.raw(self.text);
         if escaped {
@@ -726,9 +745,18 @@ mod tests {
     /// `push_derived_from_user` appends what `derived_from_user` gives for the `user` the
     /// event holds, and leaves the buffer as it was when there is nothing.
     fn agrees(user: &str) {
+        agrees_with(user, false);
+        agrees_with(user, true);
+    }
+
+    /// [`agrees`], with the rule set reading `user` itself or not.
+    fn agrees_with(user: &str, reads_user: bool) {
         let mut table = FieldTable::default();
         table.intern("user_name");
         table.intern("user_domain");
+        if reads_user {
+            table.intern("user");
+        }
         let mut p = Projector::new(&table, &[], &[]);
         let text = serde_json::json!({ "user": user }).to_string();
         assert!(p.load(&text).is_ok());
