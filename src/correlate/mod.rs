@@ -183,6 +183,8 @@ pub struct Correlator {
     stages_buf: Vec<usize>,
     /// A shard of partitioned state: only the groups routed to it are kept here.
     shard: Option<Shard>,
+    /// Made when the first absence alert reads its anchor back.
+    anchors: Option<Box<AnchorReader>>,
 }
 
 /// Which groups a partition of the correlation state owns ([`route::Components`]).
@@ -230,6 +232,7 @@ impl Correlator {
             vias_buf: Vec::new(),
             stages_buf: Vec::new(),
             shard: None,
+            anchors: None,
         }
     }
 
@@ -566,13 +569,17 @@ impl Correlator {
             events: vec![ob.text.clone()],
         };
         let mut chain = Vec::new();
+        let group = self
+            .anchors
+            .get_or_insert_with(|| Box::new(AnchorReader::new(set)))
+            .group(set, &set.correlations[ci as usize], &ob);
         // Deadline alerts are ordered after every event of their time; use the largest seq.
         self.emit(
             set,
             ci,
             key.as_str(),
             cand,
-            obligation_group(set, &set.correlations[ci as usize], &ob),
+            group,
             u64::MAX,
             incomplete,
             out,
@@ -659,13 +666,14 @@ impl Correlator {
             all.truncate(limit);
         }
         all.sort_by(order);
+        let mut anchors = AnchorReader::new(set);
         let list = all
             .into_iter()
             .map(|(deadline, position, key, id, ci, o)| {
                 let c = &set.correlations[ci];
                 let p = Pending {
                     rule: c.meta.handle().to_string(),
-                    group: obligation_group(set, c, o),
+                    group: anchors.group(set, c, o),
                     deadline,
                 };
                 ((deadline, position, key.to_string(), id), p)
@@ -752,10 +760,31 @@ fn group_route(
     group_key_into(c, row, via, buf).then(|| comps.route_key(ci, buf))
 }
 
-/// The group values of an obligation, read again from its anchor event.
-fn obligation_group(set: &RuleSet, c: &CompiledCorrelation, o: &Obligation) -> Vec<(String, Value)> {
-    let event: Value = serde_json::from_str(&o.text).unwrap_or(Value::Null);
-    group_values(c, &Row::from_json(set, &event), o.via)
+/// Reads anchor events back for their group values: a projector and a row, made once.
+struct AnchorReader {
+    projector: crate::event::Projector,
+    row: Row,
+}
+
+impl AnchorReader {
+    fn new(set: &RuleSet) -> AnchorReader {
+        AnchorReader {
+            projector: set.projector(),
+            row: Row::new(set.correlation_fields.len()),
+        }
+    }
+
+    /// The group values of an obligation, read again from its anchor event (as the event
+    /// was read when it came: by projection).
+    fn group(
+        &mut self,
+        set: &RuleSet,
+        c: &CompiledCorrelation,
+        o: &Obligation,
+    ) -> Vec<(String, Value)> {
+        self.row.fill_text(set, &mut self.projector, &o.text);
+        group_values(c, &self.row, o.via)
+    }
 }
 
 fn alert_of(

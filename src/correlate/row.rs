@@ -5,7 +5,8 @@
 //! for the few states that keep them (distinct values, first-seen values).
 
 use crate::compile::RuleSet;
-use crate::event::project::{Fields, Scalar, Val, to_value};
+use crate::event::Projector;
+use crate::event::project::{Fields, Scalar, Val, load_into, to_value};
 use crate::event::{number_of, parse_decimal};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -107,6 +108,19 @@ impl Row {
                 Some(Val::Scalar(Scalar::Str(s))) => self.put(col, Kind::Str, s),
                 Some(v) => self.put_value(col, &to_value(fields, v)),
             }
+        }
+    }
+
+    /// The row of an event's JSON text, read by projection as live events are (an anchor
+    /// read back for its alert or its summary line): `false`, with every column missing,
+    /// when the text is not a JSON object.
+    pub fn fill_text(&mut self, set: &RuleSet, projector: &mut Projector, text: &str) -> bool {
+        if load_into(projector, text).is_ok() {
+            self.fill(set, &projector.fields(text));
+            true
+        } else {
+            self.reset(set.correlation_fields.len());
+            false
         }
     }
 
