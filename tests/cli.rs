@@ -677,3 +677,44 @@ fn threads_give_output_identical_to_one_thread() {
     let o = run(&["run", "--threads", "0", "examples/events.jsonl"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Regression: `--summary FILE` naming one of the inputs wrote the summary over the events
+/// (found when a command line had its arguments in the wrong order). A file the run would
+/// write is refused when it is one it reads, before anything is read or written.
+#[test]
+fn a_summary_or_state_file_that_is_an_input_is_refused() {
+    let events = std::fs::read_to_string(root().join("examples/events.jsonl")).unwrap();
+    let input = tmp("keep-me.jsonl", &events);
+    for flag in ["--summary", "--state"] {
+        let o = run(&[
+            "run",
+            flag,
+            input.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o).trim(),
+            format!(
+                "error: {flag} {} is also an input: it would be written over",
+                input.display()
+            )
+        );
+        assert!(o.stdout.is_empty());
+        assert_eq!(std::fs::read_to_string(&input).unwrap(), events, "{flag}");
+    }
+    // The same file by another name (a relative path) is the same file.
+    let dir = input.parent().unwrap();
+    let o = Command::new(bin())
+        .args([
+            "run",
+            "--summary",
+            "./keep-me.jsonl",
+            input.to_str().unwrap(),
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), events);
+}

@@ -96,6 +96,25 @@ pub fn expand_reported(paths: &[PathBuf]) -> Result<Expanded, u8> {
     Ok(e)
 }
 
+/// The first of `written` (flag, path) that is the same file as one of `inputs` (by its
+/// canonical path: another name of the file is the same file); a path that does not exist
+/// yet is no input.
+pub fn written_over_input<'a>(
+    inputs: &[Option<PathBuf>],
+    written: &[(&'a str, Option<&'a Path>)],
+) -> Option<(&'a str, &'a Path)> {
+    let read: Vec<PathBuf> = inputs
+        .iter()
+        .flatten()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    written.iter().find_map(|(flag, path)| {
+        let path = (*path)?;
+        let real = std::fs::canonicalize(path).ok()?;
+        read.contains(&real).then_some((*flag, path))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
