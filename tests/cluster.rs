@@ -1017,3 +1017,34 @@ fn skipped_records_do_not_move_a_partitions_time() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// As `run` does: a `--summary` or `--metrics` file that is one of the partition files is
+/// refused before anything is read or written.
+#[test]
+fn a_summary_or_metrics_file_that_is_a_partition_is_refused() {
+    let d = dir("written-over");
+    let part = d.join("p0.jsonl");
+    let text = "{\"timestamp\":\"2024-05-01T00:00:00Z\",\"action\":\"login\",\"user\":\"a\"}\n";
+    std::fs::write(&part, text).expect("partition written");
+    for flag in ["--summary", "--metrics"] {
+        let o = Command::new(bin())
+            .args(["cluster", flag])
+            .arg(&part)
+            .arg(&part)
+            .output()
+            .expect("binary runs");
+        assert_eq!(o.status.code(), Some(2), "{flag}");
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr).trim(),
+            format!(
+                "error: {flag} {} is also an input: it would be written over",
+                part.display()
+            )
+        );
+        assert_eq!(
+            std::fs::read_to_string(&part).expect("still there"),
+            text,
+            "{flag}"
+        );
+    }
+}

@@ -87,7 +87,16 @@ fn spec_of(a: &ClusterArgs) -> Result<Spec, u8> {
             eprintln!("error: give the partitions: one file per partition, or --nats");
             Err(EXIT_ERROR)
         }
-        _ => Ok(Spec::Files(a.files.clone())),
+        _ => {
+            let inputs: Vec<Option<std::path::PathBuf>> =
+                a.files.iter().cloned().map(Some).collect();
+            let written = [
+                ("--summary", a.engine.summary.as_deref()),
+                ("--metrics", a.metrics.as_deref()),
+            ];
+            super::files::refuse_writing_inputs(&inputs, &written)?;
+            Ok(Spec::Files(a.files.clone()))
+        }
     }
 }
 

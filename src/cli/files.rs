@@ -96,23 +96,29 @@ pub fn expand_reported(paths: &[PathBuf]) -> Result<Expanded, u8> {
     Ok(e)
 }
 
-/// The first of `written` (flag, path) that is the same file as one of `inputs` (by its
-/// canonical path: another name of the file is the same file); a path that does not exist
-/// yet is no input.
-pub fn written_over_input<'a>(
+/// Refuses a run that would write one of `written` (flag, path) over one of its `inputs`
+/// (the same file by its canonical path: another name of it is the same file; a path that
+/// does not exist yet is no input): said on stderr, exit status 2.
+pub fn refuse_writing_inputs(
     inputs: &[Option<PathBuf>],
-    written: &[(&'a str, Option<&'a Path>)],
-) -> Option<(&'a str, &'a Path)> {
+    written: &[(&str, Option<&Path>)],
+) -> Result<(), u8> {
     let read: Vec<PathBuf> = inputs
         .iter()
         .flatten()
         .filter_map(|p| std::fs::canonicalize(p).ok())
         .collect();
-    written.iter().find_map(|(flag, path)| {
-        let path = (*path)?;
-        let real = std::fs::canonicalize(path).ok()?;
-        read.contains(&real).then_some((*flag, path))
-    })
+    for (flag, path) in written {
+        let Some(path) = path else { continue };
+        if std::fs::canonicalize(path).is_ok_and(|real| read.contains(&real)) {
+            eprintln!(
+                "error: {flag} {} is also an input: it would be written over",
+                path.display()
+            );
+            return Err(super::EXIT_ERROR);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

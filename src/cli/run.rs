@@ -93,12 +93,8 @@ pub fn run(a: &RunArgs) -> u8 {
         ("--summary", a.engine.summary.as_deref()),
         ("--state", a.state.as_deref()),
     ];
-    if let Some((flag, path)) = super::files::written_over_input(&inputs, &written) {
-        eprintln!(
-            "error: {flag} {} is also an input: it would be written over",
-            path.display()
-        );
-        return EXIT_ERROR;
+    if let Err(code) = super::files::refuse_writing_inputs(&inputs, &written) {
+        return code;
     }
     // Live input (stdin not redirected from a file) and state runs read on a thread, so
     // that held alerts are written when the input goes quiet and signals are handled.
