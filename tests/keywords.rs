@@ -4,6 +4,7 @@
 //! their texts: the filter must never drop an event whose texts match. The oracle reads
 //! the event with `serde_json` and searches its texts as Sigma says.
 
+use super::common::Rng;
 use serde_json::Value;
 use session_sigma::{Options, RuleSet};
 use std::collections::BTreeSet;
@@ -62,20 +63,6 @@ const VALUES: &[&str] = &[
     r#"[1.5]"#,
     r#""plain""#,
 ];
-
-/// xorshift64*, so that the cases are the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n.max(1)
-    }
-}
 
 /// Rules of one to seven keywords (past four the line filter is one automaton).
 fn gen_rules(rng: &mut Rng) -> Vec<Vec<&'static str>> {

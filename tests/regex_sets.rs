@@ -6,6 +6,7 @@
 //! alerts, with the shared sets (plan optimisation on) and without them (off), must be
 //! exactly what `regex::Regex::is_match` says of each rule on each event.
 
+use super::common::Rng;
 use serde_json::Value;
 use session_sigma::{Options, RuleSet};
 use std::collections::BTreeSet;
@@ -152,20 +153,6 @@ fn keyword_texts(v: &Value, out: &mut Vec<String>) {
         Value::Array(a) => a.iter().for_each(|x| keyword_texts(x, out)),
         Value::Object(m) => m.values().for_each(|x| keyword_texts(x, out)),
         Value::Bool(_) | Value::Null => {}
-    }
-}
-
-/// xorshift64*, so that the cases are the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n.max(1)
     }
 }
 

@@ -10,6 +10,7 @@ mod conformance;
 mod folders;
 mod fuzz_regressions;
 mod hostile;
+mod index;
 mod keywords;
 mod layout;
 mod linux;

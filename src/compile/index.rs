@@ -13,12 +13,23 @@
 //!   substrings;
 //! - a network (`src_ip|cidr: 10.0.0.0/8`): a hash lookup per prefix length.
 //!
-//! A rule's anchor comes from its condition: a predicate gives the facts its tests need; an
-//! `and` may use any one child (or a pair of exact children); an `or` needs one from every
-//! child; `not` gives none. Among the possible anchors the index picks the one shared by the
-//! fewest rules (weighted by how selective the kind of fact is). Rules without an anchor are
-//! visited by every event. Every fact is a necessary condition, so the index never hides a
+//! A rule's anchor is a set of *conjunctions* of facts, one of which holds for every event
+//! the rule matches. It comes from the condition: a predicate gives the facts its tests
+//! need (each alone); an `and` may use any one child, a pair of exact children, or the
+//! product of its most selective children's anchors (`action: failed` and `hostname|
+//! startswith: WS00` visit only failed logons on those hosts); an `or` needs one from every
+//! child; `not` gives none. Among the possible anchors the index picks the one shared by
+//! the fewest rules (weighted by how selective the kind of fact is; a conjunction is
+//! scored as far more selective than its best fact). Rules without an anchor are visited
+//! by every event. Every conjunction is a necessary condition, so the index never hides a
 //! match; the rules it selects are then evaluated in full.
+//!
+//! A conjunction is filed under its most selective fact alone (as a *conjunction* target
+//! instead of a rule); each of its other facts is filed once, however many conjunctions
+//! need it, as a *fact* target that marks it found for this event. Once all of an event's
+//! targets are gathered, a conjunction found makes its rule a candidate when its other
+//! facts are marked: the frequent facts (`action: login`) cost a mark per event, not a
+//! step per rule that needs them.
 
 use super::RuleSet;
 use super::plan::{Node, NodeId, Plan, Test};
@@ -52,7 +63,35 @@ enum PosKey {
     Contains,
 }
 
-type Anchor = Vec<(Slot, Atom)>;
+/// Facts that must all hold (at most [`MAX_CONJ`]), sorted.
+type Conj = Vec<(Slot, Atom)>;
+
+/// Conjunctions one of which holds for every event a rule matches.
+type Anchor = Vec<Conj>;
+
+/// Most facts in one conjunction.
+const MAX_CONJ: usize = 3;
+
+/// Most conjunctions the product of two anchors may have.
+const MAX_PRODUCT: usize = 16;
+
+/// Children of an `and` whose anchors are multiplied (the most selective first).
+const PRODUCT_CHILDREN: usize = 4;
+
+/// The score per conjunction (see [`anchor_score`]) from which an `and`'s best child is
+/// worth multiplying: an exact value two rules share. A fact no other rule shares visits few
+/// rules; a product adds the cost of its other facts to every event that has them.
+const SHARED: u64 = 16 * 2;
+
+/// A target with this bit is a conjunction ([`RuleIndex::conjs`]), with [`FACT`] a fact
+/// some conjunction needs; with neither, a rule.
+const CONJ: u32 = 1 << 31;
+
+/// See [`CONJ`].
+const FACT: u32 = 1 << 30;
+
+/// The bits of a target that say what it is.
+const KIND: u32 = CONJ | FACT;
 
 /// Rules by key text.
 type KeyMap = ahash::AHashMap<Box<str>, Vec<u32>>;
@@ -88,6 +127,10 @@ pub struct RuleIndex {
     always: Vec<u32>,
     /// Per rule, its anchor in words (for `explain`).
     described: Vec<String>,
+    /// Per conjunction target (`CONJ | i`): its rule and its other facts (`FACT | j` ids).
+    conjs: Vec<(u32, Vec<u32>)>,
+    /// Facts filed as fact targets, by id.
+    facts: Vec<(Slot, Atom)>,
 }
 
 /// Per-event working memory of the index (reused; no allocation once grown).
@@ -98,6 +141,9 @@ pub struct Scratch {
     other_text: String,
     other: Vec<(u32, u32)>,
     pair: String,
+    /// Per fact target: the last event (epoch) it was found for.
+    marks: Vec<u32>,
+    epoch: u32,
 }
 
 impl SlotIndex {
@@ -215,10 +261,10 @@ impl RuleIndex {
         // How many rules could be filed under each atom: the popular ones select little.
         // A first pass (kinds of facts only) finds the candidates; the second chooses
         // knowing how many rules share each fact.
-        let first = anchors(&|a: &Anchor| a.iter().map(|x| weight(&x.1)).sum());
+        let first = anchors(&|a: &Anchor| anchor_score(a, &|x| weight(&x.1)));
         let mut freq: ahash::AHashMap<(Slot, Atom), u32> = ahash::AHashMap::new();
         for alts in &first {
-            let mut seen: Vec<&(Slot, Atom)> = alts.iter().flatten().collect();
+            let mut seen: Vec<&(Slot, Atom)> = alts.iter().flatten().flatten().collect();
             seen.sort();
             seen.dedup();
             for a in seen {
@@ -226,33 +272,93 @@ impl RuleIndex {
             }
         }
         let score = |anchor: &Anchor| -> u64 {
-            anchor
-                .iter()
-                .map(|a| u64::from(freq.get(a).copied().unwrap_or(1)) * weight(&a.1))
-                .sum()
+            anchor_score(anchor, &|a| {
+                u64::from(freq.get(a).copied().unwrap_or(1)) * weight(&a.1)
+            })
         };
         let options = anchors(&score);
-        let chosen: Vec<Option<&Anchor>> = options
-            .iter()
-            .map(|alts| alts.iter().min_by_key(|a| score(a)))
-            .collect();
-        for (i, anchor) in chosen.iter().enumerate() {
+        let mut lits: Vec<(Slot, PosKey, String, u32)> = Vec::new();
+        let mut fact_ids: ahash::AHashMap<(Slot, Atom), u32> = ahash::AHashMap::new();
+        let fact_score =
+            |x: &(Slot, Atom)| u64::from(freq.get(x).copied().unwrap_or(1)) * weight(&x.1);
+        for (i, alts) in options.iter().enumerate() {
             let rule = u32::try_from(i).unwrap_or(u32::MAX);
-            match anchor {
-                Some(anchor) => {
+            match alts.iter().min_by_key(|a| score(a)) {
+                Some(anchor) if rule & KIND == 0 => {
                     idx.described.push(describe(anchor, set));
-                    for (slot, atom) in *anchor {
-                        idx.file(*slot, atom, rule);
+                    for conj in anchor {
+                        let filed = idx.targets(conj, rule, &fact_score, &mut fact_ids);
+                        for (slot, atom, target) in filed {
+                            match atom {
+                                Atom::Lit(pos, lit) => lits.push((*slot, *pos, lit.clone(), target)),
+                                atom => idx.file(*slot, atom, target),
+                            }
+                        }
                     }
                 }
-                None => {
+                _ => {
                     idx.described.push("none: visited by every event".into());
                     idx.always.push(rule);
                 }
             }
         }
-        idx.build_automata(&chosen);
+        idx.build_automata(lits);
         idx
+    }
+
+    /// What to file for `conj`: its one fact under the rule itself; else its most
+    /// selective fact (by `score`) under a new conjunction target, and each other fact not
+    /// yet filed as a fact target (`ids`) under its own.
+    fn targets<'c>(
+        &mut self,
+        conj: &'c Conj,
+        rule: u32,
+        score: &dyn Fn(&(Slot, Atom)) -> u64,
+        ids: &mut ahash::AHashMap<(Slot, Atom), u32>,
+    ) -> Vec<(&'c Slot, &'c Atom, u32)> {
+        let Some(primary) = conj.iter().min_by_key(|a| score(a)) else {
+            return Vec::new();
+        };
+        if conj.len() == 1 {
+            return vec![(&primary.0, &primary.1, rule)];
+        }
+        let c = u32::try_from(self.conjs.len()).unwrap_or(u32::MAX);
+        let mut out = vec![(&primary.0, &primary.1, CONJ | c)];
+        let mut others = Vec::new();
+        for fact in conj.iter().filter(|a| *a != primary) {
+            let id = match ids.get(fact) {
+                Some(id) => *id,
+                None => {
+                    let id = FACT | u32::try_from(self.facts.len()).unwrap_or(0);
+                    ids.insert(fact.clone(), id);
+                    self.facts.push(fact.clone());
+                    out.push((&fact.0, &fact.1, id));
+                    id
+                }
+            };
+            others.push(id);
+        }
+        self.conjs.push((rule, others));
+        out
+    }
+
+    /// The rules a target stands for: a rule, a conjunction's, or those of every
+    /// conjunction needing a fact.
+    fn rules_of(&self, target: u32) -> Vec<u32> {
+        match target & KIND {
+            0 => vec![target],
+            CONJ => self
+                .conjs
+                .get((target & !KIND) as usize)
+                .map(|(rule, _)| vec![*rule])
+                .unwrap_or_default(),
+            _ => self
+                .conjs
+                .iter()
+                .filter(|(_, others)| others.contains(&target))
+                .map(|(rule, _)| *rule)
+                .collect(),
+        }
     }
 
     fn slot_mut(&mut self, slot: Slot) -> &mut SlotIndex {
@@ -269,11 +375,12 @@ impl RuleIndex {
         &mut self.slots[pos]
     }
 
-    fn file(&mut self, slot: Slot, atom: &Atom, rule: u32) {
+    /// Files `target` (a rule or a member) under an exact, network or pair fact.
+    fn file(&mut self, slot: Slot, atom: &Atom, target: u32) {
         let s = self.slot_mut(slot);
         let push = |list: &mut Vec<u32>| {
-            if list.last() != Some(&rule) {
-                list.push(rule);
+            if list.last() != Some(&target) {
+                list.push(target);
             }
         };
         match atom {
@@ -303,23 +410,19 @@ impl RuleIndex {
         }
     }
 
-    /// One automaton per field over the literals of the chosen anchors.
-    fn build_automata(&mut self, chosen: &[Option<&Anchor>]) {
+    /// One automaton per field over the literal facts of the chosen anchors (with the
+    /// target each is filed under).
+    fn build_automata(&mut self, literals: Vec<(Slot, PosKey, String, u32)>) {
         let mut per_slot: Vec<SlotLiterals> = Vec::new();
-        for (i, anchor) in chosen.iter().enumerate() {
-            let rule = u32::try_from(i).unwrap_or(u32::MAX);
-            for (slot, atom) in anchor.iter().flat_map(|a| a.iter()) {
-                if let Atom::Lit(pos, lit) = atom {
-                    let entry = match per_slot.iter().position(|(s, _)| s == slot) {
-                        Some(p) => p,
-                        None => {
-                            per_slot.push((*slot, Vec::new()));
-                            per_slot.len() - 1
-                        }
-                    };
-                    per_slot[entry].1.push((*pos, lit.clone(), rule));
+        for (slot, pos, lit, target) in literals {
+            let entry = match per_slot.iter().position(|(s, _)| *s == slot) {
+                Some(p) => p,
+                None => {
+                    per_slot.push((slot, Vec::new()));
+                    per_slot.len() - 1
                 }
-            }
+            };
+            per_slot[entry].1.push((pos, lit, target));
         }
         for (slot, mut lits) in per_slot {
             lits.sort();
@@ -347,7 +450,8 @@ impl RuleIndex {
                 }
                 Err(_) => {
                     // Too large an automaton: these rules are visited by every event.
-                    for (_, _, rules) in patterns {
+                    for (_, _, targets) in patterns {
+                        let rules: Vec<u32> = targets.iter().flat_map(|t| self.rules_of(*t)).collect();
                         self.always.extend(rules);
                     }
                     self.always.sort_unstable();
@@ -366,13 +470,15 @@ impl RuleIndex {
             let Some(v) = fields.get(s.slot) else {
                 continue;
             };
-            keys_of(fields, s.slot, v, &mut scratch.text, &mut scratch.keys);
-            for &(a, b) in &scratch.keys {
-                if let Some(rules) = s.keys.get(&scratch.text[a as usize..b as usize]) {
-                    out.extend_from_slice(rules);
+            if !s.keys.is_empty() || !s.pairs.is_empty() {
+                keys_of(fields, s.slot, v, &mut scratch.text, &mut scratch.keys);
+                for &(a, b) in &scratch.keys {
+                    if let Some(rules) = s.keys.get(&scratch.text[a as usize..b as usize]) {
+                        out.extend_from_slice(rules);
+                    }
                 }
+                s.pair_hits(fields, scratch, out);
             }
-            s.pair_hits(fields, scratch, out);
             if let Some(ac) = &s.automaton {
                 s.literal_hits(ac, fields, v, out);
             }
@@ -380,8 +486,50 @@ impl RuleIndex {
                 s.network_hits(fields, v, out);
             }
         }
+        if !self.conjs.is_empty() {
+            self.conjunctions(out, scratch);
+        }
         out.sort_unstable();
         out.dedup();
+    }
+
+    /// Replaces the conjunction targets of `out` by their rules when all their other
+    /// facts were found for this event, and drops the fact targets.
+    fn conjunctions(&self, out: &mut Vec<u32>, scratch: &mut Scratch) {
+        scratch.epoch = scratch.epoch.wrapping_add(1);
+        if scratch.epoch == 0 {
+            scratch.marks.iter_mut().for_each(|m| *m = 0);
+            scratch.epoch = 1;
+        }
+        if scratch.marks.len() < self.facts.len() {
+            scratch.marks.resize(self.facts.len(), 0);
+        }
+        let epoch = scratch.epoch;
+        for &t in out.iter() {
+            if t & KIND == FACT {
+                if let Some(m) = scratch.marks.get_mut((t & !KIND) as usize) {
+                    *m = epoch;
+                }
+            }
+        }
+        let found = |id: &u32| scratch.marks.get((id & !KIND) as usize) == Some(&epoch);
+        let mut kept = 0;
+        for i in 0..out.len() {
+            let t = out[i];
+            let rule = match t & KIND {
+                0 => Some(t),
+                CONJ => self
+                    .conjs
+                    .get((t & !KIND) as usize)
+                    .and_then(|(rule, others)| others.iter().all(found).then_some(*rule)),
+                _ => None,
+            };
+            if let Some(rule) = rule {
+                out[kept] = rule;
+                kept += 1;
+            }
+        }
+        out.truncate(kept);
     }
 
     /// A rule's anchor, for `explain`.
@@ -539,8 +687,47 @@ fn pred_anchor(plan: &Plan, node: NodeId) -> Option<Anchor> {
     }
     let mut out = Vec::new();
     for t in &p.tests {
-        out.extend(atoms_of(slot, t)?);
+        out.extend(atoms_of(slot, t)?.into_iter().map(|a| vec![a]));
     }
+    Some(out)
+}
+
+/// An anchor's score (lower is better): the sum of its conjunctions', each its best fact's
+/// (`atom`) divided by four per further fact (a pair of exact values counts as two).
+fn anchor_score(anchor: &Anchor, atom: &dyn Fn(&(Slot, Atom)) -> u64) -> u64 {
+    anchor
+        .iter()
+        .map(|conj| {
+            let best = conj.iter().map(|a| 16 * atom(a)).min().unwrap_or(16);
+            let facts: usize = conj
+                .iter()
+                .map(|(_, a)| if matches!(a, Atom::Pair(..)) { 2 } else { 1 })
+                .sum();
+            (best >> (2 * facts.saturating_sub(1))).max(1)
+        })
+        .sum()
+}
+
+/// The anchor both `a` and `b` holding implies: every conjunction of one with every one of
+/// the other; `None` past [`MAX_PRODUCT`] conjunctions or [`MAX_CONJ`] facts in one.
+fn product(a: &Anchor, b: &Anchor) -> Option<Anchor> {
+    if a.len() * b.len() > MAX_PRODUCT {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            let mut c: Conj = x.iter().chain(y).cloned().collect();
+            c.sort();
+            c.dedup();
+            if c.len() > MAX_CONJ {
+                return None;
+            }
+            out.push(c);
+        }
+    }
+    out.sort();
+    out.dedup();
     Some(out)
 }
 
@@ -566,10 +753,38 @@ fn alternatives(plan: &Plan, node: NodeId, score: &dyn Fn(&Anchor) -> u64) -> Ve
     match plan.node(node) {
         Node::Pred(_) => pred_anchor(plan, node).into_iter().collect(),
         Node::And(kids) => {
-            let mut alts: Vec<Anchor> = kids
+            let per_kid: Vec<Vec<Anchor>> =
+                kids.iter().map(|k| alternatives(plan, *k, score)).collect();
+            // When the best child's anchor is shared by many rules: the product of the most
+            // selective children's best anchors, child by child while it stays within
+            // bounds. Past the first, only children answered by hash lookups of selective
+            // facts join: a literal fact costs an automaton pass over its field for every
+            // event, which the first child's anchor pays alone anyway.
+            let mut best: Vec<(u64, &Anchor)> = per_kid
                 .iter()
-                .flat_map(|k| alternatives(plan, *k, score))
+                .filter_map(|alts| alts.iter().map(|a| (score(a), a)).min_by_key(|x| x.0))
                 .collect();
+            best.sort_by_key(|x| x.0);
+            let shared = best
+                .first()
+                .is_some_and(|(s, a)| *s >= SHARED * a.len() as u64);
+            let mut joined: Option<(Anchor, usize)> = None;
+            for (_, a) in best.iter().take(if shared { PRODUCT_CHILDREN } else { 0 }) {
+                let looked_up = || {
+                    a.iter()
+                        .flatten()
+                        .all(|(_, f)| !matches!(f, Atom::Lit(..)) && weight(f) <= 2)
+                };
+                joined = match joined {
+                    None => Some(((*a).clone(), 1)),
+                    Some((p, n)) if !looked_up() => Some((p, n)),
+                    Some((p, n)) => match product(&p, a) {
+                        Some(q) => Some((q, n + 1)),
+                        None => Some((p, n)),
+                    },
+                };
+            }
+            let mut alts: Vec<Anchor> = per_kid.into_iter().flatten().collect();
             // Pairs of exact values on two fields select far fewer rules than either. One
             // candidate per field (the fewest values) keeps this quadratic in the number of
             // fields, not of terms (`sel and sel and …` has 100,000 terms on one field).
@@ -594,11 +809,18 @@ fn alternatives(plan: &Plan, node: NodeId, score: &dyn Fn(&Anchor) -> u64) -> Ve
                     let mut anchor = Vec::new();
                     for a in k1 {
                         for b in k2 {
-                            anchor.push((first, Atom::Pair(second, a.clone(), b.clone())));
+                            anchor.push(vec![(first, Atom::Pair(second, a.clone(), b.clone()))]);
                         }
                     }
                     alts.push(anchor);
                 }
+            }
+            // After the pairs: a pair of exact values scores as its product does, and is
+            // one lookup instead of two facts to join.
+            if let Some((p, n)) = joined
+                && n > 1
+            {
+                alts.push(p);
             }
             alts
         }
@@ -633,14 +855,14 @@ fn key_words(k: &str) -> String {
 fn anchor_words(anchor: &Anchor) -> String {
     let mut parts: Vec<String> = anchor
         .iter()
-        .map(|(slot, atom)| match atom {
-            Atom::Key(k) => format!("#{slot} = {}", key_words(k)),
-            Atom::Lit(PosKey::Start, l) => format!("#{slot} starts with {l:?}"),
-            Atom::Lit(PosKey::End, l) => format!("#{slot} ends with {l:?}"),
-            Atom::Lit(PosKey::Contains, l) => format!("#{slot} contains {l:?}"),
-            Atom::Net(p, _, a) => format!("#{slot} in {a:x}/{p}"),
-            Atom::Pair(other, a, b) => {
-                format!("(#{slot}, #{other}) = ({}, {})", key_words(a), key_words(b))
+        .map(|conj| {
+            let mut facts: Vec<String> = conj.iter().map(fact_words).collect();
+            facts.sort();
+            let words = facts.join(" and ");
+            if conj.len() > 1 && anchor.len() > 1 {
+                format!("({words})")
+            } else {
+                words
             }
         })
         .collect();
@@ -648,11 +870,25 @@ fn anchor_words(anchor: &Anchor) -> String {
     parts.join(" or ")
 }
 
+fn fact_words((slot, atom): &(Slot, Atom)) -> String {
+    match atom {
+            Atom::Key(k) => format!("#{slot} = {}", key_words(k)),
+            Atom::Lit(PosKey::Start, l) => format!("#{slot} starts with {l:?}"),
+            Atom::Lit(PosKey::End, l) => format!("#{slot} ends with {l:?}"),
+            Atom::Lit(PosKey::Contains, l) => format!("#{slot} contains {l:?}"),
+            Atom::Net(p, _, a) => format!("#{slot} in {a:x}/{p}"),
+        Atom::Pair(other, a, b) => {
+            format!("(#{slot}, #{other}) = ({}, {})", key_words(a), key_words(b))
+        }
+    }
+}
+
 /// An anchor in words with field names.
 fn describe(anchor: &Anchor, set: &RuleSet) -> String {
     let mut words = anchor_words(anchor);
     let mut slots: Vec<Slot> = anchor
         .iter()
+        .flatten()
         .flat_map(|(s, a)| match a {
             Atom::Pair(o, ..) => vec![*s, *o],
             _ => vec![*s],
@@ -664,4 +900,114 @@ fn describe(anchor: &Anchor, set: &RuleSet) -> String {
         words = words.replace(&format!("#{s}"), &set.fields.path(s).name);
     }
     words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three rules sharing `action: failed`, each with a fact of another field.
+    const RULES: &str = r#"
+title: r0
+logsource: {category: user_session}
+detection:
+  sel: {action: failed, hostname|startswith: WS00}
+  condition: sel
+---
+title: r1
+logsource: {category: user_session}
+detection:
+  sel: {action: failed, dest_port: 445}
+  condition: sel
+---
+title: r2
+logsource: {category: user_session}
+detection:
+  sel: {action: failed, src_ip|cidr: 10.3.0.0/16}
+  condition: sel
+"#;
+
+    fn rules() -> RuleSet {
+        RuleSet::builder()
+            .add_str("t.yml", RULES.to_string())
+            .build()
+            .unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    fn candidates(set: &RuleSet, event: &str) -> Vec<u32> {
+        let mut p = set.projector();
+        assert!(p.load(event).is_ok(), "{event}");
+        let mut out = Vec::new();
+        set.index
+            .candidates(&p.fields(event), &mut out, &mut Scratch::default());
+        out
+    }
+
+    #[test]
+    fn rules_sharing_a_fact_are_filed_under_conjunctions_with_their_other_fact() {
+        let set = rules();
+        let described: Vec<&str> = set.index.described.iter().map(String::as_str).collect();
+        assert_eq!(
+            described,
+            [
+                r#"action = "failed" and hostname starts with "ws00""#,
+                r#"(action, dest_port) = ("failed", 445)"#,
+                r#"action = "failed" and src_ip in a030000000000000000000000000000/16"#,
+            ]
+        );
+        // Each rule is visited only by the events that have both of its facts.
+        let ev = |action: &str, host: &str, ip: &str, port: u16| {
+            format!(r#"{{"action":"{action}","hostname":"{host}","src_ip":"{ip}","dest_port":{port}}}"#)
+        };
+        assert_eq!(candidates(&set, &ev("failed", "DC01", "10.3.1.1", 22)), [2]);
+        assert_eq!(candidates(&set, &ev("login", "WS0001", "10.3.1.1", 445)), [0u32; 0]);
+        assert_eq!(candidates(&set, &ev("failed", "WS0001", "10.9.1.1", 445)), [0, 1]);
+        assert_eq!(candidates(&set, &ev("failed", "WS0001", "10.3.1.1", 445)), [0, 1, 2]);
+        // The same scratch, event after event: a fact found for one is not found for the next.
+        let mut scratch = Scratch::default();
+        let mut p = set.projector();
+        for (event, want) in [
+            (ev("failed", "DC01", "10.9.1.1", 22), Vec::<u32>::new()),
+            (ev("login", "WS0001", "10.3.1.1", 22), Vec::new()),
+            (ev("failed", "DC01", "10.9.1.1", 22), Vec::<u32>::new()),
+        ] {
+            assert!(p.load(&event).is_ok());
+            let mut out = Vec::new();
+            set.index.candidates(&p.fields(&event), &mut out, &mut scratch);
+            assert_eq!(out, want, "{event}");
+        }
+    }
+
+    #[test]
+    fn a_fact_target_stands_for_every_conjunction_that_needs_it() {
+        let set = rules();
+        let failed = set
+            .index
+            .facts
+            .iter()
+            .position(|(_, a)| *a == Atom::Key("failed".into()))
+            .map(|i| FACT | i as u32);
+        let Some(failed) = failed else {
+            panic!("`action: failed` is a fact target: {:?}", set.index.facts);
+        };
+        assert_eq!(set.index.rules_of(failed), [0, 2]);
+        assert_eq!(set.index.rules_of(1), [1]);
+        assert_eq!(set.index.rules_of(CONJ), [0]);
+    }
+
+    #[test]
+    fn a_fact_few_rules_share_is_not_multiplied() {
+        let set = RuleSet::builder()
+            .add_str(
+                "t.yml",
+                "title: r\nlogsource: {category: user_session}\ndetection:\n  sel: {action: failed, dest_port: 445, login_type: rdp}\n  filter: {user: x}\n  condition: sel and not filter\n"
+                    .to_string(),
+            )
+            .build()
+            .unwrap_or_else(|d| panic!("{d}"));
+        // One rule: every fact is its own; a pair of exact values is the best it has.
+        assert_eq!(set.index.described.len(), 1);
+        assert!(!set.index.described[0].contains(" and "), "{:?}", set.index.described);
+        assert!(set.index.conjs.is_empty());
+    }
 }
