@@ -11,7 +11,11 @@
 //!   automaton per field over every rule's literals, run on the lower-cased text; a
 //!   regex gives the ASCII literals its matches start or end with (`regex_literals`), as
 //!   substrings;
-//! - a network (`src_ip|cidr: 10.0.0.0/8`): a hash lookup per prefix length.
+//! - a network (`src_ip|cidr: 10.0.0.0/8`): a hash lookup per prefix length;
+//! - a keyword in the line (`keywords: [DC0]`): one search of the lower-cased event line
+//!   for every keyword rule's patterns as JSON writes them, when the line holds every text
+//!   of the event as written (the keyword predicate's own filter, see
+//!   `StrMatcher::raw_line_filter`); a line that does not visits every keyword rule.
 //!
 //! A rule's anchor is a set of *conjunctions* of facts, one of which holds for every event
 //! the rule matches. It comes from the condition: a predicate gives the facts its tests
@@ -53,7 +57,13 @@ enum Atom {
     Net(u8, bool, u128),
     /// This field's key and another field's key are these.
     Pair(Slot, String, String),
+    /// The lower-cased event line holds this pattern (as JSON writes it), or cannot be
+    /// searched raw. Filed under [`LINE`].
+    Line(String),
 }
+
+/// The slot that [`Atom::Line`] facts are filed under (no field: the whole line).
+const LINE: Slot = Slot::MAX;
 
 /// `Position`, orderable and hashable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -131,6 +141,90 @@ pub struct RuleIndex {
     conjs: Vec<(u32, Vec<u32>)>,
     /// Facts filed as fact targets, by id.
     facts: Vec<(Slot, Atom)>,
+    /// Keyword patterns searched in the line, with the targets of each.
+    line: Option<LineIndex>,
+}
+
+/// The line facts: a search for each pattern in the lower-cased line.
+#[derive(Debug, Clone)]
+struct LineIndex {
+    search: LineSearch,
+    /// Per pattern, its targets.
+    targets: Vec<Vec<u32>>,
+    /// Every target, for a line that cannot be searched raw.
+    all: Vec<u32>,
+}
+
+#[derive(Debug, Clone)]
+enum LineSearch {
+    /// A few patterns: memchr's substring search each (see `RawLineFilter`).
+    Finders(Vec<memchr::memmem::Finder<'static>>),
+    /// One automaton, every match reported.
+    Automaton(AhoCorasick),
+}
+
+/// Up to this many line patterns are searched one by one.
+const LINE_FINDERS_MAX: usize = 4;
+
+impl LineIndex {
+    fn build(mut patterns: Vec<(String, u32)>) -> Option<LineIndex> {
+        patterns.sort();
+        patterns.dedup();
+        let mut texts: Vec<String> = Vec::new();
+        let mut targets: Vec<Vec<u32>> = Vec::new();
+        for (p, t) in patterns {
+            if texts.last() != Some(&p) {
+                texts.push(p);
+                targets.push(Vec::new());
+            }
+            if let Some(list) = targets.last_mut() {
+                list.push(t);
+            }
+        }
+        let search = if texts.len() <= LINE_FINDERS_MAX {
+            LineSearch::Finders(
+                texts
+                    .iter()
+                    .map(|p| memchr::memmem::Finder::new(p.as_bytes()).into_owned())
+                    .collect(),
+            )
+        } else {
+            LineSearch::Automaton(
+                super::matcher::automaton_builder(&texts)
+                    .match_kind(aho_corasick::MatchKind::Standard)
+                    .build(&texts)
+                    .ok()?,
+            )
+        };
+        let mut all: Vec<u32> = targets.iter().flatten().copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        Some(LineIndex {
+            search,
+            targets,
+            all,
+        })
+    }
+
+    /// The targets of the patterns `line` (lower-cased) holds, into `out`.
+    fn hits(&self, line: &[u8], out: &mut Vec<u32>) {
+        match &self.search {
+            LineSearch::Finders(finders) => {
+                for (f, targets) in finders.iter().zip(&self.targets) {
+                    if f.find(line).is_some() {
+                        out.extend_from_slice(targets);
+                    }
+                }
+            }
+            LineSearch::Automaton(ac) => {
+                for m in ac.find_overlapping_iter(line) {
+                    if let Some(targets) = self.targets.get(m.pattern().as_usize()) {
+                        out.extend_from_slice(targets);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Per-event working memory of the index (reused; no allocation once grown).
@@ -278,6 +372,7 @@ impl RuleIndex {
         };
         let options = anchors(&score);
         let mut lits: Vec<(Slot, PosKey, String, u32)> = Vec::new();
+        let mut line: Vec<(String, u32)> = Vec::new();
         let mut fact_ids: ahash::AHashMap<(Slot, Atom), u32> = ahash::AHashMap::new();
         let fact_score =
             |x: &(Slot, Atom)| u64::from(freq.get(x).copied().unwrap_or(1)) * weight(&x.1);
@@ -291,6 +386,7 @@ impl RuleIndex {
                         for (slot, atom, target) in filed {
                             match atom {
                                 Atom::Lit(pos, lit) => lits.push((*slot, *pos, lit.clone(), target)),
+                                Atom::Line(pattern) => line.push((pattern.clone(), target)),
                                 atom => idx.file(*slot, atom, target),
                             }
                         }
@@ -303,6 +399,16 @@ impl RuleIndex {
             }
         }
         idx.build_automata(lits);
+        if !line.is_empty() {
+            idx.line = LineIndex::build(line.clone());
+            if idx.line.is_none() {
+                // Too large an automaton: these rules are visited by every event.
+                let rules: Vec<u32> = line.iter().flat_map(|(_, t)| idx.rules_of(*t)).collect();
+                idx.always.extend(rules);
+                idx.always.sort_unstable();
+                idx.always.dedup();
+            }
+        }
         idx
     }
 
@@ -385,7 +491,7 @@ impl RuleIndex {
         };
         match atom {
             Atom::Key(k) => push(s.keys.entry(k.as_str().into()).or_default()),
-            Atom::Lit(..) => {} // filed when the automata are built
+            Atom::Lit(..) | Atom::Line(_) => {} // filed when the automata are built
             Atom::Net(prefix, v4, addr) => {
                 let pos = match s.nets.iter().position(|n| n.0 == *prefix && n.1 == *v4) {
                     Some(p) => p,
@@ -484,6 +590,15 @@ impl RuleIndex {
             }
             if !s.nets.is_empty() {
                 s.network_hits(fields, v, out);
+            }
+        }
+        if let Some(line) = &self.line {
+            let searched = fields.with_lowered_line(&mut |l| {
+                line.hits(l, out);
+                true
+            });
+            if searched.is_none() {
+                out.extend_from_slice(&line.all);
             }
         }
         if !self.conjs.is_empty() {
@@ -617,8 +732,8 @@ fn keys_of(
 fn weight(a: &Atom) -> u64 {
     match a {
         Atom::Key(_) | Atom::Pair(..) => 1,
-        Atom::Lit(PosKey::Contains, l) if l.len() < 4 => 8,
-        Atom::Lit(PosKey::Contains, _) => 3,
+        Atom::Lit(PosKey::Contains, l) | Atom::Line(l) if l.len() < 4 => 8,
+        Atom::Lit(PosKey::Contains, _) | Atom::Line(_) => 3,
         Atom::Lit(_, l) if l.len() < 3 => 6,
         Atom::Lit(..) => 2,
         Atom::Net(prefix, v4, _) if (*v4 && *prefix < 8) || (!*v4 && *prefix < 16) => 16,
@@ -681,11 +796,21 @@ fn pred_anchor(plan: &Plan, node: NodeId) -> Option<Anchor> {
     let Node::Pred(p) = plan.node(node) else {
         return None;
     };
-    let slot = p.slot?;
     if p.neq || p.tests.is_empty() {
         return None;
     }
     let mut out = Vec::new();
+    let Some(slot) = p.slot else {
+        // A keyword search: one of its patterns is in the line, when the line can say so.
+        for t in &p.tests {
+            let Test::Str(m) = t else {
+                return None;
+            };
+            let patterns = m.raw_line_patterns()?;
+            out.extend(patterns.into_iter().map(|l| vec![(LINE, Atom::Line(l))]));
+        }
+        return Some(out);
+    };
     for t in &p.tests {
         out.extend(atoms_of(slot, t)?.into_iter().map(|a| vec![a]));
     }
@@ -773,7 +898,7 @@ fn alternatives(plan: &Plan, node: NodeId, score: &dyn Fn(&Anchor) -> u64) -> Ve
                 let looked_up = || {
                     a.iter()
                         .flatten()
-                        .all(|(_, f)| !matches!(f, Atom::Lit(..)) && weight(f) <= 2)
+                        .all(|(_, f)| !matches!(f, Atom::Lit(..) | Atom::Line(_)) && weight(f) <= 2)
                 };
                 joined = match joined {
                     None => Some(((*a).clone(), 1)),
@@ -880,6 +1005,7 @@ fn fact_words((slot, atom): &(Slot, Atom)) -> String {
         Atom::Pair(other, a, b) => {
             format!("(#{slot}, #{other}) = ({}, {})", key_words(a), key_words(b))
         }
+        Atom::Line(l) => format!("the line holds {l:?}"),
     }
 }
 
@@ -891,6 +1017,7 @@ fn describe(anchor: &Anchor, set: &RuleSet) -> String {
         .flatten()
         .flat_map(|(s, a)| match a {
             Atom::Pair(o, ..) => vec![*s, *o],
+            Atom::Line(_) => vec![],
             _ => vec![*s],
         })
         .collect();
@@ -993,6 +1120,33 @@ detection:
         assert_eq!(set.index.rules_of(failed), [0, 2]);
         assert_eq!(set.index.rules_of(1), [1]);
         assert_eq!(set.index.rules_of(CONJ), [0]);
+    }
+
+    #[test]
+    fn keyword_rules_are_visited_by_lines_holding_a_keyword_or_that_cannot_say() {
+        let set = RuleSet::builder()
+            .add_str(
+                "t.yml",
+                "title: k\nlogsource: {category: user_session}\ndetection:\n  keywords: ['DC0', 'a\"b']\n  condition: keywords\n"
+                    .to_string(),
+            )
+            .build()
+            .unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(
+            set.index.described,
+            [r#"the line holds "a\\\"b" or the line holds "dc0""#]
+        );
+        for (event, want) in [
+            (r#"{"hostname":"WS01"}"#, vec![]),
+            (r#"{"hostname":"xdc01"}"#, vec![0]),
+            (r#"{"note":"A\"B"}"#, vec![0]),
+            // Not searchable raw (an escape the line filter does not read, a nested
+            // object): visited, and evaluated in full.
+            (r#"{"hostname":"\u0057S01"}"#, vec![0]),
+            (r#"{"o":{"hostname":"WS01"}}"#, vec![0]),
+        ] {
+            assert_eq!(candidates(&set, event), want, "{event}");
+        }
     }
 
     #[test]

@@ -64,12 +64,18 @@ pub enum RawLineFilter {
 /// Up to this many patterns are searched one by one.
 const RAW_FINDERS_MAX: usize = 4;
 
+/// Patterns as JSON writes them inside a string (`\\` and `\"` escaped; the patterns hold no
+/// control characters).
+fn json_escaped(lowered: &[String]) -> Vec<String> {
+    lowered
+        .iter()
+        .map(|c| c.replace('\\', "\\\\").replace('"', "\\\""))
+        .collect()
+}
+
 impl RawLineFilter {
     fn new(lowered: &[String]) -> Result<RawLineFilter, MatcherError> {
-        let escaped: Vec<String> = lowered
-            .iter()
-            .map(|c| c.replace('\\', "\\\\").replace('"', "\\\""))
-            .collect();
+        let escaped = json_escaped(lowered);
         Ok(if escaped.len() <= RAW_FINDERS_MAX {
             RawLineFilter::Finders(
                 escaped
@@ -205,6 +211,13 @@ impl StrMatcher {
     /// match in the line means no match in any text.
     pub fn raw_line_filter(&self) -> Option<&RawLineFilter> {
         self.joinable().and(self.raw_line.as_ref())
+    }
+
+    /// The patterns [`Self::raw_line_filter`] searches the lower-cased line for, when it
+    /// has one: a keyword search of these patterns holds only in a line holding one (the
+    /// rule index files keyword rules under them).
+    pub(crate) fn raw_line_patterns(&self) -> Option<Vec<String>> {
+        self.raw_line_filter().map(|_| json_escaped(&self.contains))
     }
 
     /// Like [`is_match`](Self::is_match), given the text and its lower-cased form.
