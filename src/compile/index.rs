@@ -757,13 +757,14 @@ fn exact_keys(t: &Test) -> Option<Vec<String>> {
     }
 }
 
-/// The facts of one test, one of which any value it accepts has.
-fn atoms_of(slot: Slot, t: &Test) -> Option<Vec<(Slot, Atom)>> {
+/// The facts of one test: conjunctions one of which any value it accepts has.
+fn atoms_of(slot: Slot, t: &Test) -> Option<Anchor> {
+    let single = |atoms: Vec<(Slot, Atom)>| atoms.into_iter().map(|a| vec![a]).collect();
     if let Some(keys) = exact_keys(t) {
-        return Some(keys.into_iter().map(|k| (slot, Atom::Key(k))).collect());
+        return Some(single(keys.into_iter().map(|k| (slot, Atom::Key(k))).collect()));
     }
     match t {
-        Test::Str(m) => Some(
+        Test::Str(m) => Some(single(
             m.literals()?
                 .into_iter()
                 .map(|(pos, lit)| {
@@ -776,17 +777,27 @@ fn atoms_of(slot: Slot, t: &Test) -> Option<Vec<(Slot, Atom)>> {
                     (slot, atom)
                 })
                 .collect(),
-        ),
+        )),
         Test::Cidr(Network { addr, prefix, v4 }) => {
-            Some(vec![(slot, Atom::Net(*prefix, *v4, *addr))])
+            Some(vec![vec![(slot, Atom::Net(*prefix, *v4, *addr))]])
         }
-        // A match of the regex starts (or ends) with one of its literals, wherever it is.
-        Test::Regex(re) => Some(
-            super::regex_literals::index_literals(re.regex.as_str(), re.flags)?
-                .into_iter()
-                .map(|lit| (slot, Atom::Lit(PosKey::Contains, lit)))
-                .collect(),
-        ),
+        // A match of the regex starts with one of its start literals and ends with one of
+        // its end literals, wherever it is in the value: both when both sets are small.
+        Test::Regex(re) => {
+            let contains = |set: Vec<String>| -> Anchor {
+                set.into_iter()
+                    .map(|lit| vec![(slot, Atom::Lit(PosKey::Contains, lit))])
+                    .collect()
+            };
+            let mut sets = super::regex_literals::index_literals(re.regex.as_str(), re.flags);
+            sets.sort_by_key(Vec::len);
+            let mut sets = sets.into_iter().map(contains);
+            let first = sets.next()?;
+            Some(match sets.next() {
+                Some(second) => product(&first, &second).unwrap_or(first),
+                None => first,
+            })
+        }
         _ => None,
     }
 }
@@ -812,7 +823,7 @@ fn pred_anchor(plan: &Plan, node: NodeId) -> Option<Anchor> {
         return Some(out);
     };
     for t in &p.tests {
-        out.extend(atoms_of(slot, t)?.into_iter().map(|a| vec![a]));
+        out.extend(atoms_of(slot, t)?);
     }
     Some(out)
 }

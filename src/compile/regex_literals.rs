@@ -12,18 +12,27 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 /// The literals one of which every match of `pattern` (with `flags`) starts with, or ends
 /// with; `None` when there are none (an infinite or too large set, or an empty literal).
+#[cfg(test)]
 fn literals(pattern: &str, flags: ReFlags) -> Option<Vec<Vec<u8>>> {
-    let hir = regex_syntax::ParserBuilder::new()
+    let [prefixes, suffixes] = literal_sets(pattern, flags);
+    prefixes.or(suffixes)
+}
+
+/// The literals one of which every match starts with, and those one of which every match
+/// ends with (each `None` as [`literals`] says).
+fn literal_sets(pattern: &str, flags: ReFlags) -> [Option<Vec<Vec<u8>>>; 2] {
+    let Some(hir) = regex_syntax::ParserBuilder::new()
         .utf8(true)
         .case_insensitive(flags.ignore_case)
         .multi_line(flags.multi_line)
         .dot_matches_new_line(flags.dot_all)
         .build()
         .parse(pattern)
-        .ok()?;
-    [true, false]
-        .into_iter()
-        .find_map(|prefix| {
+        .ok()
+    else {
+        return [None, None];
+    };
+    [true, false].map(|prefix| {
             let kind = if prefix {
                 ExtractKind::Prefix
             } else {
@@ -39,25 +48,31 @@ fn literals(pattern: &str, flags: ReFlags) -> Option<Vec<Vec<u8>>> {
             let lits = seq.literals()?;
             (!lits.is_empty() && lits.iter().all(|l| !l.as_bytes().is_empty()))
                 .then(|| lits.iter().map(|l| l.as_bytes().to_vec()).collect())
-        })
+    })
 }
 
 /// Lower-cased literals one of which the text of every value `pattern` matches contains,
-/// for the rule index (which reads lower-cased field text): only when all are ASCII
-/// (lower-casing a non-ASCII substring can differ from the substring of the lower-cased
-/// text).
-pub fn index_literals(pattern: &str, flags: ReFlags) -> Option<Vec<String>> {
-    let lits = literals(pattern, flags)?;
-    let mut out: Vec<String> = lits
+/// for the rule index (which reads lower-cased field text): the set every match starts
+/// with and the set every match ends with, those that exist (both hold for every match).
+/// Only sets whose literals are all ASCII (lower-casing a non-ASCII substring can differ
+/// from the substring of the lower-cased text).
+pub fn index_literals(pattern: &str, flags: ReFlags) -> Vec<Vec<String>> {
+    literal_sets(pattern, flags)
         .into_iter()
-        .map(|l| String::from_utf8(l).ok().filter(|s| s.is_ascii()))
-        .collect::<Option<Vec<String>>>()?
-        .into_iter()
-        .map(|s| s.to_ascii_lowercase())
-        .collect();
-    out.sort();
-    out.dedup();
-    Some(out)
+        .flatten()
+        .filter_map(|lits| {
+            let mut out: Vec<String> = lits
+                .into_iter()
+                .map(|l| String::from_utf8(l).ok().filter(|s| s.is_ascii()))
+                .collect::<Option<Vec<String>>>()?
+                .into_iter()
+                .map(|s| s.to_ascii_lowercase())
+                .collect();
+            out.sort();
+            out.dedup();
+            Some(out)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -80,5 +95,21 @@ mod tests {
         assert_eq!(lits(".*"), None);
         assert_eq!(lits("x?"), None, "an empty literal would match everywhere");
         assert!(literals("(?i)admin", f).is_some_and(|v| v.len() > 1));
+    }
+
+    #[test]
+    fn index_literals_give_the_start_and_the_end_sets() {
+        let f = ReFlags::default();
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            index_literals(r"\\User[0-9]*00$", f),
+            [s(&["\\user"]), s(&["00"])]
+        );
+        // Whole values end the match: the end set is every one of them.
+        let ws = index_literals("^WS07[0-9][0-9]$", f);
+        assert_eq!((&ws[0], ws[1].len()), (&s(&["ws07"]), 100));
+        assert_eq!(index_literals(".*admin", f), [s(&["admin"])]);
+        assert_eq!(index_literals(".*", f), Vec::<Vec<String>>::new());
+        assert_eq!(index_literals("é.*x", f), [s(&["x"])], "a non-ASCII set is left out");
     }
 }
