@@ -3,8 +3,6 @@
 //! conjunctions of facts) match exactly the same events with the index on and off.
 
 use super::common::Rng;
-use serde_json::Value;
-use session_sigma::{Options, RuleSet};
 use std::collections::BTreeSet;
 
 const ACTIONS: [&str; 5] = ["failed", "login", "rdp", "remote", "lock"];
@@ -103,26 +101,7 @@ fn event(rng: &mut Rng, i: usize) -> String {
 }
 
 fn matches(text: &str, lines: &[&str], use_index: bool) -> BTreeSet<(String, u64)> {
-    let set = RuleSet::builder()
-        .options(Options {
-            use_index,
-            optimize: use_index,
-            placeholders: None,
-            extra_fields: Vec::new(),
-        })
-        .add_str("generated.yml", text.to_string())
-        .build()
-        .unwrap_or_else(|d| panic!("the generated rules compile:\n{d}"));
-    super::common::run_lines(&set, lines)
-        .iter()
-        .map(|a| {
-            let event: Value = serde_json::from_str(&a.events[0]).expect("events are JSON");
-            (
-                a.rule.name.clone().unwrap_or_default(),
-                event["i"].as_u64().expect("every event has its index"),
-            )
-        })
-        .collect()
+    super::common::matched_pairs(&super::common::generated(text, use_index), lines)
 }
 
 #[test]

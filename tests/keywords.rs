@@ -6,7 +6,6 @@
 
 use super::common::Rng;
 use serde_json::Value;
-use session_sigma::{Options, RuleSet};
 use std::collections::BTreeSet;
 
 /// Keywords: ASCII with the characters JSON escapes (`"`, `\`), `/` (escaped as `\/` or
@@ -147,26 +146,8 @@ fn keyword_rules_match_exactly_the_events_whose_texts_hold_a_keyword() {
     }
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     for optimize in [true, false] {
-        let set = RuleSet::builder()
-            .options(Options {
-                use_index: optimize,
-                optimize,
-                placeholders: None,
-                extra_fields: Vec::new(),
-            })
-            .add_str("keywords.yml", text.clone())
-            .build()
-            .unwrap_or_else(|d| panic!("the generated rules compile:\n{d}"));
-        let got: BTreeSet<(String, u64)> = super::common::run_lines(&set, &lines)
-            .iter()
-            .map(|a| {
-                let event: Value = serde_json::from_str(&a.events[0]).expect("events are JSON");
-                (
-                    a.rule.name.clone().unwrap_or_default(),
-                    event["i"].as_u64().expect("every event has its index"),
-                )
-            })
-            .collect();
+        let set = super::common::generated(&text, optimize);
+        let got = super::common::matched_pairs(&set, &lines);
         let missing: Vec<_> = want.difference(&got).take(5).collect();
         let extra: Vec<_> = got.difference(&want).take(5).collect();
         assert!(

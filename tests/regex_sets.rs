@@ -8,7 +8,7 @@
 
 use super::common::Rng;
 use serde_json::Value;
-use session_sigma::{Options, RuleSet};
+use session_sigma::RuleSet;
 use std::collections::BTreeSet;
 
 /// Regexes that rules put on `cmd` and in keyword searches.
@@ -212,16 +212,7 @@ fn gen_events(n: usize) -> Vec<String> {
 
 fn alerts(set: &RuleSet, lines: &[String]) -> BTreeSet<(String, u64)> {
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-    super::common::run_lines(set, &lines)
-        .iter()
-        .map(|a| {
-            let event: Value = serde_json::from_str(&a.events[0]).expect("alert events are JSON");
-            (
-                a.rule.name.clone().unwrap_or_default(),
-                event["i"].as_u64().expect("every event has its index"),
-            )
-        })
-        .collect()
+    super::common::matched_pairs(set, &lines)
 }
 
 #[test]
@@ -247,16 +238,7 @@ fn shared_regex_sets_match_exactly_as_each_regex_alone() {
     }
     assert!(want.len() > 10_000, "the rules match often: {}", want.len());
     for optimize in [true, false] {
-        let set = RuleSet::builder()
-            .options(Options {
-                use_index: optimize,
-                optimize,
-                placeholders: None,
-                extra_fields: Vec::new(),
-            })
-            .add_str("regex.yml", text.clone())
-            .build()
-            .unwrap_or_else(|d| panic!("the generated rules compile:\n{d}"));
+        let set = super::common::generated(&text, optimize);
         let shared = (0..rules.len())
             .filter(|k| {
                 let r = set.find(&format!("r{k}")).expect("every rule is loaded");

@@ -60,19 +60,22 @@ pub fn push_value(buf: &mut String, v: &Value) {
         }
         Value::String(s) => push_str(buf, s),
         Value::Array(items) => push_array(buf, items),
-        Value::Object(map) => {
-            buf.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    buf.push(',');
-                }
-                push_str(buf, k);
-                buf.push(':');
-                push_value(buf, v);
-            }
-            buf.push('}');
-        }
+        Value::Object(map) => push_members(buf, map.iter()),
     }
+}
+
+/// Appends `members` as a JSON object, in their order.
+fn push_members<'a>(buf: &mut String, members: impl Iterator<Item = (&'a String, &'a Value)>) {
+    buf.push('{');
+    for (i, (k, v)) in members.enumerate() {
+        if i > 0 {
+            buf.push(',');
+        }
+        push_str(buf, k);
+        buf.push(':');
+        push_value(buf, v);
+    }
+    buf.push('}');
 }
 
 /// Appends `items` as a JSON array.
@@ -99,16 +102,7 @@ pub fn push_object(buf: &mut String, pairs: &[(String, Value)]) {
         push_value(buf, &Value::Object(map));
         return;
     }
-    buf.push('{');
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
-            buf.push(',');
-        }
-        push_str(buf, k);
-        buf.push(':');
-        push_value(buf, v);
-    }
-    buf.push('}');
+    push_members(buf, pairs.iter().map(|(k, v)| (k, v)));
 }
 
 #[cfg(test)]

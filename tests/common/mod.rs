@@ -111,3 +111,33 @@ impl Rng {
         (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n.max(1)
     }
 }
+
+/// Builds generated rules with the rule index and optimisation both on or both off.
+pub fn generated(text: &str, optimize: bool) -> RuleSet {
+    RuleSet::builder()
+        .options(Options {
+            use_index: optimize,
+            optimize,
+            placeholders: None,
+            extra_fields: Vec::new(),
+        })
+        .add_str("generated.yml", text)
+        .build()
+        .unwrap_or_else(|d| panic!("the generated rules compile:\n{d}"))
+}
+
+/// The (rule name, event `i`) pairs the alerts of `lines` give: events carry their index
+/// as `i`.
+pub fn matched_pairs(set: &RuleSet, lines: &[&str]) -> std::collections::BTreeSet<(String, u64)> {
+    run_lines(set, lines)
+        .iter()
+        .map(|a| {
+            let event: serde_json::Value =
+                serde_json::from_str(&a.events[0]).expect("alert events are JSON");
+            (
+                a.rule.name.clone().unwrap_or_default(),
+                event["i"].as_u64().expect("every event has its index"),
+            )
+        })
+        .collect()
+}
