@@ -148,56 +148,29 @@ pub struct RuleIndex {
 /// The line facts: a search for each pattern in the lower-cased line.
 #[derive(Debug, Clone)]
 struct LineIndex {
-    search: LineSearch,
+    search: super::matcher::RawLineFilter,
     /// Per pattern, its targets.
     targets: Vec<Vec<u32>>,
     /// Every target, for a line that cannot be searched raw.
     all: Vec<u32>,
 }
 
-#[derive(Debug, Clone)]
-enum LineSearch {
-    /// A few patterns: memchr's substring search each (see `RawLineFilter`).
-    Finders(Vec<memchr::memmem::Finder<'static>>),
-    /// One automaton, every match reported.
-    Automaton(AhoCorasick),
-}
-
-/// Up to this many line patterns are searched one by one: on session lines a substring
-/// search costs ~175 instructions a pattern, and an automaton's ~3,100 whatever their
-/// number (its prefilters stop at the common bytes of keys and times).
-const LINE_FINDERS_MAX: usize = 16;
-
 impl LineIndex {
-    fn build(mut patterns: Vec<(String, u32)>) -> Option<LineIndex> {
+    fn build(patterns: &mut Vec<(String, u32)>) -> Option<LineIndex> {
         patterns.sort();
         patterns.dedup();
         let mut texts: Vec<String> = Vec::new();
         let mut targets: Vec<Vec<u32>> = Vec::new();
-        for (p, t) in patterns {
-            if texts.last() != Some(&p) {
-                texts.push(p);
+        for (p, t) in patterns.iter() {
+            if texts.last() != Some(p) {
+                texts.push(p.clone());
                 targets.push(Vec::new());
             }
             if let Some(list) = targets.last_mut() {
-                list.push(t);
+                list.push(*t);
             }
         }
-        let search = if texts.len() <= LINE_FINDERS_MAX {
-            LineSearch::Finders(
-                texts
-                    .iter()
-                    .map(|p| memchr::memmem::Finder::new(p.as_bytes()).into_owned())
-                    .collect(),
-            )
-        } else {
-            LineSearch::Automaton(
-                super::matcher::automaton_builder(&texts)
-                    .match_kind(aho_corasick::MatchKind::Standard)
-                    .build(&texts)
-                    .ok()?,
-            )
-        };
+        let search = super::matcher::RawLineFilter::over(&texts).ok()?;
         let mut all: Vec<u32> = targets.iter().flatten().copied().collect();
         all.sort_unstable();
         all.dedup();
@@ -210,27 +183,11 @@ impl LineIndex {
 
     /// The targets of the patterns `line` (lower-cased) holds, into `out`.
     fn hits(&self, line: &[u8], out: &mut Vec<u32>) {
-        match &self.search {
-            LineSearch::Finders(finders) => {
-                for (f, targets) in finders.iter().zip(&self.targets) {
-                    if f.find(line).is_some() {
-                        out.extend_from_slice(targets);
-                    }
-                }
+        self.search.each_match(line, &mut |i| {
+            if let Some(targets) = self.targets.get(i) {
+                out.extend_from_slice(targets);
             }
-            LineSearch::Automaton(ac) => {
-                // Most lines hold no keyword: one search that can stop early says so
-                // (reporting every overlapping match costs ~4K instructions per line).
-                if !ac.is_match(line) {
-                    return;
-                }
-                for m in ac.find_overlapping_iter(line) {
-                    if let Some(targets) = self.targets.get(m.pattern().as_usize()) {
-                        out.extend_from_slice(targets);
-                    }
-                }
-            }
-        }
+        });
     }
 }
 
@@ -407,7 +364,7 @@ impl RuleIndex {
         }
         idx.build_automata(lits);
         if !line.is_empty() {
-            idx.line = LineIndex::build(line.clone());
+            idx.line = LineIndex::build(&mut line);
             if idx.line.is_none() {
                 // Too large an automaton: these rules are visited by every event.
                 let rules: Vec<u32> = line.iter().flat_map(|(_, t)| idx.rules_of(*t)).collect();

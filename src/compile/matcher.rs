@@ -50,9 +50,11 @@ pub struct StrMatcher {
 }
 
 /// Lower-cased ASCII `contains` patterns as JSON writes them inside a string, searched in a
-/// lower-cased event line: a few with `memchr`'s SIMD substring search (a line holds the
-/// bytes of `dc0` in every key and time, which stops the automata's prefilters at every
-/// other byte), many with one automaton.
+/// lower-cased event line (a keyword predicate's filter, and the rule index's line facts):
+/// up to [`RAW_FINDERS_MAX`] with `memchr`'s SIMD substring search each, more with one
+/// automaton. On session lines a substring search costs ~175 instructions a pattern and an
+/// automaton ~3,100 whatever their number (a line holds the bytes of `dc0` in every key and
+/// time, which stops the automata's prefilters at every other byte).
 #[derive(Debug, Clone)]
 pub enum RawLineFilter {
     /// One finder per pattern.
@@ -62,7 +64,7 @@ pub enum RawLineFilter {
 }
 
 /// Up to this many patterns are searched one by one.
-const RAW_FINDERS_MAX: usize = 4;
+const RAW_FINDERS_MAX: usize = 16;
 
 /// Patterns as JSON writes them inside a string (`\\` and `\"` escaped; the patterns hold no
 /// control characters).
@@ -75,17 +77,48 @@ fn json_escaped(lowered: &[String]) -> Vec<String> {
 
 impl RawLineFilter {
     fn new(lowered: &[String]) -> Result<RawLineFilter, MatcherError> {
-        let escaped = json_escaped(lowered);
-        Ok(if escaped.len() <= RAW_FINDERS_MAX {
+        RawLineFilter::over(&json_escaped(lowered))
+    }
+
+    /// A search for `patterns`, already as JSON writes them.
+    pub(crate) fn over(patterns: &[String]) -> Result<RawLineFilter, MatcherError> {
+        Ok(if patterns.len() <= RAW_FINDERS_MAX {
             RawLineFilter::Finders(
-                escaped
+                patterns
                     .iter()
                     .map(|p| memchr::memmem::Finder::new(p.as_bytes()).into_owned())
                     .collect(),
             )
         } else {
-            RawLineFilter::Automaton(automaton_builder(&escaped).build(&escaped)?)
+            // Standard semantics: every overlapping match can be reported.
+            RawLineFilter::Automaton(
+                automaton_builder(patterns)
+                    .match_kind(aho_corasick::MatchKind::Standard)
+                    .build(patterns)?,
+            )
         })
+    }
+
+    /// Calls `f` with the index of each pattern `lowered_line` holds (an automaton's more
+    /// than once when a pattern occurs more than once).
+    pub(crate) fn each_match(&self, lowered_line: &[u8], f: &mut dyn FnMut(usize)) {
+        match self {
+            RawLineFilter::Finders(finders) => {
+                for (i, finder) in finders.iter().enumerate() {
+                    if finder.find(lowered_line).is_some() {
+                        f(i);
+                    }
+                }
+            }
+            // Most lines hold no pattern: one search that can stop early says so
+            // (reporting every overlapping match costs ~4K instructions per line).
+            RawLineFilter::Automaton(ac) if ac.is_match(lowered_line) => {
+                for m in ac.find_overlapping_iter(lowered_line) {
+                    f(m.pattern().as_usize());
+                }
+            }
+            RawLineFilter::Automaton(_) => {}
+        }
     }
 
     /// Is any pattern in `lowered_line` (the line, ASCII, lower-cased)?
@@ -415,6 +448,31 @@ pub fn compile_regex(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both forms of the line search (finders, and an automaton past
+    /// [`RAW_FINDERS_MAX`] patterns) report exactly the patterns a line holds.
+    #[test]
+    fn line_searches_report_the_patterns_a_line_holds() {
+        let line = br#"{"user":"corp\\bob","host":"dc01","note":"a\"b mimikatz"}"#;
+        let held = |p: &str| line.windows(p.len()).any(|w| w == p.as_bytes());
+        for n in [3, RAW_FINDERS_MAX, RAW_FINDERS_MAX + 5] {
+            let mut patterns: Vec<String> = ["dc01", "mimikatz", "a\\\"b", "corp\\\\bob"]
+                .iter()
+                .map(|p| p.to_string())
+                .collect();
+            patterns.extend((patterns.len()..n).map(|i| format!("absent{i}")));
+            patterns.truncate(n);
+            let search = RawLineFilter::over(&patterns).expect("builds");
+            let mut found = Vec::new();
+            search.each_match(line, &mut |i| found.push(i));
+            found.sort_unstable();
+            found.dedup();
+            let want: Vec<usize> = (0..n).filter(|i| held(&patterns[*i])).collect();
+            assert_eq!(found, want, "{n} patterns: {patterns:?}");
+            assert_eq!(search.is_match(line), !want.is_empty());
+            assert!(!search.is_match(b"{\"user\":\"x\"}"), "{n}");
+        }
+    }
 
     fn m(pats: &[&str], cased: bool) -> StrMatcher {
         let p: Vec<Pattern> = pats.iter().map(|s| Pattern::parse(s)).collect();
