@@ -899,7 +899,11 @@ fn a_checkpoint_of_whole_worker_states_still_restores() {
         &std::fs::read_to_string(ck.join("state").join(chain[0].as_str().unwrap())).unwrap(),
     )
     .unwrap();
-    std::fs::write(at.join("worker-0.json"), part["state"].to_string()).unwrap();
+    // The earlier layout had every event text in place, not numbered in a `texts` table.
+    let texts = part["texts"].as_array().expect("texts").clone();
+    let mut state = part["state"].clone();
+    inline_texts(&mut state, &texts);
+    std::fs::write(at.join("worker-0.json"), state.to_string()).unwrap();
     manifest.as_object_mut().unwrap().remove("chains");
     std::fs::write(at.join("MANIFEST"), manifest.to_string()).unwrap();
     std::fs::remove_dir_all(ck.join("state")).unwrap();
@@ -911,6 +915,26 @@ fn a_checkpoint_of_whole_worker_states_still_restores() {
     let after = resume_after(&d, &reference.0, n, &with_ck, &parts);
     same_output(&after, &reference, "a restart from the earlier layout");
     let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Puts the event texts a part numbers back in place: obligations' `text`, windows'
+/// `events` and ordered chains' events (the pack's correlation types that keep events).
+fn inline_texts(v: &mut serde_json::Value, texts: &[serde_json::Value]) {
+    use serde_json::Value;
+    let text = |n: &Value| texts[n.as_u64().expect("a text number") as usize].clone();
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                match (k.as_str(), &mut *x) {
+                    ("text", Value::Number(_)) => *x = text(x),
+                    ("events", Value::Array(a)) => a.iter_mut().for_each(|e| *e = text(e)),
+                    _ => inline_texts(x, texts),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| inline_texts(x, texts)),
+        _ => {}
+    }
 }
 
 /// `--resume` before any checkpoint was written starts over, skipping the alerts the output

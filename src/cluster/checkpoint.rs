@@ -241,7 +241,8 @@ fn load_chain(dir: &Path, chain: &[String]) -> Result<WorkerState, ClusterError>
         };
         let text = crate::file::read_text_bounded(&path, crate::file::MAX_STATE_FILE)
             .map_err(|e| err(e.to_string()))?;
-        let part: WorkerPart = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let part: WorkerPart = crate::correlate::event_text::from_json_tabled(&text)
+            .map_err(|e| err(e.to_string()))?;
         state = Some(match (part, state) {
             (WorkerPart::Full { tick, state }, _) => (tick, state),
             (

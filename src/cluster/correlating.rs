@@ -122,7 +122,9 @@ impl Correlating {
             &mut self.size.0
         };
         let mut buf = Vec::with_capacity(*hint + *hint / 8);
-        serde_json::to_writer(&mut buf, &part).map_err(ClusterError::SnapshotWrite)?;
+        // Each event text once, however many correlations keep it.
+        crate::correlate::event_text::to_json_tabled(&part, &mut buf)
+            .map_err(ClusterError::SnapshotWrite)?;
         *hint = buf.len();
         self.last_part = Some((tick, n));
         Ok((since, buf))

@@ -21,6 +21,7 @@ pub struct Obligation {
     /// `anchor_ts + timespan`.
     pub deadline: Timestamp,
     /// The anchor event.
+    #[serde(with = "super::event_text")]
     pub text: Arc<str>,
     /// The rule the anchor arrived through: with the anchor event, it gives the group's
     /// values for the alert (not stored: most obligations are discharged).

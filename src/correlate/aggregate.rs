@@ -318,6 +318,7 @@ pub(super) fn condition_line(condition: &[(CmpOp, f64)], what: &str, value: Opti
 #[derive(Debug, Serialize, Deserialize)]
 struct AggregateSnapshot {
     entries: Vec<(Timestamp, Option<f64>, Option<Text>)>,
+    #[serde(with = "super::event_text::many")]
     events: Vec<Arc<str>>,
     sum: f64,
     distinct: bool,
@@ -391,6 +392,7 @@ pub(super) struct AggregateTail {
     len: usize,
     added: Vec<(Timestamp, Option<f64>, Option<Text>)>,
     /// The events of the last `min(10, added)` added entries.
+    #[serde(with = "super::event_text::many")]
     events: Vec<Arc<str>>,
     sum: f64,
     distinct: bool,

@@ -59,14 +59,82 @@ impl GroupKey {
 
     /// The parts, in order.
     pub fn parts(&self) -> Vec<String> {
-        serde_json::from_str(self.0.as_str()).unwrap_or_default()
+        let mut out = Vec::new();
+        if !self.each_part(&mut |p| out.push(p.to_string())) {
+            return serde_json::from_str(self.0.as_str()).unwrap_or_default();
+        }
+        out
+    }
+
+    /// Calls `f` with each part, in order, read from the key text as [`GroupKey::write`]
+    /// wrote it (a part without an escape is borrowed from it). False, after some calls
+    /// maybe, when the text is not such an array of strings.
+    fn each_part(&self, f: &mut dyn FnMut(&str)) -> bool {
+        let text = self.0.as_str();
+        let b = text.as_bytes();
+        let Some(mut i) = (b.first() == Some(&b'[')).then_some(1) else {
+            return false;
+        };
+        let mut buf = String::new();
+        if b.get(i) == Some(&b']') {
+            return i + 1 == b.len();
+        }
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return false;
+            }
+            let (start, mut j, mut escaped) = (i + 1, i + 1, false);
+            while let Some(&c) = b.get(j) {
+                match c {
+                    b'"' => break,
+                    b'\\' => {
+                        escaped = true;
+                        j += 2;
+                    }
+                    _ => j += 1,
+                }
+            }
+            // Quotes and backslashes are ASCII: `start..j` lies on character boundaries.
+            let Some(raw) = text.get(start..j) else {
+                return false;
+            };
+            if escaped {
+                buf.clear();
+                crate::event::scan::unescape(raw, &mut buf);
+                f(&buf);
+            } else {
+                f(raw);
+            }
+            match b.get(j + 1) {
+                Some(b',') => i = j + 2,
+                Some(b']') => return j + 2 == b.len(),
+                _ => return false,
+            }
+        }
     }
 }
 
 impl serde::Serialize for GroupKey {
-    /// As the list of its parts (the checkpoint format).
+    /// As the list of its parts (the checkpoint format), read from the text in place.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.parts().serialize(s)
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(None)?;
+        let mut failed = None;
+        let whole = self.each_part(&mut |p| {
+            if failed.is_none() {
+                failed = seq.serialize_element(p).err();
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !whole {
+            return Err(serde::ser::Error::custom(format!(
+                "a group key that is not an array of strings: {}",
+                self.as_str()
+            )));
+        }
+        seq.end()
     }
 }
 
@@ -185,6 +253,30 @@ mod tests {
             assert_eq!(key.as_str(), serde_json::to_string(&parts).expect("json"));
             assert_eq!(key.parts(), parts);
         }
+    }
+
+    proptest::proptest! {
+        /// Parts read from the key text in place are the parts serde_json reads, and the
+        /// key serializes as its own text.
+        #[test]
+        fn parts_read_in_place_are_serde_jsons(parts in proptest::collection::vec(".{0,6}", 0..4)) {
+            let key = GroupKey::of(&parts);
+            let mut read = Vec::new();
+            proptest::prop_assert!(key.each_part(&mut |p| read.push(p.to_string())));
+            proptest::prop_assert_eq!(&read, &parts);
+            proptest::prop_assert_eq!(key.parts(), parts);
+            proptest::prop_assert_eq!(serde_json::to_string(&key).unwrap(), key.as_str());
+        }
+    }
+
+    #[test]
+    fn a_key_text_that_is_not_an_array_of_strings_is_refused() {
+        for text in ["", "[", "[\"a\"", "[\"a\",]", "[1]", "[\"a\"]x", "{}"] {
+            let key = GroupKey::from(text);
+            assert!(!key.each_part(&mut |_| {}), "{text}");
+            assert!(serde_json::to_string(&key).is_err(), "{text}");
+        }
+        assert!(GroupKey::from("[]").each_part(&mut |_| panic!("no part")));
     }
 
     #[test]

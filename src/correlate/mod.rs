@@ -7,6 +7,7 @@
 
 mod absence;
 mod aggregate;
+pub(crate) mod event_text;
 mod evidence;
 mod first_seen;
 pub mod group;

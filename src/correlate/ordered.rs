@@ -16,7 +16,30 @@ use std::sync::Arc;
 /// the timespan is possible from it if it is possible from any chain (S7).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct OrderedGroup {
+    #[serde(with = "chains")]
     stages: Vec<Option<(Timestamp, Vec<Arc<str>>)>>,
+}
+
+/// `stages` with their events as snapshot event texts.
+mod chains {
+    use super::super::event_text::{Ev, ManyRef};
+    use crate::time::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::sync::Arc;
+
+    type Stages = Vec<Option<(Timestamp, Vec<Arc<str>>)>>;
+
+    pub fn serialize<S: Serializer>(stages: &Stages, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(stages.iter().map(|c| c.as_ref().map(|(t, es)| (t, ManyRef(es)))))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Stages, D::Error> {
+        let read = Vec::<Option<(Timestamp, Vec<Ev>)>>::deserialize(d)?;
+        Ok(read
+            .into_iter()
+            .map(|c| c.map(|(t, es)| (t, es.into_iter().map(|e| e.0).collect())))
+            .collect())
+    }
 }
 
 impl OrderedGroup {

@@ -14,7 +14,27 @@ use std::sync::Arc;
 /// `temporal`: per referenced rule, its latest match in the group.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TemporalGroup {
+    #[serde(with = "latest")]
     last: Vec<Option<(Timestamp, Arc<str>)>>,
+}
+
+/// `last` with its events as snapshot event texts.
+mod latest {
+    use super::super::event_text::{Ev, EvRef};
+    use crate::time::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::sync::Arc;
+
+    type Last = Vec<Option<(Timestamp, Arc<str>)>>;
+
+    pub fn serialize<S: Serializer>(last: &Last, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(last.iter().map(|l| l.as_ref().map(|(t, e)| (t, EvRef(e)))))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Last, D::Error> {
+        let read = Vec::<Option<(Timestamp, Ev)>>::deserialize(d)?;
+        Ok(read.into_iter().map(|l| l.map(|(t, e)| (t, e.0))).collect())
+    }
 }
 
 impl TemporalGroup {
