@@ -7,10 +7,11 @@ use super::Candidate;
 use super::group::{Picked, value_of};
 use super::kind::{GroupState, Shared, Step};
 use super::store::GroupStore;
-use super::text::Text;
+use super::text::{Text, hash};
 use crate::rule::{CmpOp, CorrelationType};
 use crate::time::Timestamp;
 use ahash::AHashMap;
+use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -63,45 +64,135 @@ enum Window {
 }
 
 /// A window of any size: what each aggregate needs, and the events of the alert.
+///
+/// Per entry it keeps its time, its number only once the window has met one (sums and
+/// averages; a count's window of names keeps none), and for value_count the number of its
+/// distinct value in `values`: a value's text is held once, however many entries have it.
 #[derive(Debug, Clone, Default)]
 struct Many {
-    /// Every entry's time and number, oldest first.
-    entries: VecDeque<(Timestamp, f64)>,
-    /// value_count only: every entry's distinct-value key, in step with `entries`.
-    keys: VecDeque<Option<Text>>,
+    /// Every entry's time, oldest first.
+    times: VecDeque<Timestamp>,
+    /// Every entry's number (NaN: none), in step with `times`; empty while no entry of the
+    /// window had one.
+    numbers: VecDeque<f64>,
+    /// value_count only: every entry's distinct value (its slot in `values`, [`NO_VALUE`]
+    /// for none), in step with `times`.
+    keys: VecDeque<u32>,
     /// The events of the last `min(10, entries)` entries: a suffix of the window.
     ring: VecDeque<Arc<str>>,
-    /// value_count only: each distinct value with its number of entries and its JSON value.
-    distinct: AHashMap<Text, (u32, Stored)>,
+    /// value_count only: the distinct values, in slots (a freed slot has no entry).
+    values: Vec<Distinct>,
+    /// Freed slots of `values`.
+    free: Vec<u32>,
+    /// The used slots of `values`, by their text's hash.
+    index: HashTable<u32>,
     sum: f64,
-    numbers: u64,
-    /// The window counts distinct values (`keys` is in step with `entries`).
+    /// Entries with a number.
+    numbered: u64,
+    /// The window counts distinct values (`keys` is in step with `times`).
     counts_distinct: bool,
 }
 
+/// A distinct value of a window: its text, its entries, and its JSON when not that text.
+#[derive(Debug, Clone)]
+struct Distinct {
+    key: Text,
+    entries: u32,
+    value: Stored,
+}
+
+/// An entry without a distinct value.
+const NO_VALUE: u32 = u32::MAX;
+
 impl Many {
     fn pop_front(&mut self) {
-        let Some((_, number)) = self.entries.pop_front() else {
+        if self.times.pop_front().is_none() {
             return;
-        };
-        if let Some(Some(k)) = self.keys.pop_front() {
-            if let Some(slot) = self.distinct.get_mut(&k) {
-                slot.0 -= 1;
-                if slot.0 == 0 {
-                    self.distinct.remove(&k);
-                }
-            }
         }
-        if self.ring.len() > self.entries.len() {
+        let number = self.numbers.pop_front().unwrap_or(NO_NUMBER);
+        if let Some(k) = self.keys.pop_front() {
+            self.release(k);
+        }
+        if self.ring.len() > self.times.len() {
             self.ring.pop_front();
         }
         if !number.is_nan() {
             self.sum -= number;
-            self.numbers -= 1;
+            self.numbered -= 1;
         }
-        if self.numbers == 0 {
+        if self.numbered == 0 {
             self.sum = 0.0; // no drift once the window has no numbers
         }
+    }
+
+    /// One entry less of the value in slot `k`: the value goes with its last entry.
+    fn release(&mut self, k: u32) {
+        let Some(d) = self.values.get_mut(k as usize).filter(|d| d.entries > 0) else {
+            return;
+        };
+        d.entries -= 1;
+        if d.entries == 0 {
+            let h = hash(d.key.as_bytes());
+            if let Ok(e) = self.index.find_entry(h, |&i| i == k) {
+                e.remove();
+            }
+            d.key = Text::new("");
+            d.value = None;
+            self.free.push(k);
+        }
+    }
+
+    /// The slot of value `key`, one entry more (a new value takes a slot).
+    fn hold(&mut self, key: Text, value: Stored) -> u32 {
+        let h = hash(key.as_bytes());
+        let values = &self.values;
+        if let Some(&k) = self.index.find(h, |&i| values[i as usize].key == key) {
+            self.values[k as usize].entries += 1;
+            return k;
+        }
+        let d = Distinct {
+            key,
+            entries: 1,
+            value,
+        };
+        let k = match self.free.pop() {
+            Some(k) => {
+                self.values[k as usize] = d;
+                k
+            }
+            None => {
+                self.values.push(d);
+                (self.values.len() - 1) as u32
+            }
+        };
+        let values = &self.values;
+        self.index
+            .insert_unique(h, k, |&i| hash(values[i as usize].key.as_bytes()));
+        k
+    }
+
+    /// The distinct value `key`, if the window has it.
+    fn find(&self, key: &Text) -> Option<&Distinct> {
+        let values = &self.values;
+        self.index
+            .find(hash(key.as_bytes()), |&i| values[i as usize].key == *key)
+            .map(|&k| &values[k as usize])
+    }
+
+    /// The distinct values the window has.
+    fn distinct(&self) -> impl Iterator<Item = &Distinct> {
+        self.values.iter().filter(|d| d.entries > 0)
+    }
+
+    /// Entry `i`'s distinct value.
+    fn key_at(&self, i: usize) -> Option<&Text> {
+        let k = *self.keys.get(i)?;
+        self.values.get(k as usize).map(|d| &d.key)
+    }
+
+    /// Entry `i`'s number.
+    fn number_at(&self, i: usize) -> f64 {
+        self.numbers.get(i).copied().unwrap_or(NO_NUMBER)
     }
 
     /// A window counting distinct values or not.
@@ -115,20 +206,17 @@ impl Many {
     fn push(&mut self, ts: Timestamp, number: f64, key: Option<(Text, Stored)>, text: Arc<str>) {
         if !number.is_nan() {
             self.sum += number;
-            self.numbers += 1;
+            self.numbered += 1;
+            // The first number of the window: the entries before it had none.
+            self.numbers.resize(self.times.len(), NO_NUMBER);
+            self.numbers.push_back(number);
+        } else if !self.numbers.is_empty() {
+            self.numbers.push_back(number);
         }
-        self.entries.push_back((ts, number));
+        self.times.push_back(ts);
         if self.counts_distinct {
-            let key = key.map(|(k, v)| {
-                match self.distinct.get_mut(&k) {
-                    Some(slot) => slot.0 += 1,
-                    None => {
-                        self.distinct.insert(k.clone(), (1, v));
-                    }
-                }
-                k
-            });
-            self.keys.push_back(key);
+            let k = key.map_or(NO_VALUE, |(k, v)| self.hold(k, v));
+            self.keys.push_back(k);
         }
         if self.ring.len() == MAX_ALERT_EVENTS {
             self.ring.pop_front();
@@ -146,7 +234,7 @@ impl AggregateGroup {
         match &self.0 {
             Window::Empty => 0,
             Window::One { .. } => 1,
-            Window::Many(m) => m.entries.len(),
+            Window::Many(m) => m.times.len(),
         }
     }
 
@@ -160,7 +248,7 @@ impl AggregateGroup {
                 }
             }
             Window::Many(m) => {
-                while m.entries.front().is_some_and(|e| e.0 < cutoff) {
+                while m.times.front().is_some_and(|t| *t < cutoff) {
                     m.pop_front();
                 }
             }
@@ -242,12 +330,12 @@ impl AggregateGroup {
             Window::Empty => (0.0, 0),
             Window::One { number, .. } if number.is_nan() => (0.0, 0),
             Window::One { number, .. } => (0.0 + number, 1),
-            Window::Many(m) => (m.sum, m.numbers),
+            Window::Many(m) => (m.sum, m.numbered),
         };
         match kind {
             CorrelationType::EventCount => Some(self.len() as f64),
             CorrelationType::ValueCount => Some(match &self.0 {
-                Window::Many(m) => m.distinct.len() as f64,
+                Window::Many(m) => m.distinct().count() as f64,
                 Window::One {
                     distinct: Some(_), ..
                 } => 1.0,
@@ -273,7 +361,7 @@ impl AggregateGroup {
         let values = (kind == CorrelationType::ValueCount).then(|| match &self.0 {
             Window::Many(m) => {
                 let mut vs: Vec<(&Text, &Stored)> =
-                    m.distinct.iter().map(|(k, (_, v))| (k, v)).collect();
+                    m.distinct().map(|d| (&d.key, &d.value)).collect();
                 vs.sort_by(|a, b| a.0.cmp(b.0));
                 vs.into_iter().map(|(k, v)| shown(k, v)).collect()
             }
@@ -437,21 +525,20 @@ impl AggregateGroup {
                 }
             }
             Window::Many(m) => {
-                let from = m.entries.partition_point(|e| e.0 < since);
-                let keys = |i: usize| m.keys.get(i).cloned().flatten();
-                let added: Vec<_> = (from..m.entries.len())
-                    .map(|i| (m.entries[i].0, some(m.entries[i].1), keys(i)))
+                let from = m.times.partition_point(|t| *t < since);
+                let added: Vec<_> = (from..m.times.len())
+                    .map(|i| (m.times[i], some(m.number_at(i)), m.key_at(i).cloned()))
                     .collect();
                 let mut values: Vec<(Text, Value)> = added
                     .iter()
                     .filter_map(|e| e.2.as_ref())
-                    .filter_map(|k| m.distinct.get(k).map(|(_, v)| (k.clone(), shown(k, v))))
+                    .filter_map(|k| m.find(k).map(|d| (k.clone(), shown(k, &d.value))))
                     .collect();
                 values.sort_by(|a, b| a.0.cmp(&b.0));
                 values.dedup_by(|a, b| a.0 == b.0);
                 let new_events = m.ring.len().min(added.len());
                 AggregateTail {
-                    len: m.entries.len(),
+                    len: m.times.len(),
                     added,
                     events: m.ring.iter().skip(m.ring.len() - new_events).cloned().collect(),
                     sum: m.sum,
@@ -498,7 +585,7 @@ impl GroupState for AggregateGroup {
         let times: Vec<Timestamp> = match &self.0 {
             Window::Empty => Vec::new(),
             Window::One { ts, .. } => vec![*ts],
-            Window::Many(m) => m.entries.iter().map(|e| e.0).collect(),
+            Window::Many(m) => m.times.iter().copied().collect(),
         };
         let mut out = vec![match (times.first(), times.last()) {
             (Some(a), Some(b)) if times.len() > 1 => {
@@ -608,6 +695,37 @@ mod tests {
         capped.evict_before(Timestamp(4));
         assert_eq!(capped.aggregate(CorrelationType::EventCount), Some(0.0));
         assert_eq!(capped.evaluate(CorrelationType::EventCount, &[], Timestamp(4)).map(|c| c.events.len()), Some(0));
+    }
+
+    /// Regression: a window whose first number came with its first entry of many (the
+    /// in-place entry moving over) lost that number, so sums and averages missed it.
+    #[test]
+    fn numbers_are_kept_from_the_first_entry_that_has_one() {
+        let mut m = Many::new(false);
+        m.push(Timestamp(1), 1.0, None, Arc::from("e1"));
+        m.push(Timestamp(1), NO_NUMBER, None, Arc::from("e2"));
+        assert_eq!((m.sum, m.numbered), (1.0, 1));
+        assert_eq!((m.number_at(0), m.number_at(1).is_nan()), (1.0, true));
+        let mut g = AggregateGroup(Window::Many(m.clone()));
+        g.evict_before(Timestamp(2));
+        assert_eq!(g.aggregate(CorrelationType::ValueSum), Some(0.0));
+        assert_eq!(g.aggregate(CorrelationType::ValueAvg), None);
+        // Entries before the window's first number have none; the average is of numbers.
+        let mut m = Many::new(false);
+        m.push(Timestamp(1), NO_NUMBER, None, Arc::from("e1"));
+        m.push(Timestamp(2), 0.0, None, Arc::from("e2"));
+        m.push(Timestamp(3), 5.0, None, Arc::from("e3"));
+        assert_eq!(m.numbers.len(), 3);
+        let g = AggregateGroup(Window::Many(m));
+        assert_eq!(g.aggregate(CorrelationType::ValueAvg), Some(2.5));
+        assert_eq!(round_trip(&g).aggregate(CorrelationType::ValueAvg), Some(2.5));
+        // A count's window of names keeps no number at all.
+        let mut m = Many::new(true);
+        for i in 0..4 {
+            m.push(Timestamp(i), NO_NUMBER, Some((Text::new("u"), None)), Arc::from("e"));
+        }
+        assert!(m.numbers.is_empty());
+        assert_eq!((m.distinct().count(), m.values.len()), (1, 1));
     }
 
     #[test]
