@@ -162,7 +162,9 @@ impl Alert {
     }
 
     fn json(&self, with_origins: bool) -> String {
-        let mut s = String::with_capacity(256);
+        // The events are most of an alert's line: room for them, not regrowth and copies.
+        let events: usize = self.events.iter().map(|e| e.len() + 1).sum();
+        let mut s = String::with_capacity(256 + events);
         s.push_str("{\"rule\":{");
         let mut first = true;
         let mut field = |s: &mut String, k: &str, v: &str| {

@@ -434,32 +434,46 @@ fn export(
     for r in x.records.into_iter().filter(|r| !old(r.ts)) {
         p.n += 1;
         to.clear();
-        routes(
-            set,
-            comps,
-            &r.row,
-            &r.matched,
-            &mut scratch,
-            &mut |comp, route| {
-                let w = route % workers;
-                match to.iter_mut().find(|(x, _)| *x == w) {
-                    Some((_, v)) => v.push(comp),
-                    None => to.push((w, vec![comp])),
-                }
-            },
-        );
-        if to.is_empty() {
-            continue;
+        if workers == 1 {
+            // One worker holds every group: the components the event feeds are enough
+            // (one that ignores it, S4, does so again where it correlates).
+            let mut all = Vec::with_capacity(4);
+            crate::correlate::components_fed(set, comps, &r.matched, &mut all);
+            if !all.is_empty() {
+                to.push((0, all));
+            }
+        } else {
+            routes(
+                set,
+                comps,
+                &r.row,
+                &r.matched,
+                &mut scratch,
+                &mut |comp, route| {
+                    let w = route % workers;
+                    match to.iter_mut().find(|(x, _)| *x == w) {
+                        Some((_, v)) => v.push(comp),
+                        None => to.push((w, vec![comp])),
+                    }
+                },
+            );
         }
         // One message per worker; the texts are shared, not copied, within a process.
-        for (w, comps) in to.drain(..) {
+        let last = to.len();
+        let mut matched = Some(r.matched);
+        for (i, (w, comps)) in to.drain(..).enumerate() {
+            let matched = if i + 1 == last {
+                matched.take().unwrap_or_default()
+            } else {
+                matched.clone().unwrap_or_default()
+            };
             out.push(Msg::Event(EventMsg {
                 route: w,
                 comps,
                 ts: r.ts,
                 seq: global_seq(p.id, r.seq),
                 n: p.n,
-                matched: r.matched.clone(),
+                matched,
                 row: r.row.clone(),
                 text: r.text.clone(),
             }));

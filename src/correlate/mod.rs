@@ -721,23 +721,36 @@ pub fn routes(
     scratch: &mut RouteScratch,
     each: &mut dyn FnMut(u32, u64),
 ) {
-    scratch.comps.clear();
-    for d in matched {
-        for &ci in &set.wiring.by_detection[*d as usize] {
-            let c = comps.comps[ci as usize];
-            if !scratch.comps.contains(&c) {
-                scratch.comps.push(c);
-            }
-        }
-    }
-    scratch.comps.sort_unstable();
-    for &comp in &scratch.comps {
+    let mut fed = std::mem::take(&mut scratch.comps);
+    components_fed(set, comps, matched, &mut fed);
+    for &comp in &fed {
         if !comps.alone[comp as usize] {
             each(comp, comps.route_key(comp, ""));
         } else if let Some(h) = group_route(set, comps, comp, row, matched, &mut scratch.key) {
             each(comp, h);
         }
     }
+    scratch.comps = fed;
+}
+
+/// The components (ascending) whose correlations consume an event that matched the
+/// detection rules `matched`, into `out` (cleared first).
+pub fn components_fed(
+    set: &RuleSet,
+    comps: &route::Components,
+    matched: &[u32],
+    out: &mut Vec<u32>,
+) {
+    out.clear();
+    for d in matched {
+        for &ci in &set.wiring.by_detection[*d as usize] {
+            let c = comps.comps[ci as usize];
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+    }
+    out.sort_unstable();
 }
 
 /// The routing hash ([`route::Components::route_key`]) of the group an event that matched
