@@ -28,8 +28,11 @@ pub(super) struct CorrelateStep {
     /// The capability deadline alerts, snapshots and counters go out under (held at the
     /// frontier); `None` once the input has ended.
     hold: Option<Capability<u64>>,
-    /// Events by the second of their time, with a capability for it.
-    stash: BTreeMap<u64, (Capability<u64>, Vec<EventMsg>)>,
+    /// Events by the second of their time. Their alerts go out under `hold` (at the
+    /// frontier, not after any stashed second: the output orders alerts by their own
+    /// time), so no capability is made per second: with several workers, one per second
+    /// made timely's progress tracking sort a change batch per step (5% of a run).
+    stash: BTreeMap<u64, Vec<EventMsg>>,
 }
 
 impl CorrelateStep {
@@ -56,28 +59,18 @@ impl CorrelateStep {
         self.hold = Some(cap);
     }
 
-    /// Messages that came under capability `c`: events are stashed under the second of
-    /// their own time (at or after `c`), control messages taken; the rest (alerts and
-    /// counters of the sources) are returned, to go on to the output.
-    pub(super) fn receive(
-        &mut self,
-        c: &Capability<u64>,
-        msgs: impl Iterator<Item = Msg>,
-    ) -> Vec<Msg> {
+    /// Messages that came in: events are stashed under the second of their own time (at
+    /// or after the capability they came under, so at or after `hold`), control messages
+    /// taken; the rest (alerts and counters of the sources) are returned, to go on to the
+    /// output.
+    pub(super) fn receive(&mut self, msgs: impl Iterator<Item = Msg>) -> Vec<Msg> {
         let mut forward = Vec::new();
         for m in msgs {
             if self.state.control(&m) {
                 continue;
             }
             match m {
-                Msg::Event(e) => {
-                    let t = tick(e.ts);
-                    self.stash
-                        .entry(t)
-                        .or_insert_with(|| (c.delayed(&t), Vec::new()))
-                        .1
-                        .push(e);
-                }
+                Msg::Event(e) => self.stash.entry(tick(e.ts)).or_default().push(e),
                 other => forward.push(other),
             }
         }
@@ -98,14 +91,12 @@ impl CorrelateStep {
             let Some(t) = next.filter(|t| f.is_none_or(|f| *t < f)) else {
                 break;
             };
-            let Some((c, mut batch)) = self.stash.remove(&t) else {
+            let Some(mut batch) = self.stash.remove(&t) else {
                 break;
             };
             let (mut alerts, mut deadlines) = (Vec::new(), Vec::new());
             self.state.events(&mut batch, &mut alerts, &mut deadlines);
-            if !alerts.is_empty() {
-                out.push((c, alerts));
-            }
+            self.give_held(alerts, &mut out);
             self.give_held(deadlines, &mut out);
         }
         if let Some(m) = self.metrics.as_mut() {
@@ -144,10 +135,15 @@ impl CorrelateStep {
         self.give_held(msgs, out);
     }
 
-    /// Deadline alerts, snapshots and counters go out under the held capability.
-    fn give_held(&self, msgs: Vec<Msg>, out: &mut Batches) {
-        if let (Some(h), false) = (self.hold.as_ref(), msgs.is_empty()) {
-            out.push((h.clone(), msgs));
+    /// Alerts, snapshots and counters go out under the held capability: one batch per
+    /// [`advance`](Self::advance), which moves it only at its end.
+    fn give_held(&self, mut msgs: Vec<Msg>, out: &mut Batches) {
+        let Some(h) = self.hold.as_ref().filter(|_| !msgs.is_empty()) else {
+            return;
+        };
+        match out.last_mut() {
+            Some((c, held)) if c.time() == h.time() => held.append(&mut msgs),
+            _ => out.push((h.clone(), msgs)),
         }
     }
 

@@ -447,7 +447,7 @@ fn correlate<'s>(
                     let Some(c) = time.retain_least(output.output_index()) else {
                         return;
                     };
-                    let forward = step.receive(&c, data.drain(..));
+                    let forward = step.receive(data.drain(..));
                     if !forward.is_empty() {
                         output.session(&c).give_iterator(forward.into_iter());
                     }
