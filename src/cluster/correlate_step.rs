@@ -165,7 +165,7 @@ impl CorrelateStep {
             }
             None => {
                 let counts = self.state.finish(&mut msgs);
-                msgs.push(Msg::Counts(counts));
+                msgs.push(Msg::Counts(Box::new(counts)));
                 self.give_held(msgs, out);
                 self.hold = None;
             }

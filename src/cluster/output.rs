@@ -98,7 +98,7 @@ impl Output {
             } => {
                 if let Some(c) = &mut self.ckpt {
                     if let Some(v) = c.parts.get_mut(partition as usize) {
-                        v.push((from, to, state));
+                        v.push((from, to, *state));
                     }
                 }
             }

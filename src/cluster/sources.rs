@@ -272,13 +272,13 @@ impl Sources {
                 partition: p.id,
                 from: p.next_boundary.unwrap_or(0),
                 to: u64::MAX,
-                state,
+                state: Box::new(state),
             });
         }
         let max = p.engine.max_seen();
         out.extend((0..self.workers).map(|to| Msg::End { to, max }));
         let s = p.engine.stats();
-        out.push(Msg::Counts(Counts {
+        out.push(Msg::Counts(Box::new(Counts {
             events: s.events,
             invalid: s.invalid,
             late: s.late,
@@ -286,7 +286,7 @@ impl Sources {
             blank: s.blank,
             skipped: p.skipped(),
             ..Counts::default()
-        }));
+        })));
     }
 }
 
@@ -373,7 +373,7 @@ impl Part {
             partition: self.id,
             from,
             to: t,
-            state: before,
+            state: Box::new(before),
         });
         self.next_boundary = Some(boundary_at_or_before(t, every) + every);
     }
