@@ -138,7 +138,12 @@ fn read_batches(
                     detected: None,
                 });
                 if batch.entries.len() == BATCH {
-                    let empty = recycled.try_recv().unwrap_or_default();
+                    // A new batch, when none came back yet, is sized as this one: not grown
+                    // (and copied) from empty.
+                    let empty = recycled.try_recv().unwrap_or_else(|_| Batch {
+                        data: Vec::with_capacity(batch.data.len()),
+                        entries: Vec::with_capacity(BATCH),
+                    });
                     let full = std::mem::replace(&mut batch, empty);
                     if work.send((n, full)).is_err() {
                         return false;

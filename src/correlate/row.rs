@@ -41,6 +41,9 @@ const MISSING: Cell = Cell {
     end: 0,
 };
 
+/// Most a row reserves for its texts at once (a huge event grows it as it needs).
+const ROW_RESERVE_MAX: usize = 4096;
+
 /// One input's correlation fields, by column. Cluster messages carry it as it is (a cell
 /// whose span does not fit the text, from a broken peer, reads as an empty string).
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +90,9 @@ impl Row {
     /// Fills the row from a projection of the event (the projector holds its text).
     pub fn fill(&mut self, set: &RuleSet, fields: &Fields<'_>) {
         self.reset(set.correlation_fields.len());
+        // A fresh row (one per event on `--threads N`) is sized once, not grown column by
+        // column: the columns' texts are mostly pieces of the event's.
+        self.text.reserve(fields.text_len().min(ROW_RESERVE_MAX));
         for (col, (slot, name)) in set.correlation_fields.iter().enumerate() {
             match fields.get(*slot) {
                 // `user_name` and `user_domain` of an event that has only `user`.

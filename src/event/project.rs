@@ -701,6 +701,11 @@ impl<'a> Fields<'a> {
     pub fn raw(&self, span: Span) -> &'a str {
         span.raw(self.text)
     }
+
+    /// The length of the event's text: what copies of its values add up to, about.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
 }
 
 /// A projected value as a `serde_json::Value` (for correlations, which keep values).
