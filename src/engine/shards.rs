@@ -40,16 +40,39 @@ const TICKS: usize = 4096;
 const QUEUE: usize = 8;
 
 /// The shards that keep a group an input feeds, of `count` shards: bit `i` for shard `i`
-/// (every bit past 64 shards).
+/// (every bit past 64 shards). With them, which shard keeps each component the input feeds
+/// (up to [`OWNERS`] of them): a shard then passes by the correlations it does not keep
+/// without computing their groups again.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Mask {
     count: usize,
     bits: u64,
+    /// (component, shard), the first `owned` of them; `owned` is [`UNKNOWN`] when the
+    /// input feeds more components than fit (or a component or shard does not fit its
+    /// place): every shard then finds its groups itself.
+    owners: [(u16, u8); OWNERS],
+    owned: u8,
 }
 
+/// Components an input may feed for their shards to be listed in its [`Mask`].
+const OWNERS: usize = 8;
+
+/// [`Mask::owned`] when the shards of the components are not listed.
+const UNKNOWN: u8 = u8::MAX;
+
 impl Mask {
-    fn has(self, shard: usize) -> bool {
+    fn has(&self, shard: usize) -> bool {
         self.bits & (1 << (shard % 64)) != 0
+    }
+
+    /// Whether shard `shard` may keep groups of component `comp` for this input.
+    fn may_keep(&self, comp: u32, shard: usize) -> bool {
+        if self.owned == UNKNOWN {
+            return true;
+        }
+        self.owners[..usize::from(self.owned)]
+            .iter()
+            .any(|&(c, s)| u32::from(c) == comp && usize::from(s) == shard)
     }
 }
 
@@ -72,15 +95,31 @@ impl Router {
     /// The mask of an event with correlation fields `row` that matched `matched`.
     pub(crate) fn mask(&mut self, set: &RuleSet, row: &Row, matched: &[u32]) -> Mask {
         let count = self.count;
-        let mut bits = 0u64;
+        let mut m = Mask {
+            count,
+            bits: 0,
+            owners: [(0, 0); OWNERS],
+            owned: 0,
+        };
         if count > 64 {
-            bits = u64::MAX;
+            m.bits = u64::MAX;
+            m.owned = UNKNOWN;
         } else {
-            routes(set, &self.comps, row, matched, &mut self.scratch, &mut |_, h| {
-                bits |= 1 << (h % count as u64);
+            routes(set, &self.comps, row, matched, &mut self.scratch, &mut |comp, h| {
+                let shard = h % count as u64;
+                m.bits |= 1 << shard;
+                // UNKNOWN is past OWNERS: once unknown, it stays so.
+                let room = usize::from(m.owned) < OWNERS;
+                match (room, u16::try_from(comp), u8::try_from(shard)) {
+                    (true, Ok(c), Ok(s)) => {
+                        m.owners[usize::from(m.owned)] = (c, s);
+                        m.owned += 1;
+                    }
+                    _ => m.owned = UNKNOWN,
+                }
             });
         }
-        Mask { count, bits }
+        m
     }
 }
 
@@ -392,6 +431,7 @@ fn shard(
     let _guard = OnPanic(back);
     let mut corr = Correlator::new(set, limits);
     corr.partition(set, index as u64, count as u64);
+    let comps = Components::of(set);
     let mut out = Vec::new();
     for msg in rx.iter() {
         match msg {
@@ -408,7 +448,9 @@ fn shard(
                         row: &e.row,
                         text: &e.text,
                     };
-                    corr.on_event(set, input, &b.matched[e.matched.clone()], &mut out);
+                    // Correlations of components another shard keeps are passed by.
+                    let mine = |ci: u32| e.mask.may_keep(comps.comps[ci as usize], index);
+                    corr.on_event_for(set, input, &b.matched[e.matched.clone()], &mine, &mut out);
                 }
                 if let Some(u) = b.upto {
                     corr.fire_before(set, u, &mut out);
@@ -435,5 +477,65 @@ fn shard(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set() -> RuleSet {
+        let corr = |name: &str, by: &str| {
+            format!(
+                "---\ntitle: {name}\nname: {name}\ncorrelation:\n  type: event_count\n  rules: [base]\n  group-by: [{by}]\n  timespan: 1m\n  condition: {{gte: 2}}\n"
+            )
+        };
+        let text = format!(
+            "title: t\nname: base\nlogsource: {{product: session}}\ndetection:\n  sel: {{action: logon}}\n  condition: sel\n{}{}",
+            corr("by_user", "user"),
+            corr("by_host", "host")
+        );
+        RuleSet::builder()
+            .add_str("r.yml", &text)
+            .build()
+            .expect("rules compile")
+    }
+
+    /// The router lists the shard of every component an input feeds, the same shard the
+    /// routing hash gives, and a shard keeps only its own.
+    #[test]
+    fn a_mask_lists_the_shard_of_each_component() {
+        let set = set();
+        let comps = Components::of(&set);
+        for (user, host) in [("alice", "WS1"), ("bob", "WS1"), ("carol", "DC01"), ("dave", "WS7")] {
+            let row = Row::from_json(&set, &serde_json::json!({"user": user, "host": host}));
+            let m = Router::new(&set, 3).mask(&set, &row, &[0]);
+            assert_eq!(m.owned, 2, "{user}@{host}");
+            let mut want = Vec::new();
+            routes(&set, &comps, &row, &[0], &mut RouteScratch::default(), &mut |c, h| {
+                want.push((c, (h % 3) as usize))
+            });
+            for (comp, shard) in want {
+                assert!(m.has(shard));
+                for other in 0..3 {
+                    assert_eq!(m.may_keep(comp, other), other == shard, "{user}@{host} {comp}");
+                }
+            }
+        }
+        // An input without a host feeds one component.
+        let row = Row::from_json(&set, &serde_json::json!({"user": "alice"}));
+        assert_eq!(Router::new(&set, 2).mask(&set, &row, &[0]).owned, 1);
+    }
+
+    #[test]
+    fn a_mask_without_its_owners_lets_every_shard_look() {
+        let set = set();
+        let row = Row::from_json(&set, &serde_json::json!({"user": "alice", "host": "WS1"}));
+        let mut m = Router::new(&set, 2).mask(&set, &row, &[0]);
+        m.owned = UNKNOWN;
+        assert!((0..2).all(|s| m.may_keep(0, s) && m.may_keep(1, s)));
+        // More shards than a mask has bits: every shard looks.
+        let m = Router::new(&set, 65).mask(&set, &row, &[0]);
+        assert_eq!((m.bits, m.owned), (u64::MAX, UNKNOWN));
     }
 }
