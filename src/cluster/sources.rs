@@ -434,38 +434,31 @@ fn export(
     for r in x.records.into_iter().filter(|r| !old(r.ts)) {
         p.n += 1;
         to.clear();
-        if workers == 1 {
-            // One worker holds every group: the components the event feeds are enough
-            // (one that ignores it, S4, does so again where it correlates).
-            let mut all = Vec::with_capacity(4);
-            crate::correlate::components_fed(set, comps, &r.matched, &mut all);
-            if !all.is_empty() {
-                to.push((0, all));
-            }
-        } else {
-            routes(
-                set,
-                comps,
-                &r.row,
-                &r.matched,
-                &mut scratch,
-                &mut |comp, route| {
-                    let w = route % workers;
-                    match to.iter_mut().find(|(x, _)| *x == w) {
-                        Some((_, v)) => v.push(comp),
-                        None => to.push((w, vec![comp])),
-                    }
-                },
-            );
-        }
+        routes(
+            set,
+            comps,
+            &r.row,
+            &r.matched,
+            &mut scratch,
+            workers,
+            &mut |comp, w| match to.iter_mut().find(|(x, _)| *x == w) {
+                Some((_, v)) => v.push(comp),
+                None => {
+                    // Room for the few components an event feeds: no regrowth.
+                    let mut v = Vec::with_capacity(4);
+                    v.push(comp);
+                    to.push((w, v));
+                }
+            },
+        );
         // One message per worker; the texts are shared, not copied, within a process.
-        let last = to.len();
-        let mut matched = Some(r.matched);
+        let (last, mut matched) = (to.len(), r.matched);
         for (i, (w, comps)) in to.drain(..).enumerate() {
+            // The last message takes the list, the others a copy.
             let matched = if i + 1 == last {
-                matched.take().unwrap_or_default()
+                std::mem::take(&mut matched)
             } else {
-                matched.clone().unwrap_or_default()
+                matched.clone()
             };
             out.push(Msg::Event(EventMsg {
                 route: w,

@@ -184,6 +184,11 @@ impl Many {
         self.values.iter().filter(|d| d.entries > 0)
     }
 
+    /// How many distinct values the window has (the index holds each once).
+    fn distinct_count(&self) -> usize {
+        self.index.len()
+    }
+
     /// Entry `i`'s distinct value.
     fn key_at(&self, i: usize) -> Option<&Text> {
         let k = *self.keys.get(i)?;
@@ -335,7 +340,7 @@ impl AggregateGroup {
         match kind {
             CorrelationType::EventCount => Some(self.len() as f64),
             CorrelationType::ValueCount => Some(match &self.0 {
-                Window::Many(m) => m.distinct().count() as f64,
+                Window::Many(m) => m.distinct_count() as f64,
                 Window::One {
                     distinct: Some(_), ..
                 } => 1.0,

@@ -708,26 +708,31 @@ pub struct RouteScratch {
 }
 
 /// Where an event that matched the detection rules `matched` goes when correlation state is
-/// partitioned: `each(component, hash)` for every correlation component that consumes it,
-/// in ascending order. The partition is the hash modulo the number of partitions. A
-/// correlation on its own routes by its group, as [`Correlator::on_event`] finds it, and is
-/// left out when it ignores the event (S4); a chain of correlations goes whole to one
-/// partition, whatever the group.
+/// split over `partitions`: `each(component, partition)` for every correlation component
+/// that consumes it, in ascending order. The partition is the routing hash modulo their
+/// number. A correlation on its own routes by its group, as [`Correlator::on_event`] finds
+/// it, and is left out when it ignores the event (S4); a chain of correlations goes whole
+/// to one partition, whatever the group. One partition holds every group: no group is
+/// computed, and a correlation that ignores the event does so again where it correlates.
 pub fn routes(
     set: &RuleSet,
     comps: &route::Components,
     row: &Row,
     matched: &[u32],
     scratch: &mut RouteScratch,
+    partitions: u64,
     each: &mut dyn FnMut(u32, u64),
 ) {
+    let n = partitions.max(1);
     let mut fed = std::mem::take(&mut scratch.comps);
     components_fed(set, comps, matched, &mut fed);
     for &comp in &fed {
-        if !comps.alone[comp as usize] {
-            each(comp, comps.route_key(comp, ""));
+        if n == 1 {
+            each(comp, 0);
+        } else if !comps.alone[comp as usize] {
+            each(comp, comps.route_key(comp, "") % n);
         } else if let Some(h) = group_route(set, comps, comp, row, matched, &mut scratch.key) {
-            each(comp, h);
+            each(comp, h % n);
         }
     }
     scratch.comps = fed;
@@ -735,7 +740,7 @@ pub fn routes(
 
 /// The components (ascending) whose correlations consume an event that matched the
 /// detection rules `matched`, into `out` (cleared first).
-pub fn components_fed(
+fn components_fed(
     set: &RuleSet,
     comps: &route::Components,
     matched: &[u32],

@@ -105,8 +105,8 @@ impl Router {
             m.bits = u64::MAX;
             m.owned = UNKNOWN;
         } else {
-            routes(set, &self.comps, row, matched, &mut self.scratch, &mut |comp, h| {
-                let shard = h % count as u64;
+            let n = count as u64;
+            routes(set, &self.comps, row, matched, &mut self.scratch, n, &mut |comp, shard| {
                 m.bits |= 1 << shard;
                 // UNKNOWN is past OWNERS: once unknown, it stays so.
                 let room = usize::from(m.owned) < OWNERS;
@@ -512,8 +512,8 @@ mod tests {
             let m = Router::new(&set, 3).mask(&set, &row, &[0]);
             assert_eq!(m.owned, 2, "{user}@{host}");
             let mut want = Vec::new();
-            routes(&set, &comps, &row, &[0], &mut RouteScratch::default(), &mut |c, h| {
-                want.push((c, (h % 3) as usize))
+            routes(&set, &comps, &row, &[0], &mut RouteScratch::default(), 3, &mut |c, s| {
+                want.push((c, s as usize))
             });
             for (comp, shard) in want {
                 assert!(m.has(shard));
